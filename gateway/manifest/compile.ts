@@ -1,0 +1,179 @@
+import type { CompiledManifests, CompiledRoute, FallbackSpec, FragmentDefaults, FragmentSpec, RouteLimits } from '../types';
+import { parseUrl } from '../parse-url';
+import { parseDuration } from './duration';
+import type { FragmentManifest, RouteManifest } from './schema';
+import { parseSrcTemplate, TemplateError, templateParams } from './src-template';
+
+/**
+ * Turns validated manifests into the `CompiledRoute`s the Worker imports:
+ * durations in milliseconds, templates pre-parsed, defaults merged, hosts
+ * normalised to origins, and patterns sorted by specificity. Checks that need
+ * more than one field (a template naming a route parameter the route lacks)
+ * are reported here, as problems with the path of the offending field.
+ */
+
+export interface CompileProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+export const DEFAULT_LIMITS: RouteLimits = {
+  concurrency: 6,
+  maxIncludes: 64,
+  maxDepth: 3,
+  maxFragmentBytes: 1024 * 1024,
+};
+export const DEFAULT_FAILURE_STATUS = 502;
+
+export function compileRoute(
+  manifest: RouteManifest,
+  name: string,
+  file: string,
+): { route?: CompiledRoute; problems: CompileProblem[] } {
+  const problems: CompileProblem[] = [];
+  const patterns = routePatterns(manifest, problems);
+  const paramNames = new Set(patterns.flatMap(patternParams));
+
+  const defaults: FragmentDefaults = {
+    ttlMs: parseDuration(manifest.defaults?.ttl ?? 0)!,
+    timeoutMs: parseDuration(manifest.defaults?.timeout ?? 0) || DEFAULT_TIMEOUT_MS,
+    forwardHeaders: (manifest.defaults?.forwardHeaders ?? []).map((h) => h.toLowerCase()),
+  };
+
+  const hosts: string[] = [];
+  (manifest.hosts ?? []).forEach((host, i) => {
+    const origin = hostOrigin(host);
+    if (origin) hosts.push(origin);
+    else problems.push({ path: ['hosts', i], message: `expected a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000", got ${JSON.stringify(host)}` });
+  });
+
+  const fragments: Record<string, FragmentSpec> = {};
+  for (const [id, spec] of Object.entries(manifest.fragments ?? {})) {
+    const fragment = compileFragment(id, spec, defaults, paramNames, problems);
+    if (fragment) fragments[id] = fragment;
+  }
+
+  if (problems.length) return { problems };
+  return {
+    problems,
+    route: {
+      name,
+      file,
+      patterns,
+      origin: manifest.origin ? new URL(manifest.origin).origin : undefined,
+      esi: manifest.esi ?? 'auto',
+      hosts,
+      defaults,
+      fragments,
+      limits: { ...DEFAULT_LIMITS, ...manifest.limits },
+      onFailure: { status: manifest.onFailure?.status ?? DEFAULT_FAILURE_STATUS, html: manifest.onFailure?.html },
+    },
+  };
+}
+
+function routePatterns(manifest: RouteManifest, problems: CompileProblem[]): string[] {
+  if (manifest.route !== undefined && manifest.routes !== undefined) {
+    problems.push({ path: ['routes'], message: 'expected either route: or routes:, got both' });
+  }
+  if (manifest.route === undefined && manifest.routes === undefined) {
+    problems.push({ path: [], message: 'required: expected route: (a URL path pattern such as "/products/:id") or routes: (a list of them)' });
+  }
+  return manifest.routes ?? (manifest.route !== undefined ? [manifest.route] : []);
+}
+
+function compileFragment(
+  id: string,
+  spec: FragmentManifest,
+  defaults: FragmentDefaults,
+  paramNames: Set<string>,
+  problems: CompileProblem[],
+): FragmentSpec | undefined {
+  const at = (...path: (string | number)[]) => ['fragments', id, ...path];
+  const template = (raw: string, path: (string | number)[]) => {
+    try {
+      const parsed = parseSrcTemplate(raw);
+      for (const param of templateParams(parsed)) {
+        if (!paramNames.has(param)) {
+          const known = [...paramNames].map((p) => `{params.${p}}`).join(', ') || 'none';
+          problems.push({ path, message: `expected a route parameter, got {params.${param}} (this route has: ${known})` });
+        }
+      }
+      return parsed;
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      problems.push({ path, message: error.message });
+      return undefined;
+    }
+  };
+
+  const src = template(spec.src, at('src'));
+  const fallback: FallbackSpec = { keep: false };
+  if (spec.fallback === 'keep') fallback.keep = true;
+  else if (spec.fallback) {
+    fallback.keep = spec.fallback.keep ?? false;
+    fallback.html = spec.fallback.html;
+    if (spec.fallback.src !== undefined) fallback.src = template(spec.fallback.src, at('fallback', 'src'));
+  }
+  (spec.vary ?? []).forEach((name, i) => {
+    try {
+      parseSrcTemplate(`{${name}}`);
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      problems.push({ path: at('vary', i), message: `expected a variable such as "geo.country" or "header.accept-language", got ${JSON.stringify(name)}` });
+    }
+  });
+  if (!src) return undefined;
+
+  return {
+    id,
+    src,
+    ttlMs: spec.ttl === undefined ? defaults.ttlMs : parseDuration(spec.ttl)!,
+    timeoutMs: spec.timeout === undefined ? defaults.timeoutMs : parseDuration(spec.timeout)! || defaults.timeoutMs,
+    staleWhileRevalidateMs: parseDuration(spec.staleWhileRevalidate ?? 0)!,
+    staleIfErrorMs: parseDuration(spec.staleIfError ?? 0)!,
+    vary: spec.vary ?? [],
+    forwardHeaders: (spec.forwardHeaders ?? defaults.forwardHeaders).map((h) => h.toLowerCase()),
+    required: spec.required ?? false,
+    fallback,
+  };
+}
+
+/** `pricing.example.com` means https; an explicit scheme and port are kept. */
+export function hostOrigin(host: string): string | undefined {
+  const candidate = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`;
+  const url = parseUrl(candidate);
+  if (!url) return undefined;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) return undefined;
+  return url.origin;
+}
+
+export function patternParams(pattern: string): string[] {
+  return [...pattern.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+}
+
+/** Static segments beat parameters, parameters beat wildcards; longer beats shorter. */
+function specificity(pattern: string): number[] {
+  return pattern
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => (/[*(]/.test(segment) ? 1 : segment.includes(':') ? 2 : 3));
+}
+
+function compareSpecificity(a: string, b: string): number {
+  const sa = specificity(a);
+  const sb = specificity(b);
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    if (sa[i] !== sb[i]) return sb[i] - sa[i];
+  }
+  return sb.length - sa.length;
+}
+
+/** Orders every pattern of every route, most specific first (stable for ties). */
+export function assembleManifests(routes: CompiledRoute[]): CompiledManifests {
+  const patterns = routes
+    .flatMap((route, index) => route.patterns.map((pattern) => ({ pattern, route: index })))
+    .sort((a, b) => compareSpecificity(a.pattern, b.pattern));
+  return { version: 1, routes, patterns };
+}

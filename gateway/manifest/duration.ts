@@ -1,0 +1,21 @@
+/**
+ * Durations in manifests: `150ms`, `30s`, `5m`, `6h`, `1d`, or a plain number
+ * of seconds. Parsed once at build time into milliseconds.
+ */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+
+export const DURATION_HINT = 'a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds';
+
+/** Milliseconds, or `undefined` when the value is not a duration. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  }
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const match = DURATION.exec(text);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]]);
+}

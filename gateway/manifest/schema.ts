@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { parseUrl } from '../parse-url';
+import { DURATION_HINT, parseDuration } from './duration';
+
+/**
+ * The manifest schema: the single source of truth for what a manifest may
+ * say, and (through `z.infer`) for the `RouteManifest` type. Unknown fields are
+ * errors, not warnings: a misspelt `tll:` must not silently mean "no cache".
+ * Every message is written as "expected …, got …" so the CLI can prefix it
+ * with `file:line:col: field:`.
+ */
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+const expected = (what: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `required: expected ${what}` : `expected ${what}, got ${describeValue(issue.input)}`;
+
+const text = (what = 'a string') => z.string({ error: expected(what) });
+
+const duration = z.custom<string | number>((value) => parseDuration(value) !== undefined, {
+  error: expected(DURATION_HINT),
+});
+
+const headerName = z
+  .string({ error: expected('a header name') })
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('a header name such as "cookie"') });
+
+const list = <T extends z.ZodType>(item: T, what: string) => z.array(item, { error: expected(what) });
+
+const pathname = z
+  .string({ error: expected('a URL path pattern such as "/products/:id"') })
+  .startsWith('/', { error: expected('a URL path pattern starting with "/"') });
+
+const absoluteUrl = (what: string) =>
+  z.string({ error: expected(what) }).refine((v) => /^https?:\/\/[^/?#\s]+/.test(v) && parseUrl(v) !== undefined, {
+    error: expected(what),
+  });
+
+const FallbackSchema = z.union(
+  [
+    z.literal('keep'),
+    z.strictObject({
+      html: text('fallback markup (a string)').optional(),
+      src: text('a fallback URL (a string)').optional(),
+      keep: z.boolean({ error: expected('true or false') }).optional(),
+    }),
+  ],
+  { error: expected('"keep" or a mapping with html:, src: and/or keep:') },
+);
+
+export const FragmentManifestSchema = z.strictObject(
+  {
+    src: text('a URL path or absolute URL (a string)'),
+    ttl: duration.optional(),
+    timeout: duration.optional(),
+    staleWhileRevalidate: duration.optional(),
+    staleIfError: duration.optional(),
+    vary: list(text('a variable name such as "geo.country"'), 'a list of variables').optional(),
+    forwardHeaders: list(headerName, 'a list of header names').optional(),
+    required: z.boolean({ error: expected('true or false') }).optional(),
+    fallback: FallbackSchema.optional(),
+  },
+  { error: expected('a mapping with at least src:') },
+);
+
+const DefaultsSchema = z.strictObject(
+  {
+    ttl: duration.optional(),
+    timeout: duration.optional(),
+    forwardHeaders: list(headerName, 'a list of header names').optional(),
+  },
+  { error: expected('a mapping of ttl:, timeout:, forwardHeaders:') },
+);
+
+const positiveInt = (what: string, max: number) =>
+  z
+    .number({ error: expected(what) })
+    .int({ error: expected(what) })
+    .min(1, { error: expected(what) })
+    .max(max, { error: expected(what) });
+
+const LimitsSchema = z.strictObject(
+  {
+    concurrency: positiveInt('a whole number from 1 to 50', 50).optional(),
+    maxIncludes: positiveInt('a whole number from 1 to 1000', 1000).optional(),
+    maxDepth: positiveInt('a whole number from 1 to 10', 10).optional(),
+    maxFragmentBytes: positiveInt('a byte count from 1 to 26214400', 26_214_400).optional(),
+  },
+  { error: expected('a mapping of concurrency:, maxIncludes:, maxDepth:, maxFragmentBytes:') },
+);
+
+const OnFailureSchema = z.strictObject(
+  {
+    status: z
+      .number({ error: expected('an HTTP status from 500 to 599') })
+      .int({ error: expected('an HTTP status from 500 to 599') })
+      .min(500, { error: expected('an HTTP status from 500 to 599') })
+      .max(599, { error: expected('an HTTP status from 500 to 599') })
+      .optional(),
+    html: text('error page markup (a string)').optional(),
+  },
+  { error: expected('a mapping of status: and html:') },
+);
+
+const fragmentId = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+export const RouteManifestSchema = z.strictObject(
+  {
+    route: pathname.optional(),
+    routes: list(pathname, 'a list of URL path patterns').min(1, { error: 'expected at least one route pattern' }).optional(),
+    origin: absoluteUrl('an absolute http(s) URL such as "https://shop.example.com"').optional(),
+    esi: z.enum(['auto', 'on', 'off'], { error: expected('one of auto, on, off') }).optional(),
+    defaults: DefaultsSchema.optional(),
+    fragments: z
+      .record(
+        z.string().regex(fragmentId, { error: (i) => `expected a fragment id of letters, digits, - and _, got ${describeValue(i.input)}` }),
+        FragmentManifestSchema,
+        { error: expected('a mapping of fragment ids to fragments') },
+      )
+      .optional(),
+    hosts: list(text('a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000"'), 'a list of hosts').optional(),
+    limits: LimitsSchema.optional(),
+    onFailure: OnFailureSchema.optional(),
+  },
+  { error: expected('a mapping with route: and fragments:') },
+);
+
+export type RouteManifest = z.infer<typeof RouteManifestSchema>;
+export type FragmentManifest = z.infer<typeof FragmentManifestSchema>;

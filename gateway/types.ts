@@ -1,0 +1,111 @@
+/**
+ * The data that flows between Tessera's modules. Manifests (YAML, validated on
+ * the Node side) compile into `CompiledRoute`s, which the Worker imports as a
+ * JSON module; everything here is therefore plain, serialisable data.
+ */
+
+export type TemplateSource = 'params' | 'query' | 'cookie' | 'header' | 'geo';
+
+export interface TemplateVariable {
+  source: TemplateSource;
+  name: string;
+  /** Used when the request has no value; without one the src is unresolvable. */
+  default?: string;
+}
+
+export type TemplatePart = string | TemplateVariable;
+
+export interface SrcTemplate {
+  raw: string;
+  parts: TemplatePart[];
+}
+
+export interface FallbackSpec {
+  /** Fetched when the primary src fails (like ESI's `alt`). */
+  src?: SrcTemplate;
+  /** Static markup used when no src delivered content. */
+  html?: string;
+  /** Keep the marker's own inner content (data-slot). */
+  keep: boolean;
+}
+
+export interface FragmentSpec {
+  id: string;
+  src: SrcTemplate;
+  ttlMs: number;
+  timeoutMs: number;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  vary: string[];
+  /** Lower-cased request header names passed to the fragment host. */
+  forwardHeaders: string[];
+  /** A required fragment is awaited before the status is sent; its failure fails the page. */
+  required: boolean;
+  fallback: FallbackSpec;
+}
+
+/** What an include that no manifest entry declares gets. */
+export interface FragmentDefaults {
+  ttlMs: number;
+  timeoutMs: number;
+  forwardHeaders: string[];
+}
+
+export interface RouteLimits {
+  /** Fragment fetches in flight at once per request (Workers allow 6 open connections). */
+  concurrency: number;
+  /** Includes processed per page, nested ones counted too; the rest render empty. */
+  maxIncludes: number;
+  /** How deep includes inside fragments are followed. */
+  maxDepth: number;
+  /** Fragment bodies above this many bytes are a failure. */
+  maxFragmentBytes: number;
+}
+
+export type EsiMode = 'auto' | 'on' | 'off';
+
+export interface CompiledRoute {
+  /** Manifest name, the file's base name. */
+  name: string;
+  /** Manifest path relative to the project, for messages. */
+  file: string;
+  /** URLPattern pathnames. */
+  patterns: string[];
+  /** Absent: the `ORIGIN` variable. */
+  origin?: string;
+  esi: EsiMode;
+  /** Extra origins (scheme://host:port) fragments may come from. */
+  hosts: string[];
+  defaults: FragmentDefaults;
+  fragments: Record<string, FragmentSpec>;
+  limits: RouteLimits;
+  onFailure: { status: number; html?: string };
+}
+
+/** The compiled module the Worker imports. */
+export interface CompiledManifests {
+  version: 1;
+  routes: CompiledRoute[];
+  /** Every route pattern, most specific first, pointing into `routes`. */
+  patterns: Array<{ pattern: string; route: number }>;
+}
+
+/** How one fragment ended, as reported in Server-Timing and the debug view. */
+export type FragmentOutcome = 'miss' | 'hit' | 'stale' | 'timeout' | 'error' | 'refused';
+
+export type ContentSource = 'src' | 'fallback-src' | 'fallback-html' | 'keep' | 'empty';
+
+export interface FragmentResult {
+  /** Fragment id, or the include's src for undeclared includes. */
+  id: string;
+  url?: string;
+  /** Outcome of the primary src. */
+  outcome: FragmentOutcome;
+  /** Where the content placed in the page came from. */
+  source: ContentSource;
+  /** Markup to insert; `null` keeps the marker's own content. */
+  html: string | null;
+  durationMs: number;
+  /** Why the primary src failed, for logs and the debug view. */
+  detail?: string;
+}
