@@ -1,0 +1,65 @@
+import type { FragmentSession, IncludeAttributes, MarkupContext } from './fragment-session';
+
+/**
+ * The assembling rewriter. Each marker awaits a fragment that is already in
+ * flight (the session started it earlier), so the async handlers here only
+ * ever wait for the slowest fragment, not the sum. Everything before the first
+ * unsettled marker has already streamed to the client.
+ */
+export function assembleResponse(page: Response, session: FragmentSession, context: MarkupContext): Response {
+  return markerRewriter(session, context).transform(page);
+}
+
+/** The same, for a fragment's markup (nested markers). */
+export async function assembleHtml(html: string, session: FragmentSession, context: MarkupContext): Promise<string> {
+  return markerRewriter(session, context).transform(new Response(html)).text();
+}
+
+function markerRewriter(session: FragmentSession, context: MarkupContext): HTMLRewriter {
+  const rewriter = new HTMLRewriter().on('[data-slot]', {
+    async element(element) {
+      const content = session.slot(element.getAttribute('data-slot') ?? '', context);
+      if (!content) return; // Not declared in the manifest: the origin's markup stands.
+      const html = await content;
+      if (html !== null) element.setInnerContent(html, { html: true });
+    },
+  });
+  if (!context.esi) return rewriter;
+  return rewriter
+    .on('esi\\:include', {
+      async element(element) {
+        element.replace(await session.include(includeAttributes(element), context), { html: true });
+      },
+    })
+    .on('esi\\:remove', { element: (element) => void element.remove() })
+    .on('esi\\:comment', { element: (element) => void element.remove() });
+}
+
+/**
+ * Look-ahead over the origin stream (a tee of it): starts the fetch of every
+ * `<esi:include>` as soon as its tag arrives, long before the assembling
+ * rewriter — blocked on earlier fragments — gets there.
+ */
+export async function scanStreamIncludes(body: ReadableStream, onInclude: (include: IncludeAttributes) => void): Promise<void> {
+  const scanned = includeScanner(onInclude).transform(new Response(body));
+  const reader = scanned.body!.getReader();
+  while (!(await reader.read()).done) {
+    // Output is discarded; the handlers did the work.
+  }
+}
+
+export async function scanHtmlIncludes(html: string, onInclude: (include: IncludeAttributes) => void): Promise<void> {
+  await includeScanner(onInclude).transform(new Response(html)).arrayBuffer();
+}
+
+function includeScanner(onInclude: (include: IncludeAttributes) => void): HTMLRewriter {
+  return new HTMLRewriter().on('esi\\:include', {
+    element(element) {
+      onInclude(includeAttributes(element));
+    },
+  });
+}
+
+function includeAttributes(element: Element): IncludeAttributes {
+  return { src: element.getAttribute('src'), alt: element.getAttribute('alt'), id: element.getAttribute('id') };
+}

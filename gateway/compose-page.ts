@@ -1,0 +1,86 @@
+import { assembleHtml, assembleResponse, scanHtmlIncludes, scanStreamIncludes } from './assemble';
+import { errorPage } from './error-page';
+import { FragmentSession } from './fragment-session';
+import { HostPolicy } from './host-policy';
+import { assembledResponseHeaders, isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
+import { splitBeforeMarkers } from './marker-splitter';
+import { passThrough } from './proxy';
+import { RequestVars } from './request-vars';
+import type { RouteMatch } from './route-match';
+import { serverTiming } from './server-timing';
+
+export interface ComposeInput {
+  request: Request;
+  url: URL;
+  match: RouteMatch;
+  origin: string;
+  fetch: typeof fetch;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/**
+ * A matched GET: the origin page and every declared fragment are requested at
+ * the same moment; the page then streams through the assembling rewriter.
+ */
+export async function composePage({ request, url, match, origin, fetch, waitUntil }: ComposeInput): Promise<Response> {
+  const began = Date.now();
+  const { route } = match;
+  let pageEsi = false;
+  const session = new FragmentSession({
+    route,
+    policy: new HostPolicy(origin, route.hosts),
+    vars: new RequestVars(request, url, match.params),
+    request,
+    fetch,
+    pageEsi: () => pageEsi,
+    assembleNested: assembleHtml,
+    scanIncludes: scanHtmlIncludes,
+  });
+  session.prefetchDeclared();
+
+  let page: Response;
+  try {
+    page = await fetch(new URL(url.pathname + url.search, origin).toString(), {
+      method: 'GET',
+      headers: originRequestHeaders(request, url),
+      redirect: 'manual',
+    });
+  } catch (error) {
+    session.cancel();
+    console.error(`tessera: origin ${origin} unreachable for ${url.pathname}:`, error);
+    return errorPage(502, 'The origin server could not be reached.');
+  }
+  const originMs = Date.now() - began;
+
+  if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || !page.body) {
+    session.cancel();
+    return passThrough(page);
+  }
+  pageEsi = route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(page.headers));
+
+  const required = await session.requiredDelivered();
+  if (!required.ok) {
+    await page.body.cancel();
+    session.cancel();
+    const names = required.failed.map((r) => r.id).join(', ');
+    console.error(`tessera: required fragment failed on ${url.pathname}: ${required.failed.map((r) => `${r.id} (${r.detail})`).join('; ')}`);
+    return errorPage(
+      route.onFailure.status,
+      `A required part of this page (${names}) is unavailable.`,
+      { 'server-timing': serverTiming(originMs, session.timings()) },
+      route.onFailure.html,
+    );
+  }
+
+  let body: ReadableStream = page.body;
+  if (pageEsi) {
+    const [scan, rest] = body.tee();
+    waitUntil(scanStreamIncludes(scan, (include) => session.discover(include)).catch(() => {}));
+    body = rest;
+  }
+
+  const headers = assembledResponseHeaders(page.headers, pageEsi);
+  headers.append('server-timing', serverTiming(originMs, session.timings()));
+  const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi });
+  return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
+}

@@ -1,0 +1,18 @@
+/**
+ * Pages the gateway writes itself. They say what failed in words a visitor can
+ * read; the details go to Server-Timing and the logs, not into the page.
+ */
+export function errorPage(status: number, message: string, extraHeaders: Record<string, string> = {}, html?: string): Response {
+  const body =
+    html ??
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status}</title></head>` +
+      `<body><h1>This page is temporarily unavailable</h1><p>${escapeHtml(message)}</p></body></html>`;
+  return new Response(body, {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders },
+  });
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,84 @@
+import { originRequestsEsi } from './http-headers';
+
+/**
+ * One fragment request: a GET carrying only the declared headers, with a
+ * timeout that covers the headers *and* the body, and a size cap. Anything but
+ * a 2xx with a body within the cap is a failure; the fragment's own
+ * `Set-Cookie` and other headers are never passed on, only its markup.
+ */
+export interface FragmentFetchOptions {
+  fetch: typeof fetch;
+  timeoutMs: number;
+  maxBytes: number;
+  headers: Headers;
+  /** Aborted when the page request ends, so abandoned fragments stop too. */
+  signal?: AbortSignal;
+}
+
+export type FragmentFetchResult =
+  | { ok: true; html: string; status: number; /** The fragment opted in to ESI with Surrogate-Control. */ esi: boolean }
+  | { ok: false; reason: 'timeout' | 'error'; detail: string };
+
+export class FragmentTimeout extends Error {
+  constructor(ms: number) {
+    super(`no complete response within ${ms}ms`);
+  }
+}
+
+export async function fetchFragment(url: URL, options: FragmentFetchOptions): Promise<FragmentFetchResult> {
+  const controller = new AbortController();
+  const timeout = new FragmentTimeout(options.timeoutMs);
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(timeout);
+      reject(timeout);
+    }, options.timeoutMs);
+  });
+  try {
+    const response = await Promise.race([
+      options.fetch(url.toString(), { method: 'GET', headers: options.headers, redirect: 'follow', signal: controller.signal }),
+      expired,
+    ]);
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel();
+      return { ok: false, reason: 'error', detail: `status ${response.status}` };
+    }
+    const html = await Promise.race([readCapped(response, options.maxBytes), expired]);
+    return { ok: true, html, status: response.status, esi: originRequestsEsi(response.headers) };
+  } catch (error) {
+    if (error === timeout || controller.signal.reason === timeout) return { ok: false, reason: 'timeout', detail: timeout.message };
+    return { ok: false, reason: 'error', detail: error instanceof Error ? error.message : String(error) };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    // Stops a body that is still streaming after a timeout or an oversize read.
+    controller.abort();
+  }
+}
+
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new Error(`body of ${declared} bytes exceeds the ${maxBytes}-byte cap`);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let html = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Error(`body exceeds the ${maxBytes}-byte cap`);
+    }
+    html += decoder.decode(value, { stream: true });
+  }
+  return html + decoder.decode();
+}

@@ -1,0 +1,32 @@
+import { parseUrl } from './parse-url';
+
+/**
+ * Which URLs a fragment may be fetched from: the route's origin and the hosts
+ * its manifest lists, compared as whole origins (scheme, host and port). Any
+ * other address — public, private, loopback or link-local — is refused, which
+ * is what keeps a templated `src` from becoming an SSRF vector.
+ */
+export class HostPolicy {
+  private readonly allowed: Set<string>;
+
+  constructor(
+    readonly origin: string,
+    hosts: readonly string[],
+  ) {
+    this.allowed = new Set([new URL(origin).origin, ...hosts]);
+  }
+
+  /** Resolves `src` against the origin; `undefined` when it is not allowed. */
+  resolve(src: string): URL | undefined {
+    const url = parseUrl(src, this.origin);
+    if (!url) return undefined;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    if (url.username || url.password) return undefined;
+    return this.allowed.has(url.origin) ? url : undefined;
+  }
+
+  /** Fragments from trusted hosts may contain markers that are processed in turn. */
+  isTrusted(url: URL): boolean {
+    return this.allowed.has(url.origin);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Header rules for what crosses the gateway: hop-by-hop headers never do
+ * (RFC 9110 §7.6.1), and an assembled page loses the headers that described
+ * the origin's bytes rather than the page the client receives.
+ */
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+export function withoutHopByHop(source: Headers): Headers {
+  const headers = new Headers(source);
+  const listed = (source.get('connection') ?? '').split(',').map((h) => h.trim().toLowerCase());
+  for (const name of [...HOP_BY_HOP, ...listed]) if (name) headers.delete(name);
+  return headers;
+}
+
+/** Headers for the request to the origin: the client's, minus hop-by-hop, plus ESI capability. */
+export function originRequestHeaders(request: Request, url: URL): Headers {
+  const headers = withoutHopByHop(request.headers);
+  headers.delete('host');
+  // Tells the origin it may answer with `Surrogate-Control: content="ESI/1.0"` (Edge Architecture 1.0).
+  headers.append('surrogate-capability', 'tessera="ESI/1.0"');
+  if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
+  if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
+  return headers;
+}
+
+/** Origin response headers as they apply to the assembled page. */
+export function assembledResponseHeaders(origin: Headers, esiProcessed: boolean): Headers {
+  const headers = withoutHopByHop(origin);
+  // The body changes length, and a strong validator promises identical bytes.
+  headers.delete('content-length');
+  const etag = headers.get('etag');
+  if (etag && !etag.startsWith('W/')) headers.delete('etag');
+  // Surrogate-Control is addressed to us, not to browsers or downstream caches.
+  if (esiProcessed) headers.delete('surrogate-control');
+  return headers;
+}
+
+/** Edge Architecture 1.0: ESI is enabled by `Surrogate-Control: content="ESI/1.0"`. */
+export function originRequestsEsi(headers: Headers): boolean {
+  const control = headers.get('surrogate-control');
+  return !!control && /content\s*=\s*"?[^",;]*\bESI\/1\.0\b/i.test(control);
+}
+
+export function isHtml(headers: Headers): boolean {
+  const type = (headers.get('content-type') ?? '').toLowerCase();
+  return type.startsWith('text/html') || type.startsWith('application/xhtml+xml');
+}

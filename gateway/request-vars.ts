@@ -1,0 +1,72 @@
+import type { SrcTemplate, TemplateVariable } from './types';
+
+/**
+ * The request values a fragment `src` may use. Cookies are parsed lazily:
+ * most templates never touch them.
+ */
+export class RequestVars {
+  private cookies?: Map<string, string>;
+
+  constructor(
+    private readonly request: Request,
+    private readonly url: URL,
+    private readonly params: Record<string, string>,
+  ) {}
+
+  get(variable: TemplateVariable): string | undefined {
+    switch (variable.source) {
+      case 'params':
+        return this.params[variable.name];
+      case 'query':
+        return this.url.searchParams.get(variable.name) ?? undefined;
+      case 'header':
+        return this.request.headers.get(variable.name) ?? undefined;
+      case 'cookie':
+        return this.cookieJar().get(variable.name);
+      case 'geo': {
+        const cf = (this.request as { cf?: { country?: unknown } }).cf;
+        return typeof cf?.country === 'string' ? cf.country : undefined;
+      }
+    }
+  }
+
+  private cookieJar(): Map<string, string> {
+    if (!this.cookies) {
+      this.cookies = new Map();
+      for (const pair of (this.request.headers.get('cookie') ?? '').split(';')) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) continue;
+        const name = pair.slice(0, eq).trim();
+        if (!this.cookies.has(name)) this.cookies.set(name, safeDecode(pair.slice(eq + 1).trim()));
+      }
+    }
+    return this.cookies;
+  }
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export type ResolvedSrc = { ok: true; src: string } | { ok: false; missing: string };
+
+/** Substitutes request values into a template, URL-encoding each one. */
+export function resolveSrc(template: SrcTemplate, vars: RequestVars): ResolvedSrc {
+  let src = '';
+  for (const part of template.parts) {
+    if (typeof part === 'string') {
+      src += part;
+      continue;
+    }
+    const given = vars.get(part);
+    // An empty value takes the default too: `?cur=` should not mean "no currency".
+    const value = given === undefined || given === '' ? (part.default ?? given) : given;
+    if (value === undefined) return { ok: false, missing: `{${part.source}.${part.name}}` };
+    src += encodeURIComponent(value);
+  }
+  return { ok: true, src };
+}

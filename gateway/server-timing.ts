@@ -1,0 +1,42 @@
+import type { FragmentResult } from './types';
+
+/**
+ * `Server-Timing` for the origin and each fragment. Headers leave before the
+ * body, so a fragment still streaming in when they are sent is listed as
+ * `desc="pending"`; the required ones are always settled by then.
+ */
+export interface TimingEntry {
+  id: string;
+  result?: FragmentResult;
+}
+
+export function serverTiming(originMs: number, fragments: TimingEntry[]): string {
+  const entries = [`origin;dur=${originMs}`];
+  const used = new Set<string>();
+  for (const { id, result } of fragments) {
+    let name = `fragment.${token(id)}`;
+    for (let n = 2; used.has(name); n++) name = `fragment.${token(id)}.${n}`;
+    used.add(name);
+    if (!result) {
+      entries.push(`${name};desc="pending"`);
+      continue;
+    }
+    entries.push(`${name};dur=${result.durationMs};desc="${timingDesc(result)}"${cause(result)}`);
+  }
+  return entries.join(', ');
+}
+
+/** What the client got: the fresh fragment (hit|miss|stale), a fallback, or nothing. */
+export function timingDesc(result: FragmentResult): string {
+  if (result.source === 'src') return result.outcome;
+  if (result.source === 'empty') return result.outcome;
+  return 'fallback';
+}
+
+function cause(result: FragmentResult): string {
+  return result.source !== 'src' && result.source !== 'empty' ? `;cause="${result.outcome}"` : '';
+}
+
+function token(id: string): string {
+  return id.replace(/^[a-z]+:\/\/[^/]+/i, '').replace(/[^A-Za-z0-9!#$%&'*+.^_`|~-]+/g, '_').replace(/^_+|_+$/g, '') || 'root';
+}
