@@ -1,0 +1,222 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { assembleManifests } from '../gateway/manifest/compile';
+import { writeCompiled } from './build';
+import { formatDiagnostic } from './diagnostics';
+import { displayPath } from './display-path';
+import type { CliIo } from './io';
+import { loadManifests } from './load-manifests';
+
+const PROJECT = path.resolve(import.meta.dirname, '..');
+const WRANGLER = path.join(PROJECT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+
+export interface DevOptions {
+  origin?: string;
+  manifests: string;
+  port: number;
+  demo: boolean;
+  io: CliIo;
+}
+
+export interface DevServer {
+  url: string;
+  origin: string;
+  /** Resolves after each manifest reload has been written (for tests and logs). */
+  reloaded(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `tessera dev`: compiles the manifests into a private work directory, runs
+ * the real gateway in workerd through `wrangler dev`, and recompiles on every
+ * manifest edit — wrangler sees the compiled module change and reloads the
+ * Worker, so there is no restart. A broken edit is reported and the last good
+ * manifests stay live.
+ */
+export async function startDevServer(options: DevOptions): Promise<DevServer> {
+  const { io } = options;
+  let demo: { url: string; close(): Promise<void> } | undefined;
+  if (options.demo && !options.origin) {
+    const { startDemoOrigin } = await import('../fragments/demo-origin');
+    demo = await startDemoOrigin();
+  }
+  const origin = options.origin ?? demo?.url;
+  if (!origin || !URL.canParse(origin)) throw new Error('--origin must be an absolute URL such as http://127.0.0.1:3000 (or use --demo)');
+
+  const work = path.join(PROJECT, '.tessera', `dev-${options.port}`);
+  await mkdir(work, { recursive: true });
+  const routesFile = path.join(work, 'routes.json');
+  const manifestsDir = path.resolve(io.cwd, options.manifests);
+
+  const compile = async (): Promise<boolean> => {
+    const result = await loadManifests(manifestsDir, io.cwd);
+    if (!result.manifests) {
+      for (const d of result.diagnostics) io.err.write(formatDiagnostic(d) + '\n');
+      return false;
+    }
+    await writeCompiled(result.manifests, routesFile);
+    return true;
+  };
+  if (!(await compile())) {
+    io.err.write('tessera dev: manifests have problems; every request is proxied until they are fixed\n');
+    await writeCompiled(assembleManifests([]), routesFile);
+  }
+  await writeDevWorker(work, origin);
+
+  const child = spawn(
+    process.execPath,
+    [WRANGLER, 'dev', '--config', path.join(work, 'wrangler.json'), '--ip', '127.0.0.1', '--port', String(options.port), '--show-interactive-dev-session=false'],
+    { cwd: work, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // Whatever ends this process, workerd must not outlive it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  const url = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitUntilReady(child, url, io);
+  } catch (error) {
+    child.kill('SIGTERM');
+    await demo?.close();
+    throw error;
+  }
+
+  let pending = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const waiters: Array<() => void> = [];
+  const watcher: FSWatcher = watch(manifestsDir, () => {
+    clearTimeout(timer);
+    // Editors write in bursts (temp file, rename); compile once they are done.
+    timer = setTimeout(() => {
+      pending = pending.then(async () => {
+        if (await compile()) io.out.write(`tessera dev: manifests reloaded from ${displayPath(manifestsDir, io.cwd)}\n`);
+        waiters.splice(0).forEach((w) => w());
+      });
+    }, 80);
+  });
+
+  return {
+    url,
+    origin,
+    reloaded: () => new Promise((resolve) => waiters.push(resolve)),
+    async close() {
+      watcher.close();
+      clearTimeout(timer);
+      await stopChild(child);
+      process.off('exit', killOnExit);
+      await demo?.close();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Worker `tessera dev` runs: the real gateway, importing this session's compiled manifests. */
+async function writeDevWorker(work: string, origin: string): Promise<void> {
+  const project = readProjectConfig();
+  const gateway = path.relative(work, path.join(PROJECT, 'gateway', 'gateway.ts')).split(path.sep).join('/');
+  await writeFile(
+    path.join(work, 'entry.ts'),
+    `import { createGateway } from '${gateway}';\nimport manifests from './routes.json';\n\n` +
+      `const handle = createGateway({ manifests: manifests as any });\n` +
+      `export default { fetch: (request: Request, env: any, ctx: ExecutionContext) => handle(request, env, ctx) };\n`,
+  );
+  await writeFile(
+    path.join(work, 'wrangler.json'),
+    JSON.stringify(
+      {
+        name: 'tessera-dev',
+        main: 'entry.ts',
+        compatibility_date: project.compatibility_date,
+        compatibility_flags: project.compatibility_flags,
+        vars: { ORIGIN: origin },
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+/**
+ * Compatibility settings from the project's wrangler.toml, read by wrangler
+ * itself — in a child process, because importing wrangler here would install
+ * its signal handlers, which exit before `tessera dev` can stop its children.
+ */
+function readProjectConfig(): { compatibility_date: string; compatibility_flags: string[] } {
+  const script = `import('wrangler').then(({ unstable_readConfig }) => {
+    const c = unstable_readConfig({ config: ${JSON.stringify(path.join(PROJECT, 'wrangler.toml'))} });
+    process.stdout.write(JSON.stringify({ compatibility_date: c.compatibility_date, compatibility_flags: c.compatibility_flags }));
+  })`;
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  return JSON.parse(output);
+}
+
+async function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<void> {
+  let log = '';
+  const collect = (chunk: Buffer) => {
+    log += chunk.toString();
+    if (log.length > 20_000) log = log.slice(-20_000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}:\n${log.trim()}`);
+    try {
+      await fetch(`${url}/__tessera_ready`, { signal: AbortSignal.timeout(1000) });
+      // From here on, pass wrangler's own log lines (Worker errors, reloads) through.
+      child.stdout!.off('data', collect);
+      child.stderr!.off('data', collect);
+      child.stdout!.on('data', (c: Buffer) => io.out.write(c.toString()));
+      child.stderr!.on('data', (c: Buffer) => io.err.write(c.toString()));
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`wrangler dev did not answer on ${url} within 60s:\n${log.trim()}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(forced);
+}
+
+export async function runDev(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      origin: { type: 'string' },
+      manifests: { type: 'string' },
+      port: { type: 'string' },
+      demo: { type: 'boolean', default: false },
+    },
+  });
+  const port = Number(values.port ?? 8787);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number, got "${values.port}"`);
+  const server = await startDevServer({
+    origin: values.origin,
+    manifests: values.manifests ?? 'manifests',
+    port,
+    demo: values.demo || !values.origin,
+    io,
+  });
+  io.out.write(
+    `\nTessera dev gateway: ${server.url}/\n` +
+      `  origin:    ${server.origin}${values.origin ? '' : ' (embedded demo)'}\n` +
+      `  manifests: ${values.manifests ?? 'manifests'} (edits reload live)\n` +
+      (values.origin ? '' : `  try:       ${server.url}/products/42\n`) +
+      `Press Ctrl+C to stop.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,182 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import 'urlpattern-polyfill';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { assembleManifests, compileRoute, patternParams } from '../gateway/manifest/compile';
+import { describeValue, FragmentManifestSchema, RouteManifestSchema } from '../gateway/manifest/schema';
+import type { CompiledManifests, CompiledRoute } from '../gateway/types';
+import { closest, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { displayPath } from './display-path';
+
+/**
+ * Reads every `*.yaml`/`*.yml` in a directory, validates each against the
+ * manifest schema and compiles the lot. All problems of all files are
+ * collected, each pinned to its line and column: a user fixes them in one go.
+ */
+export interface LoadResult {
+  manifests?: CompiledManifests;
+  diagnostics: Diagnostic[];
+  files: string[];
+}
+
+export async function loadManifests(dir: string, cwd = process.cwd()): Promise<LoadResult> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch {
+    const file = displayPath(dir, cwd);
+    return { files: [], diagnostics: [{ file, line: 1, column: 1, field: '', message: 'cannot read the manifests directory' }] };
+  }
+  const diagnostics: Diagnostic[] = [];
+  const routes: CompiledRoute[] = [];
+  const files = names.map((n) => path.join(dir, n));
+  const seenPatterns = new Map<string, string>();
+
+  for (const file of files) {
+    const label = displayPath(file, cwd);
+    const text = await readFile(file, 'utf8');
+    const { route, diagnostics: problems, locate } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''));
+    diagnostics.push(...problems);
+    if (!route) continue;
+    route.patterns.forEach((pattern, i) => {
+      const other = seenPatterns.get(pattern);
+      if (other) {
+        const where = locate(route.patterns.length > 1 || !text.match(/^route:/m) ? ['routes', i] : ['route']);
+        diagnostics.push({ ...where, field: where.field || 'route', message: `pattern "${pattern}" is already routed by ${other}` });
+      } else seenPatterns.set(pattern, label);
+    });
+    routes.push(route);
+  }
+  if (diagnostics.length) return { files, diagnostics: sortDiagnostics(diagnostics) };
+  return { files, diagnostics, manifests: assembleManifests(routes) };
+}
+
+type Path = (string | number)[];
+
+/** Validates and compiles one manifest's text. */
+export function checkManifest(text: string, file: string, name: string) {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const sourceLine = (line: number) => text.split(/\r?\n/)[line - 1];
+  const at = (offset: number, field: string, message: string): Diagnostic => {
+    const { line, col } = lines.linePos(offset);
+    return { file, line, column: col, field, message, source: sourceLine(line) };
+  };
+  const locate = (p: Path, key?: string) => {
+    const { node, keyNode } = findNode(doc, key === undefined ? p : [...p, key], key !== undefined);
+    const target = keyNode ?? node;
+    return at(target?.range?.[0] ?? 0, fieldName(p), '');
+  };
+
+  const diagnostics: Diagnostic[] = doc.errors.map((e) => {
+    const { line, col } = e.linePos?.[0] ?? { line: 1, col: 1 };
+    return { file, line, column: col, field: '', message: `invalid YAML: ${e.message.split('\n')[0]}`, source: sourceLine(line) };
+  });
+  if (diagnostics.length) return { diagnostics, locate };
+
+  const data = doc.toJS() ?? {};
+  const parsed = RouteManifestSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of flattenIssues(parsed.error.issues)) diagnostics.push(...describeIssue(issue, locate));
+    return { diagnostics, locate };
+  }
+  const { route, problems } = compileRoute(parsed.data, name, file);
+  for (const problem of problems) {
+    const where = locate(problem.path.length ? problem.path : ['route']);
+    diagnostics.push({ ...where, field: fieldName(problem.path.length ? problem.path : ['route']), message: problem.message });
+  }
+  if (route) diagnostics.push(...checkPatterns(route, locate));
+  return { route: diagnostics.length ? undefined : route, diagnostics, locate };
+}
+
+/** URLPattern syntax, checked here with the same algorithm workerd runs. */
+function checkPatterns(route: CompiledRoute, locate: (p: Path) => Diagnostic): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  route.patterns.forEach((pattern, i) => {
+    try {
+      new URLPattern({ pathname: pattern });
+    } catch (error) {
+      const where = locate(route.patterns.length > 1 ? ['routes', i] : ['route']);
+      problems.push({ ...where, field: where.field || 'route', message: `expected a URLPattern pathname, got "${pattern}" (${(error as Error).message})` });
+    }
+    if (new Set(patternParams(pattern)).size !== patternParams(pattern).length) {
+      const where = locate(route.patterns.length > 1 ? ['routes', i] : ['route']);
+      problems.push({ ...where, field: where.field || 'route', message: `expected distinct parameter names, got "${pattern}"` });
+    }
+  });
+  return problems;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** A union error hides the useful part; when the input had the right shape, report that branch's issues. */
+function flattenIssues(issues: readonly Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union') return [issue];
+    const branch = issue.errors.find((errors) => !errors.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+    if (!branch || branch.length === 0) return [issue];
+    return flattenIssues(branch.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as Issue));
+  });
+}
+
+function describeIssue(issue: Issue, locate: (p: Path, key?: string) => Diagnostic): Diagnostic[] {
+  const p = issue.path as Path;
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownFields(p);
+    return issue.keys.map((key) => {
+      const hint = closest(key, known);
+      const where = locate(p, key);
+      return {
+        ...where,
+        field: fieldName([...p, key]),
+        message: `unknown field${hint ? `; did you mean "${hint}"?` : ''} (expected one of: ${known.join(', ')})`,
+      };
+    });
+  }
+  if (issue.code === 'invalid_key') {
+    const key = String(p[p.length - 1]);
+    const where = locate(p.slice(0, -1), key);
+    return [{ ...where, field: fieldName(p), message: `expected a fragment id of letters, digits, - and _ starting with a letter, got ${describeValue(key)}` }];
+  }
+  return [{ ...locate(p), message: issue.message }];
+}
+
+function knownFields(p: Path): string[] {
+  const keys = (schema: { shape: object }) => Object.keys(schema.shape);
+  const root = RouteManifestSchema.shape;
+  if (p.length === 0) return keys(RouteManifestSchema);
+  if (p.length === 1 && p[0] === 'defaults') return keys(root.defaults.unwrap());
+  if (p.length === 1 && p[0] === 'limits') return keys(root.limits.unwrap());
+  if (p.length === 1 && p[0] === 'onFailure') return keys(root.onFailure.unwrap());
+  if (p.length === 2 && p[0] === 'fragments') return keys(FragmentManifestSchema);
+  if (p.length === 3 && p[2] === 'fallback') return ['html', 'src', 'keep'];
+  return [];
+}
+
+function fieldName(p: Path): string {
+  return p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function findNode(doc: Document, p: Path, wantKey: boolean): { node?: YamlNode; keyNode?: YamlNode } {
+  let node = doc.contents as YamlNode | null;
+  let keyNode: YamlNode | undefined;
+  let parent: YamlNode | undefined;
+  for (const [i, segment] of p.entries()) {
+    if (!node) break;
+    parent = node;
+    keyNode = undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) return { node: parent };
+      keyNode = pair.key as YamlNode;
+      node = (pair.value as YamlNode | null) ?? null;
+    } else if ('items' in node && Array.isArray((node as { items: unknown[] }).items) && typeof segment === 'number') {
+      node = ((node as { items: YamlNode[] }).items[segment] as YamlNode) ?? null;
+    } else {
+      return { node: parent };
+    }
+    if (i === p.length - 1 && wantKey) return { node: node ?? undefined, keyNode };
+  }
+  return { node: node ?? keyNode ?? parent, keyNode: node ? undefined : keyNode };
+}

@@ -1,0 +1,65 @@
+import { CATALOGUE, type Product } from './demo-fragments';
+
+const STYLE = `
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #1d232a; background: #f6f7f9; }
+  header.site, footer.site { background: #1d3b53; color: #fff; padding: 12px 24px; }
+  header.site a { color: #fff; margin-right: 16px; text-decoration: none; }
+  header.site .logo { font-weight: 700; }
+  main { max-width: 880px; margin: 24px auto; padding: 0 24px; display: grid; grid-template-columns: 2fr 1fr; gap: 24px; }
+  section, aside { background: #fff; border-radius: 8px; padding: 16px 20px; box-shadow: 0 1px 3px #0002; }
+  .price { font-size: 1.4em; } .stock { color: #2e7d32; } .unavailable { color: #8a5a00; }
+  footer.site { margin-top: 32px; font-size: .9em; } footer.site a { color: #cde; }
+`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${title} · Tessera Outdoor</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>${STYLE}</style>
+</head>
+<body>
+<esi:include src="/fragments/header"/>
+${body}
+<esi:include src="/fragments/footer"/>
+</body>
+</html>
+`;
+}
+
+export function productPage(id: string, item: Product): string {
+  return layout(
+    item.name,
+    `<main>
+  <section>
+    <div data-slot="description"><h1>${item.name}</h1></div>
+    <p class="price">Price: <span data-slot="price">€${item.price.toFixed(2)}</span></p>
+    <p>Availability: <span data-slot="stock">ask in store</span></p>
+    <p>Reviews: <span data-slot="comments">…</span></p>
+  </section>
+  <aside>
+    <esi:include src="/fragments/recs/${id}"/>
+  </aside>
+</main>`,
+  );
+}
+
+export function homePage(): string {
+  const items = Object.entries(CATALOGUE)
+    .map(([id, p]) => `<li><a href="/products/${id}">${p.name}</a> — €${p.price.toFixed(2)}</li>`)
+    .join('\n    ');
+  return layout(
+    'Home',
+    `<main>
+  <section>
+    <h1>Gear for wet trails</h1>
+    <ul>
+    ${items}
+    </ul>
+  </section>
+  <div data-slot="promo"><aside>Seasonal offers are loading…</aside></div>
+</main>`,
+  );
+}
