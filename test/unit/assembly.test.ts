@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import { delay, esiPage, gate, gatewayFor, html, readChunks, upstream } from './harness';
+
+describe('streaming assembly', () => {
+  it('keeps document order when fragments finish out of order', async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => i);
+    const delays = ids.map(() => Math.floor(Math.random() * 60));
+    const net = upstream({
+      '/page': () => esiPage(`<main>${ids.map((i) => `<esi:include src="/f/${i}"/>`).join('|')}</main>`),
+      ...Object.fromEntries(ids.map((i) => [`/f/${i}`, async () => (await delay(delays[i]), html(`[${i}]`))])),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    const body = await (await get('/page')).text();
+    expect(body).toBe(`<main>${ids.map((i) => `[${i}]`).join('|')}</main>`);
+  });
+
+  it('flushes the head before a slow fragment arrives', async () => {
+    const slow = gate();
+    const net = upstream({
+      '/page': () => esiPage('<html><head><title>T</title></head><body><esi:include src="/slow"/></body></html>'),
+      '/slow': async () => (await slow.opened, html('<p>late</p>')),
+    });
+    const get = gatewayFor(net, { route: '/page', defaults: { timeout: '5s' } });
+    const response = await get('/page');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    // The fragment cannot finish until the test opens its gate: if the head were held
+    // back behind it, this loop would never see </head>.
+    while (!seen.includes('</head>')) {
+      const { done, value } = await reader.read();
+      expect(done).toBe(false);
+      seen += decoder.decode(value, { stream: true });
+    }
+    expect(seen).not.toContain('late');
+    slow.open();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += decoder.decode(value, { stream: true });
+    }
+    expect(seen).toBe('<html><head><title>T</title></head><body><p>late</p></body></html>');
+  });
+
+  /** Each fragment answers only once both have been requested: a sequential gateway deadlocks into fallbacks. */
+  function pairedFragments() {
+    const both = gate();
+    let requested = 0;
+    const handler = (name: string) => async () => {
+      if (++requested === 2) both.open();
+      await both.opened;
+      return html(name);
+    };
+    return { a: handler('A'), b: handler('B') };
+  }
+
+  it('fetches declared fragments in parallel, not one after the other', async () => {
+    const { a, b } = pairedFragments();
+    const net = upstream({
+      '/page': () => html('<div data-slot="a">fallback-a</div><div data-slot="b">fallback-b</div>'),
+      '/a': a,
+      '/b': b,
+    });
+    const get = gatewayFor(net, {
+      route: '/page',
+      fragments: { a: { src: '/a', timeout: '2s', fallback: 'keep' }, b: { src: '/b', timeout: '2s', fallback: 'keep' } },
+    });
+    expect(await (await get('/page')).text()).toBe('<div data-slot="a">A</div><div data-slot="b">B</div>');
+  });
+
+  it('starts undeclared includes from the look-ahead scan, before the rewriter reaches them', async () => {
+    const { a, b } = pairedFragments();
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/a"/><esi:include src="/b"/>'),
+      '/a': a,
+      '/b': b,
+    });
+    const get = gatewayFor(net, { route: '/page', defaults: { timeout: '2s' } });
+    expect(await (await get('/page')).text()).toBe('AB');
+  });
+
+  it('takes about as long as the slowest fragment, not the sum', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/x"/><esi:include src="/y"/><esi:include src="/z"/>'),
+      '/x': async () => (await delay(300), html('x')),
+      '/y': async () => (await delay(300), html('y')),
+      '/z': async () => (await delay(300), html('z')),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    const started = Date.now();
+    expect(await (await get('/page')).text()).toBe('xyz');
+    // Sequential would be ≥ 900 ms; the bound is loose because CI machines are shared.
+    expect(Date.now() - started).toBeLessThan(850);
+  });
+
+  it('fills includes inside fragments, fetching nested fragments in parallel', async () => {
+    const { a, b } = pairedFragments();
+    const net = upstream({
+      '/page': () => esiPage('<body><esi:include src="/outer"/></body>'),
+      '/outer': () => html('<section><esi:include src="/a"/>+<esi:include src="/b"/></section>'),
+      '/a': a,
+      '/b': b,
+    });
+    const get = gatewayFor(net, { route: '/page', defaults: { timeout: '2s' } });
+    expect(await (await get('/page')).text()).toBe('<body><section>A+B</section></body>');
+  });
+
+  it('bounds include depth and breaks include cycles', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/loop"/>|<esi:include src="/d1"/>'),
+      '/loop': () => html('L<esi:include src="/loop"/>'),
+      '/d1': () => html('1<esi:include src="/d2"/>'),
+      '/d2': () => html('2<esi:include src="/d3"/>'),
+      '/d3': () => html('3<esi:include src="/d4"/>'),
+    });
+    const get = gatewayFor(net, { route: '/page', limits: { maxDepth: 2 } });
+    // The cycle renders once; with maxDepth 2 the third level's markup is inserted as it is.
+    expect(await (await get('/page')).text()).toBe('L|123<esi:include src="/d4"/>');
+  });
+
+  it('fetches an include used twice on a page once', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/same"/><esi:include src="/same"/><div data-slot="same">x</div>'),
+      '/same': () => html('S'),
+    });
+    const get = gatewayFor(net, { route: '/page', fragments: { same: { src: '/same' } } });
+    expect(await (await get('/page')).text()).toBe('SS<div data-slot="same">S</div>');
+    expect(net.requested('/same')).toHaveLength(1);
+  });
+
+  it('bounds concurrent fragment fetches per request', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    const net = upstream({
+      '/page': () => esiPage(ids.map((i) => `<esi:include src="/f/${i}"/>`).join('')),
+      ...Object.fromEntries(ids.map((i) => [`/f/${i}`, async () => (await delay(20), html(String(i)))])),
+    });
+    const get = gatewayFor(net, { route: '/page', limits: { concurrency: 3 } });
+    expect(await (await get('/page')).text()).toBe('0123456789');
+    // The origin request itself is one of the in-flight calls at the start.
+    expect(net.maxInFlight).toBeLessThanOrEqual(4);
+  });
+
+  it('renders includes past the per-page limit as empty', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/1"/><esi:include src="/2"/><esi:include src="/3"/>'),
+      '/1': () => html('1'),
+      '/2': () => html('2'),
+      '/3': () => html('3'),
+    });
+    const get = gatewayFor(net, { route: '/page', limits: { maxIncludes: 2 } });
+    expect(await (await get('/page')).text()).toBe('12');
+    expect(net.requested('/3')).toHaveLength(0);
+  });
+
+  it('handles self-closing and paired esi:include without swallowing the page', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<p>a</p><esi:include src="/f"/><p>b</p><esi:include src="/f"></esi:include><p>c</p>'),
+      '/f': () => html('F'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    const body = await (await get('/page')).text();
+    expect(body.replace('</esi:include>', '')).toBe('<p>a</p>F<p>b</p>F<p>c</p>');
+  });
+
+  it('keeps data-slot elements and their attributes, replacing only the inner content', async () => {
+    const net = upstream({
+      '/page': () => html('<span class="p" data-slot="price" id="x">€1</span><div data-slot="unknown">stay</div>'),
+      '/price': () => html('<b>€2</b>'),
+    });
+    const get = gatewayFor(net, { route: '/page', fragments: { price: { src: '/price' } } });
+    expect(await (await get('/page')).text()).toBe('<span class="p" data-slot="price" id="x"><b>€2</b></span><div data-slot="unknown">stay</div>');
+  });
+
+  it('keeps UTF-8 intact when multi-byte characters are split across chunks', async () => {
+    const bytes = new TextEncoder().encode('<p>Grüße €5 — 日本</p><esi:include src="/f"/>');
+    const net = upstream({
+      '/page': () =>
+        esiPage(
+          new ReadableStream({
+            async start(controller) {
+              // One byte per chunk splits every multi-byte character.
+              for (const byte of bytes) {
+                controller.enqueue(new Uint8Array([byte]));
+                await delay(0);
+              }
+              controller.close();
+            },
+          }) as unknown as string,
+        ),
+      '/f': () => {
+        const fragment = new TextEncoder().encode('<i>ñ€😀</i>');
+        return html(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(fragment.slice(0, 5));
+              controller.enqueue(fragment.slice(5, 9));
+              controller.enqueue(fragment.slice(9));
+              controller.close();
+            },
+          }),
+        );
+      },
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    const chunks = await readChunks(await get('/page'));
+    expect(chunks.map((c) => c.text).join('')).toBe('<p>Grüße €5 — 日本</p><i>ñ€😀</i>');
+  });
+});
+
+describe('marker splitting', () => {
+  it('starts a new chunk before every marker tag, so output up to it can flush', async () => {
+    const { markerOffsets } = await import('../../gateway/marker-splitter');
+    const text = '<p>a</p><ESI:include src="x"/><div class="c" data-slot="s">x</div><span data-slot';
+    expect(markerOffsets(new TextEncoder().encode(text))).toEqual([8, 30, text.indexOf('<span')]);
+  });
+});

@@ -1,0 +1,24 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // The gateway itself, inside workerd with the project's compatibility settings.
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        test: { name: 'workerd', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        // Node-side tooling, and end-to-end runs of the real gateway against local origins.
+        test: {
+          name: 'node',
+          include: ['test/cli/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
+  },
+});
