@@ -69,17 +69,17 @@ export function checkManifest(text: string, file: string, name: string) {
     return at(target?.range?.[0] ?? 0, fieldName(p), '');
   };
 
-  const diagnostics: Diagnostic[] = doc.errors.map((e) => {
-    const { line, col } = e.linePos?.[0] ?? { line: 1, col: 1 };
-    return { file, line, column: col, field: '', message: `invalid YAML: ${e.message.split('\n')[0]}`, source: sourceLine(line) };
-  });
+  const diagnostics: Diagnostic[] = doc.errors.map((e) => at(e.pos[0], '', `invalid YAML: ${e.message.split('\n')[0]}`));
   if (diagnostics.length) return { diagnostics, locate };
 
   const data = doc.toJS() ?? {};
-  const parsed = RouteManifestSchema.safeParse(data);
+  let parsed = RouteManifestSchema.safeParse(data);
   if (!parsed.success) {
-    for (const issue of flattenIssues(parsed.error.issues)) diagnostics.push(...describeIssue(issue, locate));
-    return { diagnostics, locate };
+    const issues = flattenIssues(parsed.error.issues);
+    for (const issue of issues) diagnostics.push(...describeIssue(issue, locate));
+    // Check what remains too, so template and host problems show up in the same run.
+    parsed = RouteManifestSchema.safeParse(withoutInvalid(data, issues));
+    if (!parsed.success) return { diagnostics, locate };
   }
   const { route, problems } = compileRoute(parsed.data, name, file);
   for (const problem of problems) {
@@ -114,7 +114,8 @@ type Issue = z.core.$ZodIssue;
 function flattenIssues(issues: readonly Issue[]): Issue[] {
   return issues.flatMap((issue) => {
     if (issue.code !== 'invalid_union') return [issue];
-    const branch = issue.errors.find((errors) => !errors.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+    // The branch whose shape matched fails only below the top: report its issues.
+    const branch = issue.errors.find((errors) => errors.every((e) => e.path.length > 0));
     if (!branch || branch.length === 0) return [issue];
     return flattenIssues(branch.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as Issue));
   });
@@ -139,7 +140,35 @@ function describeIssue(issue: Issue, locate: (p: Path, key?: string) => Diagnost
     const where = locate(p.slice(0, -1), key);
     return [{ ...where, field: fieldName(p), message: `expected a fragment id of letters, digits, - and _ starting with a letter, got ${describeValue(key)}` }];
   }
+  if (issue.message.startsWith('required:') && p.length > 0) {
+    // A missing field has no node of its own: point at the mapping that lacks it.
+    const owner = p.slice(0, -1);
+    const where = owner.length ? locate(owner.slice(0, -1), String(owner[owner.length - 1])) : locate([]);
+    return [{ ...where, field: fieldName(p), message: issue.message }];
+  }
   return [{ ...locate(p), message: issue.message }];
+}
+
+/** A copy of the manifest without the values the schema rejected (and fragments missing a field). */
+function withoutInvalid(data: unknown, issues: Issue[]): unknown {
+  const copy = structuredClone(data) as Record<string, unknown>;
+  for (const issue of issues) {
+    const p = [...(issue.path as Path)];
+    if (issue.code === 'unrecognized_keys') {
+      const owner = getPath(copy, p);
+      for (const key of issue.keys) if (owner && typeof owner === 'object') delete (owner as Record<string, unknown>)[key];
+      continue;
+    }
+    if (issue.message.startsWith('required:')) p.pop();
+    if (p.length === 0) continue;
+    const owner = getPath(copy, p.slice(0, -1));
+    if (owner && typeof owner === 'object') delete (owner as Record<string | number, unknown>)[p[p.length - 1]];
+  }
+  return copy;
+}
+
+function getPath(value: unknown, p: Path): unknown {
+  return p.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined), value);
 }
 
 function knownFields(p: Path): string[] {

@@ -10,7 +10,7 @@ const GEO_FIELDS = ['country'];
 const VARIABLE = /\{([^{}]*)\}/g;
 
 export const TEMPLATE_HINT =
-  'variables are {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country}, with an optional |default';
+  '{params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country} (optionally with |default)';
 
 export class TemplateError extends Error {}
 
@@ -24,7 +24,7 @@ export function parseSrcTemplate(raw: string): SrcTemplate {
   }
   if (last < raw.length) parts.push(raw.slice(last));
   const stray = parts.find((p) => typeof p === 'string' && /[{}]/.test(p));
-  if (stray !== undefined) throw new TemplateError(`unbalanced brace in "${raw}"; ${TEMPLATE_HINT}`);
+  if (stray !== undefined) throw new TemplateError(`expected variables in balanced braces such as ${TEMPLATE_HINT}, got "${raw}"`);
   return { raw, parts };
 }
 
@@ -36,10 +36,10 @@ function parseVariable(body: string): TemplatePart {
   const source = name.slice(0, dot) as TemplateSource;
   const key = name.slice(dot + 1);
   if (dot <= 0 || !key || !SOURCES.includes(source)) {
-    throw new TemplateError(`unknown variable {${body}}; ${TEMPLATE_HINT}`);
+    throw new TemplateError(`expected a variable such as ${TEMPLATE_HINT}, got {${body}}`);
   }
   if (source === 'geo' && !GEO_FIELDS.includes(key)) {
-    throw new TemplateError(`unknown variable {${body}}; geo supports only {geo.country}`);
+    throw new TemplateError(`expected {geo.country}, the only geo variable, got {${body}}`);
   }
   return { source, name: source === 'header' ? key.toLowerCase() : key, default: fallback };
 }

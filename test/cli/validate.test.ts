@@ -1,0 +1,146 @@
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cli } from '../../cli/main';
+
+let cwd: string;
+beforeEach(async () => {
+  cwd = await mkdtemp(path.join(tmpdir(), 'tessera-cli-'));
+  await mkdir(path.join(cwd, 'manifests'));
+});
+afterEach(() => rm(cwd, { recursive: true, force: true }));
+
+async function run(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await cli(argv, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) }, cwd });
+  return { code, out, err };
+}
+
+const manifest = (name: string, text: string) => writeFile(path.join(cwd, 'manifests', name), text);
+
+describe('tessera validate', () => {
+  it('reports every problem of every file as file:line:col: field: message, with the source line', async () => {
+    await manifest(
+      'product.yaml',
+      [
+        'route: /products/:id',
+        'esi: maybe',
+        'fragments:',
+        '  price:',
+        '    src: /price/{params.sku}?c={cookie.cur|EUR}',
+        '    ttl: soon',
+        '    tll: 5m',
+        '    fallback: { html: 3 }',
+        '  recs:',
+        '    timeout: 80ms',
+        '  nav:',
+        '    src: /nav/{user.id}',
+        '    required: yes',
+        'hosts: [pricing.example.com, "ftp://x"]',
+        '',
+      ].join('\n'),
+    );
+    await manifest('home.yaml', 'route: /\nfragments:\n  a: { src: /a }\n  a: { src: /b }\n');
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err).toBe(
+      [
+        'manifests/home.yaml:4:3: invalid YAML: Map keys must be unique',
+        '  4 |   a: { src: /b }',
+        '        ^',
+        'manifests/product.yaml:2:6: esi: expected one of auto, on, off, got "maybe"',
+        '  2 | esi: maybe',
+        '           ^',
+        'manifests/product.yaml:5:10: fragments.price.src: expected a route parameter, got {params.sku} (this route has: {params.id})',
+        '  5 |     src: /price/{params.sku}?c={cookie.cur|EUR}',
+        '               ^',
+        'manifests/product.yaml:6:10: fragments.price.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
+        '  6 |     ttl: soon',
+        '               ^',
+        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback)',
+        '  7 |     tll: 5m',
+        '          ^',
+        'manifests/product.yaml:8:23: fragments.price.fallback.html: expected fallback markup (a string), got 3',
+        '  8 |     fallback: { html: 3 }',
+        '                            ^',
+        'manifests/product.yaml:9:3: fragments.recs.src: required: expected a URL path or absolute URL (a string)',
+        '  9 |   recs:',
+        '        ^',
+        'manifests/product.yaml:12:10: fragments.nav.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country} (optionally with |default), got {user.id}',
+        '  12 |     src: /nav/{user.id}',
+        '                ^',
+        'manifests/product.yaml:13:15: fragments.nav.required: expected true or false, got "yes"',
+        '  13 |     required: yes',
+        '                     ^',
+        'manifests/product.yaml:14:30: hosts[1]: expected a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000", got "ftp://x"',
+        '  14 | hosts: [pricing.example.com, "ftp://x"]',
+        '                                    ^',
+        '',
+        '10 problems in manifests',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('catches a route claimed by two manifests and a missing route', async () => {
+    await manifest('a.yaml', 'route: /products/:id\n');
+    await manifest('b.yaml', 'routes: [/, /products/:id]\n');
+    await manifest('c.yaml', 'fragments: {}\n');
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err.split('\n').filter((l) => l.startsWith('manifests/'))).toEqual([
+      'manifests/b.yaml:1:13: routes[1]: pattern "/products/:id" is already routed by manifests/a.yaml',
+      'manifests/c.yaml:1:1: route: required: expected route: (a URL path pattern such as "/products/:id") or routes: (a list of them)',
+    ]);
+  });
+
+  it('rejects a malformed URLPattern at build time, not at the first request', async () => {
+    await manifest('a.yaml', 'route: /products/(unclosed\n');
+    const { err } = await run('validate');
+    expect(err).toMatch(/^manifests\/a\.yaml:1:8: route: expected a URLPattern pathname, got "\/products\/\(unclosed"/);
+  });
+
+  it('accepts the shipped demo manifests', async () => {
+    const { code, out } = await cli(['validate', 'manifests'], { out: { write: (t: string) => (captured += t) }, err: { write: () => {} }, cwd: path.resolve(import.meta.dirname, '../..') }).then((code) => ({ code, out: captured }));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^2 manifests OK: home \(\/, 2 fragments\); product \(\/products\/:id, 6 fragments\)/);
+  });
+});
+
+let captured = '';
+
+describe('tessera build', () => {
+  it('compiles manifests into the module the Worker imports, durations in ms', async () => {
+    await manifest('shop.yaml', 'route: /p/:id\ndefaults: { timeout: 300ms }\nfragments:\n  price: { src: "/price/{params.id}", ttl: 5m, fallback: keep }\n');
+    const { code, out } = await run('build', '--out', 'routes.json');
+    expect(code).toBe(0);
+    expect(out).toBe('tessera build: 1 routes → routes.json\n');
+    const compiled = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8'));
+    expect(compiled.patterns).toEqual([{ pattern: '/p/:id', route: 0 }]);
+    expect(compiled.routes[0].fragments.price).toMatchObject({
+      ttlMs: 300_000,
+      timeoutMs: 300,
+      fallback: { keep: true },
+      src: { raw: '/price/{params.id}', parts: ['/price/', { source: 'params', name: 'id' }] },
+    });
+  });
+
+  it('writes nothing when a manifest is invalid', async () => {
+    await manifest('shop.yaml', 'route: /p\nfragments:\n  x: { src: /x, timeout: later }\n');
+    const { code, err } = await run('build', '--out', 'routes.json');
+    expect(code).toBe(1);
+    expect(err).toContain('manifests/shop.yaml:3:26: fragments.x.timeout: expected a duration');
+    await expect(readFile(path.join(cwd, 'routes.json'))).rejects.toThrow();
+  });
+});
+
+describe('tessera', () => {
+  it('explains unknown commands and bad flags in one line, without a stack trace', async () => {
+    expect((await run('serve')).err).toMatch(/^tessera: unknown command "serve"\n/);
+    const bad = await run('build', '--nope');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe("tessera build: Unknown option '--nope'\n");
+  });
+});
