@@ -119,8 +119,18 @@ async function writeDevWorker(work: string, origin: string): Promise<void> {
   await writeFile(
     path.join(work, 'entry.ts'),
     `import { createGateway } from '${gateway}';\nimport manifests from './routes.json';\n\n` +
-      `const handle = createGateway({ manifests: manifests as any });\n` +
-      `export default { fetch: (request: Request, env: any, ctx: ExecutionContext) => handle(request, env, ctx) };\n`,
+      `const handle = createGateway({ manifests: manifests as any });\n\n` +
+      `// miniflare emulates the edge's compression with an encoder that does not flush per chunk,\n` +
+      `// which would hide streaming in the preview; "identity" makes it leave the stream alone.\n` +
+      `export default {\n` +
+      `  async fetch(request: Request, env: any, ctx: ExecutionContext) {\n` +
+      `    const response = await handle(request, env, ctx);\n` +
+      `    if (!response.body || response.headers.has('content-encoding') || !/html/.test(response.headers.get('content-type') ?? '')) return response;\n` +
+      `    const streamed = new Response(response.body, response);\n` +
+      `    streamed.headers.set('content-encoding', 'identity');\n` +
+      `    return streamed;\n` +
+      `  },\n` +
+      `};\n`,
   );
   await writeFile(
     path.join(work, 'wrangler.json'),

@@ -38,6 +38,11 @@ export function assembledResponseHeaders(origin: Headers, esiProcessed: boolean)
   const headers = withoutHopByHop(origin);
   // The body changes length, and a strong validator promises identical bytes.
   headers.delete('content-length');
+  // The assembled body is decoded text. Left in place, this header would make
+  // workerd re-compress the stream, and its encoder holds output back until the
+  // end — the head would wait for the slowest fragment. Cloudflare's edge
+  // compresses Worker responses for clients that accept it.
+  headers.delete('content-encoding');
   const etag = headers.get('etag');
   if (etag && !etag.startsWith('W/')) headers.delete('etag');
   // Surrogate-Control is addressed to us, not to browsers or downstream caches.

@@ -1,0 +1,25 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startDevServer, type DevServer } from '../../cli/dev';
+import { freePort, quietIo } from './fixture-origin';
+
+/** What `npm run dev` starts: the embedded demo shop behind the gateway, with the shipped manifests. */
+let dev: DevServer;
+beforeAll(async () => {
+  dev = await startDevServer({ manifests: 'manifests', port: await freePort(), demo: true, io: quietIo(process.cwd()).io });
+});
+afterAll(() => dev?.close());
+
+it('assembles the demo product page, with its slow, failing and timing-out fragments', async () => {
+  const response = await fetch(`${dev.url}/products/42`, { headers: { cookie: 'currency=GBP' } });
+  const page = await response.text();
+  expect(response.status).toBe(200);
+  expect(page).toContain('<header class="site"><a class="logo" href="/">Tessera Outdoor</a><nav>'); // esi:include
+  expect(page).toContain('<h1>Trail Runner 42</h1><p>A light trail shoe'); // data-slot, 5m ttl
+  expect(page).toContain('<span data-slot="price"><strong>£119.90</strong>'); // cookie-driven template
+  expect(page).toContain('<h2>You may also like</h2>'); // slow (700 ms) but within its timeout
+  expect(page).toContain('<span class="unavailable">Reviews are unavailable right now</span>'); // 503 → fallback html
+  expect(page).toContain('<span data-slot="stock">ask in store</span>'); // timeout → keep
+  expect(page).toContain('<p class="newsletter">'); // include inside the footer fragment
+  expect(page).not.toContain('<esi:');
+  expect(response.headers.getSetCookie()).toEqual([]); // the header fragment's cookie stays behind
+});
