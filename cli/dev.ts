@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,8 +9,8 @@ import { formatDiagnostic } from './diagnostics';
 import { displayPath } from './display-path';
 import type { CliIo } from './io';
 import { loadManifests } from './load-manifests';
+import { PROJECT, readProjectConfig } from './project-config';
 
-const PROJECT = path.resolve(import.meta.dirname, '..');
 const WRANGLER = path.join(PROJECT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 
 export interface DevOptions {
@@ -146,20 +146,6 @@ async function writeDevWorker(work: string, origin: string): Promise<void> {
       2,
     ),
   );
-}
-
-/**
- * Compatibility settings from the project's wrangler.toml, read by wrangler
- * itself — in a child process, because importing wrangler here would install
- * its signal handlers, which exit before `tessera dev` can stop its children.
- */
-function readProjectConfig(): { compatibility_date: string; compatibility_flags: string[] } {
-  const script = `import('wrangler').then(({ unstable_readConfig }) => {
-    const c = unstable_readConfig({ config: ${JSON.stringify(path.join(PROJECT, 'wrangler.toml'))} });
-    process.stdout.write(JSON.stringify({ compatibility_date: c.compatibility_date, compatibility_flags: c.compatibility_flags }));
-  })`;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
-  return JSON.parse(output);
 }
 
 async function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<void> {

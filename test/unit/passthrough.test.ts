@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { esiPage, gatewayFor, html, upstream } from './harness';
 
+// workerd implements Headers#getSetCookie; this workers-types release does not declare it.
+const setCookies = (r: Response) => (r.headers as unknown as { getSetCookie(): string[] }).getSetCookie();
+
 const manifest = { route: '/page', fragments: { f: { src: '/f' } } };
 
 describe('transparent proxy', () => {
@@ -73,7 +76,7 @@ describe('assembled response headers', () => {
     // The body is decoded text now; re-encoding in workerd would buffer the stream.
     expect(response.headers.get('content-encoding')).toBeNull();
     expect(response.headers.get('x-app')).toBe('1');
-    expect(response.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    expect(setCookies(response)).toEqual(['a=1; Path=/', 'b=2; Path=/']);
     expect(await response.text()).toBe('<div data-slot="f">F</div>');
 
     const weak = upstream({ '/page': () => html('<p></p>', { etag: 'W/"v1"' }) });
