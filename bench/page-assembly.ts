@@ -17,7 +17,7 @@ import { gatewayWorker, PASS_THROUGH_WORKER, startWorker } from './workerd-host'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const ORIGIN_MS = 50;
-const FRAGMENT_MS = [20, 40, 60, 80, 100, 120];
+const FRAGMENT_MS = [20, 40, 60, 80, 100, 120].slice(0, Number(process.env.FRAGMENTS ?? 6));
 const SLOWEST = Math.max(ORIGIN_MS, ...FRAGMENT_MS);
 const PAGE_KB = 100;
 
@@ -25,7 +25,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const filler = `<p>${'lorem ipsum dolor sit amet '.repeat(37)}</p>\n`; // ~1 KB
 const page =
   `<!doctype html><html><head><title>bench</title></head><body>\n` +
-  FRAGMENT_MS.map((_, i) => `${filler.repeat(Math.floor(PAGE_KB / FRAGMENT_MS.length))}<div data-slot="f${i}">fallback</div>\n`).join('') +
+  FRAGMENT_MS.map((_, i) => `${filler.repeat(Math.floor(PAGE_KB / Math.max(1, FRAGMENT_MS.length)))}<div data-slot="f${i}">fallback</div>\n`).join('') +
   `</body></html>`;
 
 const origin = createServer(async (req, res) => {
@@ -43,7 +43,7 @@ const origin = createServer(async (req, res) => {
 await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
 const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
 
-const manifest = `route: /page\nfragments:\n${FRAGMENT_MS.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s }\n`).join('')}`;
+const manifest = `route: /page\nfragments:${FRAGMENT_MS.length ? '\n' : ' {}\n'}${FRAGMENT_MS.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s }\n`).join('')}`;
 const { route, diagnostics } = checkManifest(manifest, 'bench.yaml', 'bench');
 if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));
 const gateway = await startWorker(gatewayWorker(assembleManifests([route])), { ORIGIN: originUrl });

@@ -36,15 +36,17 @@ export async function composePage({ request, url, match, origin, fetch, waitUnti
     assembleNested: assembleHtml,
     scanIncludes: scanHtmlIncludes,
   });
+  // The origin request goes out first: it gates the head, which fragments never do.
+  const pending = fetch(new URL(url.pathname + url.search, origin).toString(), {
+    method: 'GET',
+    headers: originRequestHeaders(request, url),
+    redirect: 'manual',
+  });
   session.prefetchDeclared();
 
   let page: Response;
   try {
-    page = await fetch(new URL(url.pathname + url.search, origin).toString(), {
-      method: 'GET',
-      headers: originRequestHeaders(request, url),
-      redirect: 'manual',
-    });
+    page = await pending;
   } catch (error) {
     session.cancel();
     console.error(`tessera: origin ${origin} unreachable for ${url.pathname}:`, error);

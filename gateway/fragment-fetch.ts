@@ -1,4 +1,5 @@
 import { originRequestsEsi } from './http-headers';
+import { parseUrl } from './parse-url';
 
 /**
  * One fragment request: a GET carrying only the declared headers, with a
@@ -13,11 +14,15 @@ export interface FragmentFetchOptions {
   headers: Headers;
   /** Aborted when the page request ends, so abandoned fragments stop too. */
   signal?: AbortSignal;
+  /** Redirects are followed only to URLs this allows (the SSRF rule applies to every hop). */
+  allowRedirect: (location: URL) => boolean;
 }
+
+const MAX_REDIRECTS = 3;
 
 export type FragmentFetchResult =
   | { ok: true; html: string; status: number; /** The fragment opted in to ESI with Surrogate-Control. */ esi: boolean }
-  | { ok: false; reason: 'timeout' | 'error'; detail: string };
+  | { ok: false; reason: 'timeout' | 'error' | 'refused'; detail: string };
 
 export class FragmentTimeout extends Error {
   constructor(ms: number) {
@@ -38,10 +43,21 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     }, options.timeoutMs);
   });
   try {
-    const response = await Promise.race([
-      options.fetch(url.toString(), { method: 'GET', headers: options.headers, redirect: 'follow', signal: controller.signal }),
-      expired,
-    ]);
+    let response: Response;
+    let target = url;
+    for (let hop = 0; ; hop++) {
+      response = await Promise.race([
+        options.fetch(target.toString(), { method: 'GET', headers: options.headers, redirect: 'manual', signal: controller.signal }),
+        expired,
+      ]);
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status > 399 || location === null) break;
+      await response.body?.cancel();
+      const next = parseUrl(location, target.toString());
+      if (!next || !options.allowRedirect(next)) return { ok: false, reason: 'refused', detail: `redirect to ${location} is not the origin or a listed host` };
+      if (hop === MAX_REDIRECTS) return { ok: false, reason: 'error', detail: `more than ${MAX_REDIRECTS} redirects` };
+      target = next;
+    }
     if (response.status < 200 || response.status > 299) {
       await response.body?.cancel();
       return { ok: false, reason: 'error', detail: `status ${response.status}` };

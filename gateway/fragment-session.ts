@@ -225,6 +225,7 @@ export class FragmentSession {
         maxBytes: this.options.route.limits.maxFragmentBytes,
         headers: this.fragmentHeaders(plan.forwardHeaders),
         signal: this.abort.signal,
+        allowRedirect: (location) => this.options.policy.resolve(location.href) !== undefined,
       }),
     );
     if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: `${url.href}: ${fetched.detail}`, url };

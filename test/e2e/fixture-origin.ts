@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 
 /**
  * A real origin on 127.0.0.1 for end-to-end tests. Fragments behind a gate
@@ -28,9 +28,12 @@ export async function startFixtureOrigin() {
       case '/page':
         res.setHeader('set-cookie', ['session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
         return send('<html><head><title>Fixture</title></head><body><esi:include src="/frag/gated"/><div data-slot="price">€1</div><esi:include src="/frag/cookie"/></body></html>', esi);
-      case '/gzip': {
-        const body = gzipSync('<html><head></head><body><p>Zürich ✓</p><esi:include src="/frag/fast"/></body></html>');
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip', 'content-length': String(body.length), ...esi });
+      case '/gzip':
+      case '/br': {
+        const page = '<html><head></head><body><p>Zürich ✓</p><esi:include src="/frag/fast"/></body></html>';
+        const body = url.pathname === '/gzip' ? gzipSync(page) : brotliCompressSync(page);
+        const encoding = url.pathname === '/gzip' ? 'gzip' : 'br';
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': encoding, 'content-length': String(body.length), ...esi });
         return res.end(body);
       }
       case '/utf8': {

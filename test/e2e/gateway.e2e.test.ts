@@ -24,7 +24,7 @@ beforeAll(async () => {
   origin = await startFixtureOrigin();
   manifests = await mkdtemp(path.join(tmpdir(), 'tessera-e2e-'));
   await writeFile(path.join(manifests, 'page.yaml'), MANIFEST('2'));
-  await writeFile(path.join(manifests, 'other.yaml'), 'routes: [/gzip, /utf8]\ndefaults: { timeout: 2s }\n');
+  await writeFile(path.join(manifests, 'other.yaml'), 'routes: [/gzip, /br, /utf8]\ndefaults: { timeout: 2s }\n');
   gateway = await startDevServer({ origin: origin.url, manifests, port: await freePort(), demo: false, io });
 });
 
@@ -62,10 +62,10 @@ describe('gateway end to end', () => {
     expect(response.headers.get('surrogate-control')).toBeNull();
   });
 
-  it('decodes a gzip origin body and serves it intact, compressed or not', async () => {
+  it.each(['gzip', 'br'])('decodes a %s origin body and serves it intact', async (encoding) => {
     const expected = '<html><head></head><body><p>Zürich ✓</p><b>fast ñ</b></body></html>';
-    expect(await (await fetch(`${gateway.url}/gzip`)).text()).toBe(expected);
-    const identity = await rawGet(`${gateway.url}/gzip`, { 'accept-encoding': 'identity' });
+    expect(await (await fetch(`${gateway.url}/${encoding}`)).text()).toBe(expected);
+    const identity = await rawGet(`${gateway.url}/${encoding}`, { 'accept-encoding': 'identity' });
     expect(identity.headers['content-encoding'] ?? 'identity').toBe('identity');
     expect(identity.body).toBe(expected);
   });

@@ -77,6 +77,28 @@ describe('SSRF: fragments come only from the origin or listed hosts', () => {
   });
 });
 
+describe('fragment redirects', () => {
+  it('follows a redirect within the allowed hosts', async () => {
+    const net = upstream({
+      '/page': () => esiPage('[<esi:include src="/moved"/>]'),
+      '/moved': () => new Response(null, { status: 301, headers: { location: 'https://pricing.test/p' } }),
+      'https://pricing.test/p': () => html('moved here'),
+    });
+    expect(await (await gatewayFor(net, { route: '/page', hosts: ['pricing.test'] })('/page')).text()).toBe('[moved here]');
+  });
+
+  it('refuses a redirect to anywhere else, without fetching it', async () => {
+    const net = upstream({
+      '/page': () => html('<div data-slot="f">own</div>'),
+      '/f': () => new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data' } }),
+      'http://169.254.169.254/latest/meta-data': () => html('secrets'),
+    });
+    const response = await gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', fallback: 'keep' } } })('/page');
+    expect(await response.text()).toBe('<div data-slot="f">own</div>');
+    expect(net.calls.map((c) => c.url)).toEqual(['https://origin.test/page', 'https://origin.test/f']);
+  });
+});
+
 describe('request headers sent to fragment hosts', () => {
   it('sends only the declared forwardHeaders', async () => {
     const net = upstream({ '/page': () => html('<div data-slot="a"></div><div data-slot="b"></div>'), '/a': () => html('a'), '/b': () => html('b') });
