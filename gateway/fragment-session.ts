@@ -1,9 +1,9 @@
 import pLimit from 'p-limit';
-import { fetchFragment, type FragmentFetchResult } from './fragment-fetch';
+import { chainFailure, runFailureChain, type ChainContext, type RawFragment, type ResolvedUrl } from './fragment-chain';
 import type { HostPolicy } from './host-policy';
 import { resolveSrc, type RequestVars } from './request-vars';
 import type { TimingEntry } from './server-timing';
-import type { CompiledRoute, FragmentOutcome, FragmentResult, FragmentSpec, SrcTemplate } from './types';
+import type { CompiledRoute, FragmentResult, FragmentSpec, SrcTemplate } from './types';
 
 /**
  * Everything one page request knows about its fragments. Fragments are
@@ -25,15 +25,6 @@ export interface MarkupContext {
   depth: number;
   chain: readonly string[];
   /** Whether `<esi:include>` is processed in this markup. */
-  esi: boolean;
-}
-
-/** A fetched fragment before the markers inside it are filled. */
-interface RawFragment {
-  result: FragmentResult;
-  /** From the origin or a listed host: its own markers are processed. */
-  trusted: boolean;
-  /** Whether `<esi:include>` inside it is processed too. */
   esi: boolean;
 }
 
@@ -66,12 +57,12 @@ export interface FragmentSessionOptions {
 export class FragmentSession {
   private readonly entries = new Map<string, Entry>();
   private readonly declaredByUrl = new Map<string, string>();
-  private readonly limit: ReturnType<typeof pLimit>;
   private readonly abort = new AbortController();
-  private readonly started = Date.now();
+  private readonly chain: ChainContext;
 
   constructor(private readonly options: FragmentSessionOptions) {
-    this.limit = pLimit(options.route.limits.concurrency);
+    const { route, policy, request, fetch, pageEsi } = options;
+    this.chain = { route, policy, request, fetch, pageEsi, limit: pLimit(route.limits.concurrency), signal: this.abort.signal };
   }
 
   /** Starts every declared fragment whose src resolves from the request. */
@@ -110,10 +101,6 @@ export class FragmentSession {
     return [...this.entries.values()].map((e) => ({ id: e.id, result: e.settled }));
   }
 
-  results(): FragmentResult[] {
-    return [...this.entries.values()].flatMap((e) => (e.settled ? [e.settled] : []));
-  }
-
   /** Stops fragment work nobody will read (the page turned out not to need assembly). */
   cancel(): void {
     this.abort.abort(new Error('page request finished'));
@@ -136,7 +123,7 @@ export class FragmentSession {
     if (url.url) this.declaredByUrl.set(url.url.href, key);
     const fallbackSrc = spec.fallback.src ? () => this.resolveTemplate(spec.fallback.src!) : undefined;
     return this.start(key, spec.id, depth, () =>
-      this.fetchChain(spec.id, url, fallbackSrc, {
+      runFailureChain(this.chain, spec.id, url, fallbackSrc, {
         timeoutMs: spec.timeoutMs,
         forwardHeaders: spec.forwardHeaders,
         fallbackHtml: spec.fallback.html,
@@ -161,14 +148,14 @@ export class FragmentSession {
     const primary = url ? { url } : { refused: src };
     const fallbackSrc = alt ? () => this.resolvePlain(alt) : undefined;
     return this.start(key, src, depth, () =>
-      this.fetchChain(src, primary, fallbackSrc, { timeoutMs: defaults.timeoutMs, forwardHeaders: defaults.forwardHeaders, keep: false }),
+      runFailureChain(this.chain, src, primary, fallbackSrc, { timeoutMs: defaults.timeoutMs, forwardHeaders: defaults.forwardHeaders, keep: false }),
     );
   }
 
   private start(key: string, id: string, depth: number, run: () => Promise<RawFragment>): Entry {
     const { maxIncludes, maxDepth } = this.options.route.limits;
     if (this.entries.size >= maxIncludes) {
-      const result = failure(id, 'error', 'empty', `more than ${maxIncludes} includes on this page`, 0);
+      const result = chainFailure(id, 'error', 'empty', `more than ${maxIncludes} includes on this page`, 0);
       return { key, id, depth, raw: Promise.resolve({ result, trusted: false, esi: false }), settled: result };
     }
     const entry: Entry = { key, id, depth, raw: run() };
@@ -194,90 +181,6 @@ export class FragmentSession {
     if (!resolved.ok) return { unresolved: `no value for ${resolved.missing}` };
     return this.resolvePlain(resolved.src);
   }
-
-  /** The failure chain: src → fallback src (or `alt`) → fallback html → keep → empty. */
-  private async fetchChain(id: string, primary: ResolvedUrl, fallbackSrc: (() => ResolvedUrl) | undefined, plan: ChainPlan): Promise<RawFragment> {
-    const began = Date.now();
-    const first = await this.attempt(primary, plan);
-    if (first.ok) return this.delivered(id, first, 'src', 'miss', undefined, began);
-
-    let detail = first.detail;
-    if (fallbackSrc) {
-      const second = await this.attempt(fallbackSrc(), plan);
-      if (second.ok) return this.delivered(id, second, 'fallback-src', first.outcome, detail, began);
-      detail += `; fallback: ${second.detail}`;
-    }
-    const ms = Date.now() - began;
-    const plain = { trusted: false, esi: false };
-    if (plan.fallbackHtml !== undefined) return { ...plain, result: { ...failure(id, first.outcome, 'fallback-html', detail, ms), html: plan.fallbackHtml } };
-    if (plan.keep) return { ...plain, result: { ...failure(id, first.outcome, 'keep', detail, ms), html: null } };
-    return { ...plain, result: failure(id, first.outcome, 'empty', detail, ms) };
-  }
-
-  private async attempt(target: ResolvedUrl, plan: ChainPlan): Promise<Attempt> {
-    if (target.unresolved) return { ok: false, outcome: 'error', detail: target.unresolved };
-    if (!target.url) return { ok: false, outcome: 'refused', detail: `${target.refused} is not the origin or a listed host` };
-    const url = target.url;
-    const fetched: FragmentFetchResult = await this.limit(() =>
-      fetchFragment(url, {
-        fetch: this.options.fetch,
-        timeoutMs: plan.timeoutMs,
-        maxBytes: this.options.route.limits.maxFragmentBytes,
-        headers: this.fragmentHeaders(plan.forwardHeaders),
-        signal: this.abort.signal,
-        allowRedirect: (location) => this.options.policy.resolve(location.href) !== undefined,
-      }),
-    );
-    if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: `${url.href}: ${fetched.detail}`, url };
-    return { ok: true, html: fetched.html, url, esi: fetched.esi };
-  }
-
-  private delivered(
-    id: string,
-    attempt: Extract<Attempt, { ok: true }>,
-    source: 'src' | 'fallback-src',
-    outcome: FragmentOutcome,
-    detail: string | undefined,
-    began: number,
-  ): RawFragment {
-    const { route, policy, pageEsi } = this.options;
-    return {
-      trusted: policy.isTrusted(attempt.url),
-      // ESI inside a fragment follows the page's opt-in, or the fragment's own Surrogate-Control.
-      esi: route.esi === 'on' || (route.esi === 'auto' && (pageEsi() || attempt.esi)),
-      result: { id, url: attempt.url.href, outcome, source, html: attempt.html, durationMs: Date.now() - began, detail },
-    };
-  }
-
-  private fragmentHeaders(forward: readonly string[]): Headers {
-    const headers = new Headers({ accept: 'text/html', 'surrogate-capability': 'tessera="ESI/1.0"' });
-    for (const name of forward) {
-      const value = this.options.request.headers.get(name);
-      if (value !== null) headers.set(name, value);
-    }
-    return headers;
-  }
-}
-
-interface ResolvedUrl {
-  url?: URL;
-  refused?: string;
-  unresolved?: string;
-}
-
-interface ChainPlan {
-  timeoutMs: number;
-  forwardHeaders: readonly string[];
-  fallbackHtml?: string;
-  keep: boolean;
-}
-
-type Attempt =
-  | { ok: true; html: string; url: URL; esi: boolean }
-  | { ok: false; outcome: FragmentOutcome; detail: string; url?: URL };
-
-function failure(id: string, outcome: FragmentOutcome, source: FragmentResult['source'], detail: string, durationMs: number): FragmentResult {
-  return { id, outcome, source, html: '', durationMs, detail };
 }
 
 /** Cheap pre-check so plain fragments skip a second rewriter pass. */
