@@ -1,5 +1,6 @@
 import { composePage } from './compose-page';
 import { errorPage } from './error-page';
+import { assembledResponseHeaders, isHtml } from './http-headers';
 import { proxyToOrigin } from './proxy';
 import { parseUrl } from './parse-url';
 import { createRouter } from './route-match';
@@ -33,7 +34,12 @@ export function createGateway(options: GatewayOptions) {
     }
     if (!match || request.method !== 'GET') {
       try {
-        return await proxyToOrigin(request, url, origin, outbound);
+        const response = await proxyToOrigin(request, url, origin, outbound);
+        // HEAD promises the headers GET would send, and GET of this page is assembled.
+        if (match && request.method === 'HEAD' && response.ok && isHtml(response.headers)) {
+          return new Response(null, { status: response.status, headers: assembledResponseHeaders(response.headers, false) });
+        }
+        return response;
       } catch (error) {
         console.error(`tessera: origin ${origin} unreachable for ${request.method} ${url.pathname}:`, error);
         return errorPage(502, 'The origin server could not be reached.');

@@ -28,6 +28,17 @@ describe('transparent proxy', () => {
     expect(net.requested('/f')).toHaveLength(0);
   });
 
+  it('answers HEAD on a matched page with the headers its assembled GET would have', async () => {
+    const net = upstream({ '/page': () => html('', { 'content-length': '120', etag: '"strong"', 'x-app': '1' }) });
+    const response = await gatewayFor(net, manifest)('/page', { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('x-app')).toBe('1');
+    expect(net.calls[0].url).toBe('https://origin.test/page');
+    expect(net.requested('/f')).toHaveLength(0);
+  });
+
   it('hands redirects to the client instead of following them', async () => {
     const net = upstream({ '/page': () => new Response(null, { status: 302, headers: { location: '/elsewhere' } }) });
     const response = await gatewayFor(net, manifest)('/page');
