@@ -18,9 +18,10 @@ export async function assembleHtml(html: string, session: FragmentSession, conte
 function markerRewriter(session: FragmentSession, context: MarkupContext): HTMLRewriter {
   const rewriter = new HTMLRewriter().on('[data-slot]', {
     async element(element) {
-      const content = session.slot(element.getAttribute('data-slot') ?? '', context);
+      const id = element.getAttribute('data-slot') ?? '';
+      const content = session.slot(id, context);
       if (!content) return; // Not declared in the manifest: the origin's markup stands.
-      const html = await content;
+      const html = await settle(content, null, `data-slot="${id}"`);
       if (html !== null) element.setInnerContent(html, { html: true });
     },
   });
@@ -28,7 +29,8 @@ function markerRewriter(session: FragmentSession, context: MarkupContext): HTMLR
   return rewriter
     .on('esi\\:include', {
       async element(element) {
-        element.replace(await session.include(includeAttributes(element), context), { html: true });
+        const include = includeAttributes(element);
+        element.replace(await settle(session.include(include, context), '', `esi:include src="${include.src}"`), { html: true });
       },
     })
     .on('esi\\:remove', { element: (element) => void element.remove() })
@@ -58,6 +60,19 @@ function includeScanner(onInclude: (include: IncludeAttributes) => void): HTMLRe
       onInclude(includeAttributes(element));
     },
   });
+}
+
+/**
+ * An exception escaping a handler would abort the whole stream and cut the
+ * page off; the marker falls back instead.
+ */
+async function settle<T>(content: Promise<T>, fallback: T, marker: string): Promise<T> {
+  try {
+    return await content;
+  } catch (error) {
+    console.error(`tessera: ${marker} failed unexpectedly; rendering its fallback:`, error);
+    return fallback;
+  }
 }
 
 function includeAttributes(element: Element): IncludeAttributes {

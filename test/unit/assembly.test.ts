@@ -214,3 +214,16 @@ describe('marker splitting', () => {
     expect(markerOffsets(new TextEncoder().encode(text))).toEqual([8, 30, text.indexOf('<span')]);
   });
 });
+
+describe('a marker that fails unexpectedly', () => {
+  it('falls back instead of cutting the page off', async () => {
+    const { assembleResponse } = await import('../../gateway/assemble');
+    const broken = {
+      include: () => Promise.reject(new Error('bug')),
+      slot: () => Promise.reject(new Error('bug')),
+    } as unknown as import('../../gateway/fragment-session').FragmentSession;
+    const page = new Response('<p>a</p><esi:include src="/x"/><div data-slot="s">own</div><p>b</p>');
+    const body = await assembleResponse(page, broken, { depth: 0, chain: [], esi: true }).text();
+    expect(body).toBe('<p>a</p><div data-slot="s">own</div><p>b</p>');
+  });
+});
