@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,7 @@ export interface DevServer {
  */
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const { io } = options;
+  await assertPortFree(options.port);
   let demo: { url: string; close(): Promise<void> } | undefined;
   if (options.demo && !options.origin) {
     const { startDemoOrigin } = await import('../fragments/demo-origin');
@@ -148,30 +150,52 @@ async function writeDevWorker(work: string, origin: string): Promise<void> {
   );
 }
 
-async function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<void> {
-  let log = '';
-  const collect = (chunk: Buffer) => {
-    log += chunk.toString();
-    if (log.length > 20_000) log = log.slice(-20_000);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}:\n${log.trim()}`);
-    try {
-      await fetch(`${url}/__tessera_ready`, { signal: AbortSignal.timeout(1000) });
+/** Waits for wrangler's "Ready on" line; the probe-free way, so the origin sees no stray request. */
+function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let log = '';
+    const collect = (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-20_000);
+      if (!/Ready on https?:\/\//.test(log)) return;
+      finish();
       // From here on, pass wrangler's own log lines (Worker errors, reloads) through.
-      child.stdout!.off('data', collect);
-      child.stderr!.off('data', collect);
       child.stdout!.on('data', (c: Buffer) => io.out.write(c.toString()));
       child.stderr!.on('data', (c: Buffer) => io.err.write(c.toString()));
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 250));
+      resolve();
+    };
+    const exited = (code: number | null) => {
+      finish();
+      reject(new Error(`wrangler dev exited with code ${code}:\n${log.trim()}`));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`wrangler dev was not ready on ${url} within 60s:\n${log.trim()}`));
+    }, 60_000);
+    function finish() {
+      clearTimeout(timer);
+      child.stdout!.off('data', collect);
+      child.stderr!.off('data', collect);
+      child.off('exit', exited);
     }
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.once('exit', exited);
+  });
+}
+
+/** Fails early and clearly when the port is taken, instead of talking to whatever holds it. */
+async function assertPortFree(port: number): Promise<void> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch {
+    throw new Error(`port ${port} is already in use on 127.0.0.1; pass --port N to use another`);
+  } finally {
+    server.close();
   }
-  throw new Error(`wrangler dev did not answer on ${url} within 60s:\n${log.trim()}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
