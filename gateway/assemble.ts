@@ -38,31 +38,6 @@ function markerRewriter(session: FragmentSession, context: MarkupContext): HTMLR
 }
 
 /**
- * Look-ahead over the origin stream (a tee of it): starts the fetch of every
- * `<esi:include>` as soon as its tag arrives, long before the assembling
- * rewriter — blocked on earlier fragments — gets there.
- */
-export async function scanStreamIncludes(body: ReadableStream, onInclude: (include: IncludeAttributes) => void): Promise<void> {
-  const scanned = includeScanner(onInclude).transform(new Response(body));
-  const reader = scanned.body!.getReader();
-  while (!(await reader.read()).done) {
-    // Output is discarded; the handlers did the work.
-  }
-}
-
-export async function scanHtmlIncludes(html: string, onInclude: (include: IncludeAttributes) => void): Promise<void> {
-  await includeScanner(onInclude).transform(new Response(html)).arrayBuffer();
-}
-
-function includeScanner(onInclude: (include: IncludeAttributes) => void): HTMLRewriter {
-  return new HTMLRewriter().on('esi\\:include', {
-    element(element) {
-      onInclude(includeAttributes(element));
-    },
-  });
-}
-
-/**
  * An exception escaping a handler would abort the whole stream and cut the
  * page off; the marker falls back instead.
  */

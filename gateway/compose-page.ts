@@ -1,8 +1,9 @@
-import { assembleHtml, assembleResponse, scanHtmlIncludes, scanStreamIncludes } from './assemble';
+import { assembleHtml, assembleResponse } from './assemble';
 import { errorPage } from './error-page';
 import { FragmentSession } from './fragment-session';
 import { HostPolicy } from './host-policy';
 import { assembledResponseHeaders, isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
+import { lookAheadWindow, scanHtmlIncludes } from './lookahead';
 import { splitBeforeMarkers } from './marker-splitter';
 import { passThrough } from './proxy';
 import { RequestVars } from './request-vars';
@@ -15,14 +16,13 @@ export interface ComposeInput {
   match: RouteMatch;
   origin: string;
   fetch: typeof fetch;
-  waitUntil: (promise: Promise<unknown>) => void;
 }
 
 /**
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({ request, url, match, origin, fetch, waitUntil }: ComposeInput): Promise<Response> {
+export async function composePage({ request, url, match, origin, fetch }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
   let pageEsi = false;
@@ -74,12 +74,8 @@ export async function composePage({ request, url, match, origin, fetch, waitUnti
     );
   }
 
-  let body: ReadableStream = page.body;
-  if (pageEsi) {
-    const [scan, rest] = body.tee();
-    waitUntil(scanStreamIncludes(scan, (include) => session.discover(include)).catch(() => {}));
-    body = rest;
-  }
+  let body: ReadableStream<Uint8Array> = page.body;
+  if (pageEsi) body = body.pipeThrough(lookAheadWindow((include) => session.discover(include)));
 
   const headers = assembledResponseHeaders(page.headers, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));

@@ -25,7 +25,7 @@ export function createGateway(options: GatewayOptions) {
   const matchRoute = createRouter(options.manifests);
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
 
-  return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
+  return async function tesseraFetch(request: Request, env: GatewayEnv, _ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     const match = matchRoute(url);
     const origin = match?.route.origin ?? env.ORIGIN;
@@ -45,6 +45,6 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    return composePage({ request, url, match, origin, fetch: outbound, waitUntil: (p) => ctx.waitUntil(p) });
+    return composePage({ request, url, match, origin, fetch: outbound });
   };
 }

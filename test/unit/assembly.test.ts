@@ -227,3 +227,50 @@ describe('a marker that fails unexpectedly', () => {
     expect(body).toBe('<p>a</p><div data-slot="s">own</div><p>b</p>');
   });
 });
+
+describe('look-ahead window', () => {
+  it('reads at most a bounded window past a slow fragment, not the whole page', async () => {
+    const { LOOKAHEAD_BYTES } = await import('../../gateway/lookahead');
+    const slow = gate();
+    const filler = `<p>${'x'.repeat(1000)}</p>`;
+    const chunks = [
+      '<html><head></head><body><esi:include src="/slow"/>',
+      ...Array.from({ length: 2000 }, (_, i) => (i === 10 ? `<esi:include src="/near"/>${filler}` : i === 1900 ? `<esi:include src="/far"/>${filler}` : filler)),
+      '</body></html>',
+    ].map((c) => new TextEncoder().encode(c));
+    let pulled = 0;
+    const net = upstream({
+      '/page': () =>
+        esiPage(
+          new ReadableStream<Uint8Array>(
+            {
+              pull(controller) {
+                const next = chunks.shift();
+                if (!next) return controller.close();
+                pulled += next.byteLength;
+                controller.enqueue(next);
+              },
+            },
+            { highWaterMark: 0 },
+          ) as unknown as string,
+        ),
+      '/slow': async () => (await slow.opened, html('S')),
+      '/near': () => html('N'),
+      '/far': () => html('F'),
+    });
+    const get = gatewayFor(net, { route: '/page', defaults: { timeout: '5s' } });
+    const response = await get('/page');
+    const body = response.text();
+    await delay(300);
+    // 2 MB of page, but only the window (plus a little pipe slack) was read while /slow was pending.
+    expect(pulled).toBeLessThan(LOOKAHEAD_BYTES + 64 * 1024);
+    expect(net.requested('/near')).toHaveLength(1); // inside the window: already started
+    expect(net.requested('/far')).toHaveLength(0); // beyond it: not yet
+    slow.open();
+    const text = await body;
+    expect(text.startsWith('<html><head></head><body>S<p>')).toBe(true);
+    expect(text).toContain(`N${filler}`);
+    expect(text).toContain(`F${filler}`);
+    expect(pulled).toBeGreaterThan(2_000_000);
+  });
+});
