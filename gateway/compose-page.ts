@@ -5,6 +5,7 @@ import { HostPolicy } from './host-policy';
 import { assembledResponseHeaders, isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
 import { lookAheadWindow, scanHtmlIncludes } from './lookahead';
 import { splitBeforeMarkers } from './marker-splitter';
+import { pageCacheControl } from './page-cache-control';
 import { passThrough } from './proxy';
 import { RequestVars } from './request-vars';
 import type { RouteMatch } from './route-match';
@@ -39,7 +40,7 @@ export async function composePage({ request, url, match, origin, fetch }: Compos
   // The origin request goes out first: it gates the head, which fragments never do.
   const pending = fetch(new URL(url.pathname + url.search, origin).toString(), {
     method: 'GET',
-    headers: originRequestHeaders(request, url),
+    headers: originRequestHeaders(request, url, { forAssembly: true }),
     redirect: 'manual',
   });
   session.prefetchDeclared();
@@ -78,6 +79,9 @@ export async function composePage({ request, url, match, origin, fetch }: Compos
   if (pageEsi) body = body.pipeThrough(lookAheadWindow((include) => session.discover(include)));
 
   const headers = assembledResponseHeaders(page.headers, pageEsi);
+  const cacheControl = pageCacheControl(page.headers.get('cache-control'), route, pageEsi);
+  if (cacheControl === null) headers.delete('cache-control');
+  else headers.set('cache-control', cacheControl);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
   const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi });
   return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });

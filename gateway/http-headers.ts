@@ -22,14 +22,22 @@ export function withoutHopByHop(source: Headers): Headers {
   return headers;
 }
 
+/**
+ * Assembly needs the whole page: a 304 would let the client keep stale
+ * fragments, and a 206 is not a page.
+ */
+const CONDITIONAL_AND_RANGE = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
+
 /** Headers for the request to the origin: the client's, minus hop-by-hop, plus ESI capability. */
-export function originRequestHeaders(request: Request, url: URL): Headers {
+export function originRequestHeaders(request: Request, url: URL, { forAssembly = false } = {}): Headers {
   const headers = withoutHopByHop(request.headers);
   headers.delete('host');
+  if (forAssembly) for (const name of CONDITIONAL_AND_RANGE) headers.delete(name);
   // Tells the origin it may answer with `Surrogate-Control: content="ESI/1.0"` (Edge Architecture 1.0).
   headers.append('surrogate-capability', 'tessera="ESI/1.0"');
-  if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
-  if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
+  // Set by the edge, never taken from the client.
+  headers.set('x-forwarded-host', url.host);
+  headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
   return headers;
 }
 
