@@ -67,7 +67,7 @@ async function validate(argv: string[], io: CliIo): Promise<number> {
 async function build(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { manifests: { type: 'string' }, out: { type: 'string' } } });
   const dir = path.resolve(io.cwd, values.manifests ?? process.env.TESSERA_MANIFESTS ?? 'manifests');
-  const out = values.out ? path.resolve(io.cwd, values.out) : (process.env.TESSERA_OUT ?? GENERATED_ROUTES);
+  const out = values.out ? path.resolve(io.cwd, values.out) : GENERATED_ROUTES;
   const result = await loadManifests(dir, io.cwd);
   if (!result.manifests) {
     for (const d of result.diagnostics) io.err.write(formatDiagnostic(d) + '\n');
