@@ -36,14 +36,13 @@ export async function loadManifests(dir: string, cwd = process.cwd()): Promise<L
   for (const file of files) {
     const label = displayPath(file, cwd);
     const text = await readFile(file, 'utf8');
-    const { route, diagnostics: problems, locate } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''));
+    const { route, diagnostics: problems, locatePattern } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''));
     diagnostics.push(...problems);
     if (!route) continue;
     route.patterns.forEach((pattern, i) => {
       const other = seenPatterns.get(pattern);
       if (other) {
-        const where = locate(route.patterns.length > 1 || !text.match(/^route:/m) ? ['routes', i] : ['route']);
-        diagnostics.push({ ...where, field: where.field || 'route', message: `pattern "${pattern}" is already routed by ${other}` });
+        diagnostics.push({ ...locatePattern(i), message: `pattern "${pattern}" is already routed by ${other}` });
       } else seenPatterns.set(pattern, label);
     });
     routes.push(route);
@@ -68,9 +67,11 @@ export function checkManifest(text: string, file: string, name: string) {
     const target = keyNode ?? node;
     return at(target?.range?.[0] ?? 0, fieldName(p), '');
   };
+  /** Where the i-th route pattern was written: `routes[i]`, or the single `route:`. */
+  const locatePattern = (i: number) => locate(isMap(doc.contents) && doc.contents.has('routes') ? ['routes', i] : ['route']);
 
   const diagnostics: Diagnostic[] = doc.errors.map((e) => at(e.pos[0], '', `invalid YAML: ${e.message.split('\n')[0]}`));
-  if (diagnostics.length) return { diagnostics, locate };
+  if (diagnostics.length) return { diagnostics, locatePattern };
 
   const data = doc.toJS() ?? {};
   let parsed = RouteManifestSchema.safeParse(data);
@@ -79,30 +80,28 @@ export function checkManifest(text: string, file: string, name: string) {
     for (const issue of issues) diagnostics.push(...describeIssue(issue, locate));
     // Check what remains too, so template and host problems show up in the same run.
     parsed = RouteManifestSchema.safeParse(withoutInvalid(data, issues));
-    if (!parsed.success) return { diagnostics, locate };
+    if (!parsed.success) return { diagnostics, locatePattern };
   }
   const { route, problems } = compileRoute(parsed.data, name, file);
   for (const problem of problems) {
     const where = locate(problem.path.length ? problem.path : ['route']);
     diagnostics.push({ ...where, field: fieldName(problem.path.length ? problem.path : ['route']), message: problem.message });
   }
-  if (route) diagnostics.push(...checkPatterns(route, locate));
-  return { route: diagnostics.length ? undefined : route, diagnostics, locate };
+  if (route) diagnostics.push(...checkPatterns(route, locatePattern));
+  return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern };
 }
 
 /** URLPattern syntax, checked here with the same algorithm workerd runs. */
-function checkPatterns(route: CompiledRoute, locate: (p: Path) => Diagnostic): Diagnostic[] {
+function checkPatterns(route: CompiledRoute, locatePattern: (i: number) => Diagnostic): Diagnostic[] {
   const problems: Diagnostic[] = [];
   route.patterns.forEach((pattern, i) => {
     try {
       new URLPattern({ pathname: pattern });
     } catch (error) {
-      const where = locate(route.patterns.length > 1 ? ['routes', i] : ['route']);
-      problems.push({ ...where, field: where.field || 'route', message: `expected a URLPattern pathname, got "${pattern}" (${(error as Error).message})` });
+      problems.push({ ...locatePattern(i), message: `expected a URLPattern pathname, got "${pattern}" (${(error as Error).message})` });
     }
     if (new Set(patternParams(pattern)).size !== patternParams(pattern).length) {
-      const where = locate(route.patterns.length > 1 ? ['routes', i] : ['route']);
-      problems.push({ ...where, field: where.field || 'route', message: `expected distinct parameter names, got "${pattern}"` });
+      problems.push({ ...locatePattern(i), message: `expected distinct parameter names, got "${pattern}"` });
     }
   });
   return problems;
