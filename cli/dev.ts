@@ -142,7 +142,7 @@ async function writeDevWorker(work: string, origin: string): Promise<void> {
         main: 'entry.ts',
         compatibility_date: project.compatibility_date,
         compatibility_flags: project.compatibility_flags,
-        vars: { ORIGIN: origin },
+        vars: { ORIGIN: origin, TESSERA_LOG: 'timing' },
       },
       null,
       2,

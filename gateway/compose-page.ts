@@ -9,7 +9,7 @@ import { pageCacheControl } from './page-cache-control';
 import { passThrough } from './proxy';
 import { RequestVars } from './request-vars';
 import type { RouteMatch } from './route-match';
-import { serverTiming } from './server-timing';
+import { serverTiming, timingReport } from './server-timing';
 
 export interface ComposeInput {
   request: Request;
@@ -17,13 +17,15 @@ export interface ComposeInput {
   match: RouteMatch;
   origin: string;
   fetch: typeof fetch;
+  /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
+  logTimings?: boolean;
 }
 
 /**
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({ request, url, match, origin, fetch }: ComposeInput): Promise<Response> {
+export async function composePage({ request, url, match, origin, fetch, logTimings }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
   let pageEsi = false;
@@ -84,5 +86,11 @@ export async function composePage({ request, url, match, origin, fetch }: Compos
   else headers.set('cache-control', cacheControl);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
   const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi });
-  return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
+  let out = assembled.body!;
+  if (logTimings) out = out.pipeThrough(afterLastChunk(() => console.log(timingReport(url, originMs, Date.now() - began, session.timings()))));
+  return new Response(out, { status: page.status, statusText: page.statusText, headers });
+}
+
+function afterLastChunk(done: () => void): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({ flush: done });
 }

@@ -9,6 +9,8 @@ import type { CompiledManifests } from './types';
 export interface GatewayEnv {
   /** The origin Tessera fronts, for routes whose manifest names none. */
   ORIGIN?: string;
+  /** `timing`: log each assembled page's fragment waterfall (tessera dev sets it). */
+  TESSERA_LOG?: string;
 }
 
 export interface GatewayOptions {
@@ -45,6 +47,6 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    return composePage({ request, url, match, origin, fetch: outbound });
+    return composePage({ request, url, match, origin, fetch: outbound, logTimings: env.TESSERA_LOG === 'timing' });
   };
 }

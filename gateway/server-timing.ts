@@ -40,3 +40,13 @@ function cause(result: FragmentResult): string {
 function token(id: string): string {
   return id.replace(/^[a-z]+:\/\/[^/]+/i, '').replace(/[^A-Za-z0-9!#$%&'*+.^_`|~-]+/g, '_').replace(/^_+|_+$/g, '') || 'root';
 }
+
+/** One line per page for the dev console: the whole waterfall, which headers cannot carry. */
+export function timingReport(url: URL, originMs: number, totalMs: number, fragments: TimingEntry[]): string {
+  const parts = fragments.map(({ id, result }) => {
+    if (!result) return `${id} pending`;
+    const desc = timingDesc(result);
+    return `${id} ${result.durationMs}ms ${desc}${desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : ''}`;
+  });
+  return `tessera: ${url.pathname}${url.search} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}`;
+}
