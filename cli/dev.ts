@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import { createServer } from 'node:net';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { assembleManifests } from '../gateway/manifest/compile';
@@ -39,6 +39,14 @@ export interface DevServer {
  */
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const { io } = options;
+  const manifestsDir = path.resolve(io.cwd, options.manifests);
+  // Everything that can be wrong is checked before anything starts, so a mistake never leaves workerd running.
+  if (!(await stat(manifestsDir).catch(() => undefined))?.isDirectory()) {
+    throw new Error(`--manifests ${options.manifests} is not a directory`);
+  }
+  if (options.origin !== undefined && !isHttpUrl(options.origin)) {
+    throw new Error('--origin must be an absolute URL such as http://127.0.0.1:3000 (or use --demo)');
+  }
   await assertPortFree(options.port);
   let demo: { url: string; close(): Promise<void> } | undefined;
   if (options.demo && !options.origin) {
@@ -46,12 +54,11 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     demo = await startDemoOrigin();
   }
   const origin = options.origin ?? demo?.url;
-  if (!origin || !URL.canParse(origin)) throw new Error('--origin must be an absolute URL such as http://127.0.0.1:3000 (or use --demo)');
+  if (!origin) throw new Error('--origin URL is required (or use --demo)');
 
   const work = path.join(PROJECT, '.tessera', `dev-${options.port}`);
   await mkdir(work, { recursive: true });
   const routesFile = path.join(work, 'routes.json');
-  const manifestsDir = path.resolve(io.cwd, options.manifests);
 
   const compile = async (): Promise<boolean> => {
     const result = await loadManifests(manifestsDir, io.cwd);
@@ -88,7 +95,15 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   let pending = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const waiters: Array<() => void> = [];
-  const watcher: FSWatcher = watch(manifestsDir, () => {
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(manifestsDir, onManifestChange);
+  } catch (error) {
+    await stopChild(child);
+    await demo?.close();
+    throw error;
+  }
+  function onManifestChange() {
     clearTimeout(timer);
     // Editors write in bursts (temp file, rename); compile once they are done.
     timer = setTimeout(() => {
@@ -97,7 +112,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
         waiters.splice(0).forEach((w) => w());
       });
     }, 80);
-  });
+  }
 
   return {
     url,
@@ -196,6 +211,10 @@ async function assertPortFree(port: number): Promise<void> {
   } finally {
     server.close();
   }
+}
+
+function isHttpUrl(value: string): boolean {
+  return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -144,3 +144,17 @@ describe('tessera', () => {
     expect(bad.err).toBe("tessera build: Unknown option '--nope'\n");
   });
 });
+
+describe('tessera dev', () => {
+  it('refuses bad options before starting anything', async () => {
+    expect(await run('dev', '--origin', 'http://127.0.0.1:9', '--manifests', 'missing')).toMatchObject({
+      code: 1,
+      err: 'tessera dev: --manifests missing is not a directory\n',
+    });
+    expect(await run('dev', '--origin', 'ftp://example.test')).toMatchObject({
+      code: 1,
+      err: 'tessera dev: --origin must be an absolute URL such as http://127.0.0.1:3000 (or use --demo)\n',
+    });
+    expect((await run('dev', '--port', 'eighty')).err).toBe('tessera dev: --port must be a port number, got "eighty"\n');
+  });
+});
