@@ -274,3 +274,16 @@ describe('look-ahead window', () => {
     expect(pulled).toBeGreaterThan(2_000_000);
   });
 });
+
+describe('odd markup', () => {
+  it('leaves void slot elements alone, lets an outer slot win, and drops includes without src', async () => {
+    const net = upstream({
+      '/page': () =>
+        esiPage('<img data-slot="a" src="x.png"><div data-slot="a"><span data-slot="b">in</span></div><esi:include src=""/><esi:include/><p>z</p>'),
+      '/a': () => html('A'),
+      '/b': () => html('B'),
+    });
+    const get = gatewayFor(net, { route: '/page', fragments: { a: { src: '/a' }, b: { src: '/b' } } });
+    expect(await (await get('/page')).text()).toBe('<img data-slot="a" src="x.png"><div data-slot="a">A</div><p>z</p>');
+  });
+});
