@@ -42,7 +42,10 @@ describe('streaming assembly', () => {
     expect(seen).toBe('<html><head><title>T</title></head><body><p>late</p></body></html>');
   });
 
-  /** Each fragment answers only once both have been requested: a sequential gateway deadlocks into fallbacks. */
+  /**
+   * Each fragment answers only once both have been requested, so a gateway that fetched them
+   * one after the other would deadlock into fallbacks: "the slowest, not the sum", without timing.
+   */
   function pairedFragments() {
     const both = gate();
     let requested = 0;
@@ -77,20 +80,6 @@ describe('streaming assembly', () => {
     });
     const get = gatewayFor(net, { route: '/page', defaults: { timeout: '2s' } });
     expect(await (await get('/page')).text()).toBe('AB');
-  });
-
-  it('takes about as long as the slowest fragment, not the sum', async () => {
-    const net = upstream({
-      '/page': () => esiPage('<esi:include src="/x"/><esi:include src="/y"/><esi:include src="/z"/>'),
-      '/x': async () => (await delay(300), html('x')),
-      '/y': async () => (await delay(300), html('y')),
-      '/z': async () => (await delay(300), html('z')),
-    });
-    const get = gatewayFor(net, { route: '/page' });
-    const started = Date.now();
-    expect(await (await get('/page')).text()).toBe('xyz');
-    // Sequential would be ≥ 900 ms; the bound is loose because CI machines are shared.
-    expect(Date.now() - started).toBeLessThan(850);
   });
 
   it('fills includes inside fragments, fetching nested fragments in parallel', async () => {

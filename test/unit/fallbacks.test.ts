@@ -57,9 +57,8 @@ describe('failure chain: src → fallback src → fallback html → keep → emp
         ),
     });
     const get = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', timeout: '100ms', fallback: 'keep' } } });
-    const started = Date.now();
+    // Had the timeout covered only the headers, the slot would hold "<p>start".
     expect(slotContent(await (await get('/page')).text())).toBe('own content');
-    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('treats a fragment over the size cap as failed', async () => {
