@@ -176,6 +176,7 @@ function knownFields(p: Path): string[] {
   if (p.length === 0) return keys(RouteManifestSchema);
   if (p.length === 1 && p[0] === 'defaults') return keys(root.defaults.unwrap());
   if (p.length === 1 && p[0] === 'limits') return keys(root.limits.unwrap());
+  if (p.length === 1 && p[0] === 'timeouts') return keys(root.timeouts.unwrap());
   if (p.length === 1 && p[0] === 'onFailure') return keys(root.onFailure.unwrap());
   if (p.length === 2 && p[0] === 'fragments') return keys(FragmentManifestSchema);
   if (p.length === 3 && p[2] === 'fallback') return ['html', 'src', 'keep'];

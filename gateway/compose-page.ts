@@ -2,21 +2,25 @@ import { assembleHtml, assembleResponse } from './assemble';
 import { errorPage } from './error-page';
 import { FragmentSession } from './fragment-session';
 import { HostPolicy } from './host-policy';
-import { assembledResponseHeaders, isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
+import { isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
 import { lookAheadWindow, scanHtmlIncludes } from './lookahead';
 import { splitBeforeMarkers } from './marker-splitter';
-import { pageCacheControl } from './page-cache-control';
+import { PageLifetime } from './page-lifetime';
+import { assembledPageHeaders } from './page-headers';
 import { passThrough } from './proxy';
 import { RequestVars } from './request-vars';
 import type { RouteMatch } from './route-match';
 import { serverTiming, timingReport } from './server-timing';
+import { upstreamUrl } from './upstream-url';
 
 export interface ComposeInput {
   request: Request;
   url: URL;
   match: RouteMatch;
-  origin: string;
+  origin: URL;
   fetch: typeof fetch;
+  /** Sent to the origin as X-Forwarded-Host. */
+  publicHost?: string;
   /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
   logTimings?: boolean;
 }
@@ -25,40 +29,47 @@ export interface ComposeInput {
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({ request, url, match, origin, fetch, logTimings }: ComposeInput): Promise<Response> {
+export async function composePage({ request, url, match, origin, fetch, publicHost, logTimings }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
+  const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
   const session = new FragmentSession({
     route,
-    policy: new HostPolicy(origin, route.hosts),
+    policy: new HostPolicy(origin.origin, route.hosts),
     vars: new RequestVars(request, url, match.params),
     request,
     fetch,
+    signal: lifetime.signal,
     pageEsi: () => pageEsi,
     assembleNested: assembleHtml,
     scanIncludes: scanHtmlIncludes,
   });
   // The origin request goes out first: it gates the head, which fragments never do.
-  const pending = fetch(new URL(url.pathname + url.search, origin).toString(), {
+  const pending = fetch(upstreamUrl(origin, url).toString(), {
     method: 'GET',
-    headers: originRequestHeaders(request, url, { forAssembly: true }),
+    headers: originRequestHeaders(request, url, { forAssembly: true, publicHost }),
     redirect: 'manual',
+    signal: lifetime.signal,
   });
   session.prefetchDeclared();
 
   let page: Response;
   try {
-    page = await pending;
+    page = await lifetime.originResponse(pending);
   } catch (error) {
     session.cancel();
-    console.error(`tessera: origin ${origin} unreachable for ${url.pathname}:`, error);
+    const failure = lifetime.failure;
+    lifetime.release();
+    if (failure?.cause === 'origin-timeout') return errorPage(504, 'The origin server did not answer in time.');
+    console.error(`tessera: origin ${origin.origin} unreachable for ${url.pathname}:`, error);
     return errorPage(502, 'The origin server could not be reached.');
   }
   const originMs = Date.now() - began;
 
   if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || !page.body) {
     session.cancel();
+    lifetime.release();
     return passThrough(page);
   }
   pageEsi = route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(page.headers));
@@ -67,6 +78,7 @@ export async function composePage({ request, url, match, origin, fetch, logTimin
   if (!required.ok) {
     await page.body.cancel();
     session.cancel();
+    lifetime.release();
     const names = required.failed.map((r) => r.id).join(', ');
     console.error(`tessera: required fragment failed on ${url.pathname}: ${required.failed.map((r) => `${r.id} (${r.detail})`).join('; ')}`);
     return errorPage(
@@ -77,16 +89,13 @@ export async function composePage({ request, url, match, origin, fetch, logTimin
     );
   }
 
-  let body: ReadableStream<Uint8Array> = page.body;
+  let body = lifetime.watchOrigin(page.body);
   if (pageEsi) body = body.pipeThrough(lookAheadWindow((include) => session.discover(include)));
 
-  const headers = assembledResponseHeaders(page.headers, pageEsi);
-  const cacheControl = pageCacheControl(page.headers.get('cache-control'), route, pageEsi);
-  if (cacheControl === null) headers.delete('cache-control');
-  else headers.set('cache-control', cacheControl);
+  const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
   const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi });
-  let out = assembled.body!;
+  let out = lifetime.deliver(assembled.body!);
   if (logTimings) out = out.pipeThrough(afterLastChunk(() => console.log(timingReport(url, originMs, Date.now() - began, session.timings()))));
   return new Response(out, { status: page.status, statusText: page.statusText, headers });
 }

@@ -31,6 +31,7 @@ export interface ResolvedUrl {
 export interface ChainPlan {
   timeoutMs: number;
   forwardHeaders: readonly string[];
+  contentTypes: readonly string[];
   fallbackHtml?: string;
   keep: boolean;
 }
@@ -84,6 +85,7 @@ async function attempt(context: ChainContext, target: ResolvedUrl, plan: ChainPl
       headers: fragmentHeaders(context.request, plan.forwardHeaders),
       signal: context.signal,
       allowRedirect: (location) => context.policy.resolve(location.href) !== undefined,
+      contentTypes: plan.contentTypes,
     }),
   );
   if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: `${url.href}: ${fetched.detail}`, url };

@@ -1,5 +1,7 @@
+import { escapeHtml } from './error-page';
 import { originRequestsEsi } from './http-headers';
 import { parseUrl } from './parse-url';
+import { isNegotiationHeader } from './visitor-inputs';
 
 /**
  * One fragment request: a GET carrying only the declared headers, with a
@@ -16,6 +18,8 @@ export interface FragmentFetchOptions {
   signal?: AbortSignal;
   /** Redirects are followed only to URLs this allows (the SSRF rule applies to every hop). */
   allowRedirect: (location: URL) => boolean;
+  /** Lower-cased media types accepted; `text/plain` is escaped into HTML. */
+  contentTypes: readonly string[];
 }
 
 const MAX_REDIRECTS = 3;
@@ -45,9 +49,10 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
   try {
     let response: Response;
     let target = url;
+    let headers = options.headers;
     for (let hop = 0; ; hop++) {
       response = await Promise.race([
-        options.fetch(target.toString(), { method: 'GET', headers: options.headers, redirect: 'manual', signal: controller.signal }),
+        options.fetch(target.toString(), { method: 'GET', headers, redirect: 'manual', signal: controller.signal }),
         expired,
       ]);
       const location = response.headers.get('location');
@@ -56,13 +61,20 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
       const next = parseUrl(location, target.toString());
       if (!next || !options.allowRedirect(next)) return { ok: false, reason: 'refused', detail: `redirect to ${location} is not the origin or a listed host` };
       if (hop === MAX_REDIRECTS) return { ok: false, reason: 'error', detail: `more than ${MAX_REDIRECTS} redirects` };
+      if (next.origin !== target.origin) headers = withoutCredentials(headers);
       target = next;
     }
     if (response.status < 200 || response.status > 299) {
       await response.body?.cancel();
       return { ok: false, reason: 'error', detail: `status ${response.status}` };
     }
-    const html = await Promise.race([readCapped(response, options.maxBytes), expired]);
+    const type = mediaType(response.headers);
+    if (!options.contentTypes.includes(type)) {
+      await response.body?.cancel();
+      return { ok: false, reason: 'error', detail: `content-type ${type || '(none)'} is not accepted (contentTypes: ${options.contentTypes.join(', ')})` };
+    }
+    const text = await Promise.race([readCapped(response, options.maxBytes), expired]);
+    const html = type === 'text/plain' ? escapeHtml(text) : text;
     return { ok: true, html, status: response.status, esi: originRequestsEsi(response.headers) };
   } catch (error) {
     if (error === timeout || controller.signal.reason === timeout) return { ok: false, reason: 'timeout', detail: timeout.message };
@@ -73,6 +85,22 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     // Stops a body that is still streaming after a timeout or an oversize read.
     controller.abort();
   }
+}
+
+function mediaType(headers: Headers): string {
+  return (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * A redirect to another host gets none of the visitor's credentials: only
+ * content negotiation survives, as browsers drop Authorization across origins.
+ */
+function withoutCredentials(headers: Headers): Headers {
+  const kept = new Headers();
+  for (const [name, value] of headers) {
+    if (name === 'surrogate-capability' || isNegotiationHeader(name)) kept.set(name, value);
+  }
+  return kept;
 }
 
 async function readCapped(response: Response, maxBytes: number): Promise<string> {

@@ -48,6 +48,8 @@ export interface FragmentSessionOptions {
   vars: RequestVars;
   request: Request;
   fetch: typeof fetch;
+  /** The page's lifetime: when it aborts (client gone, deadline), every fragment fetch stops. */
+  signal: AbortSignal;
   /** Whether the page itself had ESI processing switched on. */
   pageEsi: () => boolean;
   assembleNested: NestedAssembler;
@@ -62,7 +64,8 @@ export class FragmentSession {
 
   constructor(private readonly options: FragmentSessionOptions) {
     const { route, policy, request, fetch, pageEsi } = options;
-    this.chain = { route, policy, request, fetch, pageEsi, limit: pLimit(route.limits.concurrency), signal: this.abort.signal };
+    const signal = AbortSignal.any([options.signal, this.abort.signal]);
+    this.chain = { route, policy, request, fetch, pageEsi, limit: pLimit(route.limits.concurrency), signal };
   }
 
   /** Starts every declared fragment whose src resolves from the request. */
@@ -126,6 +129,7 @@ export class FragmentSession {
       runFailureChain(this.chain, spec.id, url, fallbackSrc, {
         timeoutMs: spec.timeoutMs,
         forwardHeaders: spec.forwardHeaders,
+        contentTypes: spec.contentTypes,
         fallbackHtml: spec.fallback.html,
         keep: spec.fallback.keep,
       }),
@@ -148,7 +152,12 @@ export class FragmentSession {
     const primary = url ? { url } : { refused: src };
     const fallbackSrc = alt ? () => this.resolvePlain(alt) : undefined;
     return this.start(key, src, depth, () =>
-      runFailureChain(this.chain, src, primary, fallbackSrc, { timeoutMs: defaults.timeoutMs, forwardHeaders: defaults.forwardHeaders, keep: false }),
+      runFailureChain(this.chain, src, primary, fallbackSrc, {
+        timeoutMs: defaults.timeoutMs,
+        forwardHeaders: defaults.forwardHeaders,
+        contentTypes: defaults.contentTypes,
+        keep: false,
+      }),
     );
   }
 
@@ -178,7 +187,7 @@ export class FragmentSession {
 
   private resolveTemplate(template: SrcTemplate): ResolvedUrl {
     const resolved = resolveSrc(template, this.options.vars);
-    if (!resolved.ok) return { unresolved: `no value for ${resolved.missing}` };
+    if (!resolved.ok) return { unresolved: resolved.problem };
     return this.resolvePlain(resolved.src);
   }
 }

@@ -1,14 +1,17 @@
 import { composePage } from './compose-page';
 import { errorPage } from './error-page';
-import { assembledResponseHeaders, isHtml } from './http-headers';
-import { proxyToOrigin } from './proxy';
+import { isHtml, originRequestsEsi } from './http-headers';
+import { assembledPageHeaders } from './page-headers';
 import { parseUrl } from './parse-url';
+import { proxyToOrigin } from './proxy';
 import { createRouter } from './route-match';
 import type { CompiledManifests } from './types';
 
 export interface GatewayEnv {
   /** The origin Tessera fronts, for routes whose manifest names none. */
   ORIGIN?: string;
+  /** The host name visitors use, sent to the origin as X-Forwarded-Host. Unset: none is sent. */
+  PUBLIC_HOST?: string;
   /** `timing`: log each assembled page's fragment waterfall (tessera dev sets it). */
   TESSERA_LOG?: string;
 }
@@ -26,27 +29,34 @@ export interface GatewayOptions {
 export function createGateway(options: GatewayOptions) {
   const matchRoute = createRouter(options.manifests);
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const origins = new Map<string, URL | undefined>();
+  const originUrl = (origin: string) => {
+    if (!origins.has(origin)) origins.set(origin, parseUrl(origin));
+    return origins.get(origin);
+  };
 
   return async function tesseraFetch(request: Request, env: GatewayEnv, _ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     const match = matchRoute(url);
-    const origin = match?.route.origin ?? env.ORIGIN;
-    if (!origin || !parseUrl(origin)) {
+    const origin = originUrl(match?.route.origin ?? env.ORIGIN ?? '');
+    if (!origin) {
       return errorPage(500, 'Tessera has no origin configured: set the ORIGIN variable or origin: in the manifest.');
     }
     if (!match || request.method !== 'GET') {
       try {
-        const response = await proxyToOrigin(request, url, origin, outbound);
+        const response = await proxyToOrigin(request, url, origin, outbound, env.PUBLIC_HOST);
         // HEAD promises the headers GET would send, and GET of this page is assembled.
         if (match && request.method === 'HEAD' && response.ok && isHtml(response.headers)) {
-          return new Response(null, { status: response.status, headers: assembledResponseHeaders(response.headers, false) });
+          const { route } = match;
+          const esi = route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(response.headers));
+          return new Response(null, { status: response.status, headers: assembledPageHeaders(response.headers, route, esi) });
         }
         return response;
       } catch (error) {
-        console.error(`tessera: origin ${origin} unreachable for ${request.method} ${url.pathname}:`, error);
+        console.error(`tessera: origin ${origin.origin} unreachable for ${request.method} ${url.pathname}:`, error);
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    return composePage({ request, url, match, origin, fetch: outbound, logTimings: env.TESSERA_LOG === 'timing' });
+    return composePage({ request, url, match, origin, fetch: outbound, publicHost: env.PUBLIC_HOST, logTimings: env.TESSERA_LOG === 'timing' });
   };
 }

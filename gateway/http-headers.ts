@@ -28,15 +28,23 @@ export function withoutHopByHop(source: Headers): Headers {
  */
 const CONDITIONAL_AND_RANGE = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
 
+export interface OriginRequestOptions {
+  forAssembly?: boolean;
+  /** The configured public host name (the PUBLIC_HOST variable), sent as X-Forwarded-Host. */
+  publicHost?: string;
+}
+
 /** Headers for the request to the origin: the client's, minus hop-by-hop, plus ESI capability. */
-export function originRequestHeaders(request: Request, url: URL, { forAssembly = false } = {}): Headers {
+export function originRequestHeaders(request: Request, url: URL, { forAssembly = false, publicHost }: OriginRequestOptions = {}): Headers {
   const headers = withoutHopByHop(request.headers);
   headers.delete('host');
   if (forAssembly) for (const name of CONDITIONAL_AND_RANGE) headers.delete(name);
   // Tells the origin it may answer with `Surrogate-Control: content="ESI/1.0"` (Edge Architecture 1.0).
   headers.append('surrogate-capability', 'tessera="ESI/1.0"');
-  // Set by the edge, never taken from the client.
-  headers.set('x-forwarded-host', url.host);
+  // From configuration, never from the client: the Host header is the client's to choose,
+  // and an origin that builds absolute links from it would hand that choice to anyone.
+  if (publicHost) headers.set('x-forwarded-host', publicHost);
+  else headers.delete('x-forwarded-host');
   headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
   return headers;
 }

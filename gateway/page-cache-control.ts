@@ -1,28 +1,38 @@
 import type { CompiledRoute } from './types';
+import { routeVisitorInputs } from './visitor-inputs';
 
 /**
- * Cache-Control for an assembled page: it is as cacheable as its least
- * cacheable part, and private if any part varies per user. The origin's own
+ * Cache headers for an assembled page: it is as cacheable as its least
+ * cacheable part. Whatever a fragment reads from the visitor makes the page
+ * `private`, or adds a `Vary` that covers it (see visitor-inputs.ts); a
+ * personalised page is never left publicly cacheable. The origin's own
  * directives are only ever tightened, never loosened, and no freshness is
  * added that the origin did not grant. Computed from the manifest, since the
- * header leaves before the fragments arrive.
+ * headers leave before the fragments arrive.
  */
-const PER_USER_HEADERS = new Set(['cookie', 'authorization']);
+export interface PageCacheHeaders {
+  /** `null`: send no Cache-Control. */
+  cacheControl: string | null;
+  /** `null`: send no Vary. */
+  vary: string | null;
+}
 
-export function pageCacheControl(origin: string | null, route: CompiledRoute, esiActive: boolean): string | null {
-  const directives = parse(origin);
-  if (directives.has('no-store')) return origin;
+export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActive: boolean): PageCacheHeaders {
+  const cacheControl = origin.get('cache-control');
+  const originVary = origin.get('vary');
   const fragments = Object.values(route.fragments);
-  if (fragments.length === 0 && !esiActive) return origin;
+  if (fragments.length === 0 && !esiActive) return { cacheControl, vary: originVary };
 
-  const perUser =
-    fragments.some((f) => f.forwardHeaders.some((h) => PER_USER_HEADERS.has(h)) || f.src.parts.some((p) => typeof p !== 'string' && p.source === 'cookie')) ||
-    (esiActive && route.defaults.forwardHeaders.some((h) => PER_USER_HEADERS.has(h)));
+  const inputs = routeVisitorInputs(route, esiActive);
+  const directives = parse(cacheControl);
+  const vary = mergeVary(originVary, inputs.vary);
+  if (directives.has('no-store')) return { cacheControl, vary };
+
   const ttls = fragments.map((f) => f.ttlMs);
   if (esiActive) ttls.push(route.defaults.ttlMs); // undeclared includes get the defaults
   const fragmentSeconds = Math.floor(Math.min(...ttls) / 1000);
 
-  if (perUser || directives.has('private')) {
+  if (inputs.private || directives.has('private')) {
     directives.delete('public');
     directives.delete('s-maxage');
     directives.set('private', undefined);
@@ -40,7 +50,10 @@ export function pageCacheControl(origin: string | null, route: CompiledRoute, es
     }
     directives.delete('immutable');
   }
-  return directives.size ? [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ') : null;
+  return {
+    cacheControl: directives.size ? [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ') : null,
+    vary,
+  };
 }
 
 function parse(header: string | null): Map<string, string | undefined> {
@@ -50,4 +63,13 @@ function parse(header: string | null): Map<string, string | undefined> {
     if (name) directives.set(name.toLowerCase(), value?.replace(/^"|"$/g, ''));
   }
   return directives;
+}
+
+/** The origin's Vary plus the page's inputs, each header once; `*` already covers everything. */
+function mergeVary(origin: string | null, inputs: Set<string>): string | null {
+  const names = (origin ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.includes('*')) return '*';
+  const seen = new Set(names.map((n) => n.toLowerCase()));
+  for (const name of inputs) if (!seen.has(name)) names.push(name);
+  return names.length ? names.join(', ') : null;
 }

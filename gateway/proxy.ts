@@ -1,19 +1,20 @@
 import { originRequestHeaders, withoutHopByHop } from './http-headers';
+import { upstreamUrl } from './upstream-url';
 
 /**
  * The transparent path: unmatched routes, other methods, and origin answers
  * that are not HTML pages. Status, headers (less hop-by-hop) and body stream
  * through untouched; redirects are handed to the client, not followed.
  */
-export async function proxyToOrigin(request: Request, url: URL, origin: string, fetcher: typeof fetch): Promise<Response> {
-  const target = new URL(url.pathname + url.search, origin);
+export async function proxyToOrigin(request: Request, url: URL, origin: URL, fetcher: typeof fetch, publicHost?: string): Promise<Response> {
+  const target = upstreamUrl(origin, url);
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
     return fetcher(new Request(target, request));
   }
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   const response = await fetcher(target.toString(), {
     method: request.method,
-    headers: originRequestHeaders(request, url),
+    headers: originRequestHeaders(request, url, { publicHost }),
     body: hasBody ? request.body : undefined,
     redirect: 'manual',
   });

@@ -44,7 +44,7 @@ export class RequestVars {
   }
 }
 
-function safeDecode(value: string): string {
+export function safeDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
@@ -52,9 +52,13 @@ function safeDecode(value: string): string {
   }
 }
 
-export type ResolvedSrc = { ok: true; src: string } | { ok: false; missing: string };
+export type ResolvedSrc = { ok: true; src: string } | { ok: false; problem: string };
 
-/** Substitutes request values into a template, URL-encoding each one. */
+/**
+ * Substitutes request values into a template, URL-encoding each one. Encoding
+ * keeps `/`, `?` and `#` from escaping the value's place, but leaves `.` alone,
+ * so a value of `.` or `..` would still walk the path: it is refused.
+ */
 export function resolveSrc(template: SrcTemplate, vars: RequestVars): ResolvedSrc {
   let src = '';
   for (const part of template.parts) {
@@ -65,7 +69,8 @@ export function resolveSrc(template: SrcTemplate, vars: RequestVars): ResolvedSr
     const given = vars.get(part);
     // An empty value takes the default too: `?cur=` should not mean "no currency".
     const value = given === undefined || given === '' ? (part.default ?? given) : given;
-    if (value === undefined) return { ok: false, missing: `{${part.source}.${part.name}}` };
+    if (value === undefined) return { ok: false, problem: `no value for {${part.source}.${part.name}}` };
+    if (value === '.' || value === '..') return { ok: false, problem: `refused the value "${value}" for {${part.source}.${part.name}}: it would walk the path` };
     src += encodeURIComponent(value);
   }
   return { ok: true, src };

@@ -1,7 +1,9 @@
+import { safeDecode } from './request-vars';
 import type { CompiledManifests, CompiledRoute } from './types';
 
 export interface RouteMatch {
   route: CompiledRoute;
+  /** Decoded once, so that a template encodes them exactly once. */
   params: Record<string, string>;
 }
 
@@ -21,7 +23,7 @@ export function createRouter(manifests: CompiledManifests) {
       if (!result) continue;
       const params: Record<string, string> = {};
       for (const [key, value] of Object.entries(result.pathname.groups)) {
-        if (value !== undefined) params[key] = value;
+        if (value !== undefined) params[key] = safeDecode(value);
       }
       return { route, params };
     }

@@ -29,6 +29,9 @@ export interface FallbackSpec {
   keep: boolean;
 }
 
+/** Media types a fragment may answer with; `text/plain` is inserted HTML-escaped. */
+export const DEFAULT_CONTENT_TYPES = ['text/html', 'text/plain'];
+
 export interface FragmentSpec {
   id: string;
   src: SrcTemplate;
@@ -42,6 +45,8 @@ export interface FragmentSpec {
   /** A required fragment is awaited before the status is sent; its failure fails the page. */
   required: boolean;
   fallback: FallbackSpec;
+  /** Lower-cased media types accepted from the fragment host; anything else is a failure. */
+  contentTypes: string[];
 }
 
 /** What an include that no manifest entry declares gets. */
@@ -49,6 +54,17 @@ export interface FragmentDefaults {
   ttlMs: number;
   timeoutMs: number;
   forwardHeaders: string[];
+  contentTypes: string[];
+}
+
+/** How long the origin and the whole page may take; past any of them the page ends as a failure. */
+export interface RouteTimeouts {
+  /** Until the origin's response headers; then the client gets a 504. */
+  originMs: number;
+  /** The longest silence inside the origin body. */
+  originIdleMs: number;
+  /** From request to last byte, the client's download included. */
+  pageMs: number;
 }
 
 export interface RouteLimits {
@@ -79,6 +95,7 @@ export interface CompiledRoute {
   defaults: FragmentDefaults;
   fragments: Record<string, FragmentSpec>;
   limits: RouteLimits;
+  timeouts: RouteTimeouts;
   onFailure: { status: number; html?: string };
 }
 

@@ -1,4 +1,4 @@
-import type { CompiledManifests, CompiledRoute, FallbackSpec, FragmentDefaults, FragmentSpec, RouteLimits } from '../types';
+import { DEFAULT_CONTENT_TYPES, type CompiledManifests, type CompiledRoute, type FallbackSpec, type FragmentDefaults, type FragmentSpec, type RouteLimits, type RouteTimeouts } from '../types';
 import { parseUrl } from '../parse-url';
 import { parseDuration } from './duration';
 import type { FragmentManifest, RouteManifest } from './schema';
@@ -25,6 +25,11 @@ export const DEFAULT_LIMITS: RouteLimits = {
   maxFragmentBytes: 1024 * 1024,
 };
 export const DEFAULT_FAILURE_STATUS = 502;
+export const DEFAULT_TIMEOUTS: RouteTimeouts = {
+  originMs: 20_000,
+  originIdleMs: 20_000,
+  pageMs: 60_000,
+};
 
 export function compileRoute(
   manifest: RouteManifest,
@@ -39,6 +44,7 @@ export function compileRoute(
     ttlMs: parseDuration(manifest.defaults?.ttl ?? 0)!,
     timeoutMs: parseDuration(manifest.defaults?.timeout ?? 0) || DEFAULT_TIMEOUT_MS,
     forwardHeaders: (manifest.defaults?.forwardHeaders ?? []).map((h) => h.toLowerCase()),
+    contentTypes: (manifest.defaults?.contentTypes ?? DEFAULT_CONTENT_TYPES).map((t) => t.toLowerCase()),
   };
 
   const hosts: string[] = [];
@@ -67,6 +73,7 @@ export function compileRoute(
       defaults,
       fragments,
       limits: { ...DEFAULT_LIMITS, ...manifest.limits },
+      timeouts: compileTimeouts(manifest.timeouts),
       onFailure: { status: manifest.onFailure?.status ?? DEFAULT_FAILURE_STATUS, html: manifest.onFailure?.html },
     },
   };
@@ -136,6 +143,16 @@ function compileFragment(
     forwardHeaders: (spec.forwardHeaders ?? defaults.forwardHeaders).map((h) => h.toLowerCase()),
     required: spec.required ?? false,
     fallback,
+    contentTypes: spec.contentTypes?.map((t) => t.toLowerCase()) ?? defaults.contentTypes,
+  };
+}
+
+function compileTimeouts(timeouts: RouteManifest['timeouts']): RouteTimeouts {
+  const ms = (value: string | number | undefined, fallback: number) => (value === undefined ? fallback : parseDuration(value)! || fallback);
+  return {
+    originMs: ms(timeouts?.origin, DEFAULT_TIMEOUTS.originMs),
+    originIdleMs: ms(timeouts?.originIdle, DEFAULT_TIMEOUTS.originIdleMs),
+    pageMs: ms(timeouts?.page, DEFAULT_TIMEOUTS.pageMs),
   };
 }
 

@@ -32,6 +32,10 @@ const headerName = z
   .string({ error: expected('a header name') })
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('a header name such as "cookie"') });
 
+const mediaType = z
+  .string({ error: expected('a media type') })
+  .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, { error: expected('a media type such as "text/html"') });
+
 const list = <T extends z.ZodType>(item: T, what: string) => z.array(item, { error: expected(what) });
 
 const pathname = z
@@ -66,6 +70,7 @@ export const FragmentManifestSchema = z.strictObject(
     forwardHeaders: list(headerName, 'a list of header names').optional(),
     required: z.boolean({ error: expected('true or false') }).optional(),
     fallback: FallbackSchema.optional(),
+    contentTypes: list(mediaType, 'a list of media types').optional(),
   },
   { error: expected('a mapping with at least src:') },
 );
@@ -75,8 +80,18 @@ const DefaultsSchema = z.strictObject(
     ttl: duration.optional(),
     timeout: duration.optional(),
     forwardHeaders: list(headerName, 'a list of header names').optional(),
+    contentTypes: list(mediaType, 'a list of media types').optional(),
   },
-  { error: expected('a mapping of ttl:, timeout:, forwardHeaders:') },
+  { error: expected('a mapping of ttl:, timeout:, forwardHeaders:, contentTypes:') },
+);
+
+const TimeoutsSchema = z.strictObject(
+  {
+    origin: duration.optional(),
+    originIdle: duration.optional(),
+    page: duration.optional(),
+  },
+  { error: expected('a mapping of origin:, originIdle:, page:') },
 );
 
 const positiveInt = (what: string, max: number) =>
@@ -127,6 +142,7 @@ export const RouteManifestSchema = z.strictObject(
       .optional(),
     hosts: list(text('a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000"'), 'a list of hosts').optional(),
     limits: LimitsSchema.optional(),
+    timeouts: TimeoutsSchema.optional(),
     onFailure: OnFailureSchema.optional(),
   },
   { error: expected('a mapping with route: and fragments:') },

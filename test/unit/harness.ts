@@ -1,5 +1,5 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { createGateway } from '../../gateway/gateway';
+import { createGateway, type GatewayEnv } from '../../gateway/gateway';
 import { assembleManifests, compileRoute } from '../../gateway/manifest/compile';
 import { RouteManifestSchema, type RouteManifest } from '../../gateway/manifest/schema';
 
@@ -83,11 +83,20 @@ export function compile(...manifests: RouteManifest[]) {
   return assembleManifests(routes);
 }
 
-export function gatewayFor(net: ReturnType<typeof upstream>, ...manifests: RouteManifest[]) {
+export interface GatewayTestOptions {
+  /** Worker variables besides ORIGIN. */
+  env?: Omit<GatewayEnv, 'ORIGIN'>;
+}
+
+export function gatewayFor(net: ReturnType<typeof upstream>, manifest: RouteManifest, options: GatewayTestOptions = {}) {
+  return gatewayForRoutes(net, [manifest], options);
+}
+
+export function gatewayForRoutes(net: ReturnType<typeof upstream>, manifests: RouteManifest[], options: GatewayTestOptions = {}) {
   const handle = createGateway({ manifests: compile(...manifests), fetch: net.fetch });
   return async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();
-    const response = await handle(new Request(`https://shop.test${path}`, init), { ORIGIN }, ctx);
+    const response = await handle(new Request(`https://shop.test${path}`, init), { ORIGIN, ...options.env }, ctx);
     return Object.assign(response, { settled: () => waitOnExecutionContext(ctx) });
   };
 }

@@ -36,7 +36,18 @@ describe('src templates', () => {
 
   it('uses defaults for missing or empty values and reports what is missing', () => {
     expect(resolveSrc(parseSrcTemplate('/p?cur={cookie.currency|EUR}&q={query.q|all}'), vars('/x?q='))).toEqual({ ok: true, src: '/p?cur=EUR&q=all' });
-    expect(resolveSrc(parseSrcTemplate('/p/{cookie.user}'), vars())).toEqual({ ok: false, missing: '{cookie.user}' });
+    expect(resolveSrc(parseSrcTemplate('/p/{cookie.user}'), vars())).toEqual({ ok: false, problem: 'no value for {cookie.user}' });
+  });
+
+  it.each(['.', '..'])('refuses a value of %s from any source, route parameters included', (value) => {
+    const request = new Request('https://shop.test/x', { headers: { cookie: `c=${value}`, 'x-h': value } });
+    const refusing = new RequestVars(request, new URL(`https://shop.test/x?q=${value}`), { id: value });
+    for (const variable of ['params.id', 'query.q', 'cookie.c', 'header.x-h']) {
+      expect(resolveSrc(parseSrcTemplate(`/a/{${variable}}/b`), refusing)).toEqual({
+        ok: false,
+        problem: `refused the value "${value}" for {${variable}}: it would walk the path`,
+      });
+    }
   });
 
   it('rejects unknown variables and stray braces at build time', () => {

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { pageCacheControl } from '../../gateway/page-cache-control';
 import type { RouteManifest } from '../../gateway/manifest/schema';
+import { pageCacheHeaders } from '../../gateway/page-cache-control';
+import type { CompiledRoute } from '../../gateway/types';
 import { compile, gatewayFor, html, upstream } from './harness';
 
 const route = (manifest: Partial<RouteManifest>) => compile({ route: '/page', ...manifest }).routes[0];
+const originHeaders = (cacheControl: string | null, vary?: string) =>
+  new Headers({ ...(cacheControl === null ? {} : { 'cache-control': cacheControl }), ...(vary ? { vary } : {}) });
+const pageCacheControl = (cacheControl: string | null, compiled: CompiledRoute, esi: boolean) =>
+  pageCacheHeaders(originHeaders(cacheControl), compiled, esi).cacheControl;
 
 describe('Cache-Control of an assembled page', () => {
   const shared = { a: { src: '/a', ttl: '5m' }, b: { src: '/b', ttl: '60s' } };
@@ -42,6 +47,63 @@ describe('Cache-Control of an assembled page', () => {
   });
 });
 
+describe('a page that varies per visitor is never publicly cacheable', () => {
+  const publicPage = 'public, max-age=600';
+  const fresh = (fragment: Record<string, unknown>) => route({ fragments: { f: { src: '/f', ttl: '10m', ...fragment } as never } });
+
+  it.each([
+    ['a {header.authorization} in a src', { src: '/f?t={header.authorization}' }, 'authorization'],
+    ['a {cookie.*} in a fallback src', { fallback: { src: '/fb?sid={cookie.sid}' } }, 'cookie'],
+    ['a forwarded x-api-key', { forwardHeaders: ['x-api-key'] }, 'x-api-key'],
+    ['a forwarded cookie', { forwardHeaders: ['cookie'] }, 'cookie'],
+    ['a {header.*} that identifies the visitor', { src: '/f?u={header.x-user-id}' }, 'x-user-id'],
+  ])('%s makes the page private and varies on it', (_, fragment, header) => {
+    const headers = pageCacheHeaders(originHeaders(publicPage), fresh(fragment), false);
+    expect(headers.cacheControl).toBe('max-age=600, private');
+    expect(headers.vary).toBe(header);
+  });
+
+  it('a {geo.country} makes the page private: no request header carries it to a shared cache', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ src: '/f?c={geo.country}' }), false)).toEqual({ cacheControl: 'max-age=600, private', vary: null });
+  });
+
+  it('content negotiation stays shareable, covered by Vary', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage, 'Accept-Encoding'), fresh({ src: '/f?l={header.accept-language}' }), false)).toEqual({
+      cacheControl: 'public, max-age=600',
+      vary: 'Accept-Encoding, accept-language',
+    });
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ forwardHeaders: ['Accept-Language', 'sec-ch-ua-mobile'] }), false).vary).toBe('accept-language, sec-ch-ua-mobile');
+  });
+
+  it('inputs the fragment declares in vary count too', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ vary: ['cookie.segment'] }), false).cacheControl).toBe('max-age=600, private');
+  });
+
+  it('query values and route parameters are part of the URL and change nothing', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ src: '/f?q={query.q}' }), false)).toEqual({ cacheControl: publicPage, vary: null });
+  });
+
+  it('undeclared includes count with the defaults when the route processes ESI', () => {
+    const esiRoute = route({ defaults: { ttl: '10m', forwardHeaders: ['x-api-key'] } });
+    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, true).cacheControl).toBe('max-age=600, private');
+    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, false).cacheControl).toBe(publicPage);
+  });
+
+  it('keeps an origin Vary of * as it is', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage, '*'), fresh({ forwardHeaders: ['cookie'] }), false).vary).toBe('*');
+  });
+
+  it('is applied to GET and HEAD alike', async () => {
+    const net = upstream({ '/page': () => html('<div data-slot="f"></div>', { 'cache-control': publicPage }), '/f': () => html('F') });
+    const get = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f?t={header.authorization}', ttl: '10m' } } });
+    for (const method of ['GET', 'HEAD']) {
+      const response = await get('/page', { method, headers: { authorization: 'Bearer t' } });
+      expect([method, response.headers.get('cache-control'), response.headers.get('vary')]).toEqual([method, 'max-age=600, private', 'authorization']);
+      await response.arrayBuffer();
+    }
+  });
+});
+
 describe('origin request of an assembled page', () => {
   it('asks for the whole page: no conditional or range headers, whatever the client sent', async () => {
     const net = upstream({ '/page': () => html('<div data-slot="a"></div>', { etag: 'W/"1"' }), '/a': () => html('A') });
@@ -54,10 +116,18 @@ describe('origin request of an assembled page', () => {
     expect([sent.get('if-none-match'), sent.get('if-modified-since'), sent.get('range')]).toEqual([null, null, null]);
   });
 
-  it('sets X-Forwarded-Host and -Proto itself instead of trusting the client', async () => {
-    const net = upstream({ '/page': () => html('<p></p>') });
-    await (await gatewayFor(net, { route: '/page' })('/page', { headers: { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'http' } })).text();
-    expect(net.calls[0].headers.get('x-forwarded-host')).toBe('shop.test');
-    expect(net.calls[0].headers.get('x-forwarded-proto')).toBe('https');
+  it('sets X-Forwarded-Proto itself, and X-Forwarded-Host only from configuration, never from the client', async () => {
+    const net = upstream({ '/page': () => html('<p></p>'), '/other': () => html('o') });
+    const headers = { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'http', host: 'evil.test' };
+    for (const path of ['/page', '/other']) {
+      await (await gatewayFor(net, { route: '/page' })(path, { headers })).text();
+      await (await gatewayFor(net, { route: '/page' }, { env: { PUBLIC_HOST: 'shop.example.com' } })(path, { headers })).text();
+    }
+    expect(net.calls.map((c) => [new URL(c.url).pathname, c.headers.get('x-forwarded-host'), c.headers.get('x-forwarded-proto')])).toEqual([
+      ['/page', null, 'https'],
+      ['/page', 'shop.example.com', 'https'],
+      ['/other', null, 'https'],
+      ['/other', 'shop.example.com', 'https'],
+    ]);
   });
 });

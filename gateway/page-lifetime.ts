@@ -1,0 +1,162 @@
+import type { RouteTimeouts } from './types';
+
+/**
+ * One assembled page from request to last byte. Every fetch the page makes,
+ * the origin's and each fragment's, hangs off `signal`, which aborts when the
+ * client goes away, the origin stalls or breaks, or the page deadline passes.
+ *
+ * A page that ends early must never look complete. `HTMLRewriter` ends its
+ * output cleanly when its input errors, so the failure is carried on the side:
+ * `deliver` errors the client stream whenever the page ended with a failure.
+ * (workerd then still writes a clean chunked end — workerd#6818 — but a client
+ * reading the Worker's stream directly, and any runtime that resets on a stream
+ * error, sees the failure.)
+ */
+export type PageEnd = 'client-gone' | 'origin-timeout' | 'origin-idle' | 'origin-broken' | 'deadline' | 'assembly-failed';
+
+export class PageAborted extends Error {
+  constructor(
+    readonly cause: PageEnd,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PageAborted';
+  }
+}
+
+export class PageLifetime {
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  private readonly deadline: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly timeouts: RouteTimeouts,
+    private readonly label: string,
+    clientSignal?: AbortSignal,
+  ) {
+    this.deadline = setTimeout(() => this.end(new PageAborted('deadline', `page took longer than its ${timeouts.pageMs}ms deadline`)), timeouts.pageMs);
+    clientSignal?.addEventListener('abort', () => this.end(new PageAborted('client-gone', 'the client went away')), { once: true });
+  }
+
+  /** Why the page ended early, if it did. */
+  get failure(): PageAborted | undefined {
+    return this.signal.aborted ? (this.signal.reason as PageAborted) : undefined;
+  }
+
+  /** Ends the page early: every fetch in flight is aborted. The first reason wins. */
+  end(reason: PageAborted): void {
+    if (this.signal.aborted) return;
+    clearTimeout(this.deadline);
+    if (reason.cause !== 'client-gone') console.error(`tessera: ${this.label}: ${reason.message}`);
+    this.controller.abort(reason);
+  }
+
+  /** The page finished normally (or was handed on untouched): nothing may cut it off any more. */
+  release(): void {
+    clearTimeout(this.deadline);
+  }
+
+  /** The origin's response headers, within the route's origin timeout. */
+  async originResponse(pending: Promise<Response>): Promise<Response> {
+    const timer = setTimeout(
+      () => this.end(new PageAborted('origin-timeout', `origin sent no response headers within ${this.timeouts.originMs}ms`)),
+      this.timeouts.originMs,
+    );
+    try {
+      return await pending;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The origin body, ended as a failure when it breaks or stays silent longer than the idle timeout. */
+  watchOrigin(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    const idleMs = this.timeouts.originIdleMs;
+    let bytes = 0;
+    let lastChunkAt = Date.now();
+    const checkIdle = () => {
+      const silent = Date.now() - lastChunkAt;
+      if (silent < idleMs) return void (idle = setTimeout(checkIdle, idleMs - silent));
+      this.end(new PageAborted('origin-idle', `origin body stalled for ${idleMs}ms after ${bytes} bytes`));
+    };
+    let idle = setTimeout(checkIdle, idleMs);
+    // Cancellation does not travel back through HTMLRewriter to its input: stop the origin here.
+    this.signal.addEventListener('abort', () => void reader.cancel(this.failure).catch(() => {}));
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          this.end(new PageAborted('origin-broken', `origin body broke after ${bytes} bytes: ${error instanceof Error ? error.message : String(error)}`));
+          chunk = { done: true, value: undefined };
+        }
+        if (this.failure || chunk.done) {
+          clearTimeout(idle);
+          // Closed even on failure: the rewriter downstream would end cleanly on an error anyway
+          // (and report it as unhandled); `deliver` errors the client stream instead.
+          return controller.close();
+        }
+        bytes += chunk.value.byteLength;
+        lastChunkAt = Date.now();
+        controller.enqueue(chunk.value);
+      },
+      cancel: (reason) => {
+        clearTimeout(idle);
+        return reader.cancel(reason);
+      },
+    });
+  }
+
+  /**
+   * The body the client receives. It errors as soon as the page ends with a
+   * failure, and a client that stops reading ends the page (and so every fetch).
+   */
+  deliver(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    let finished = false;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.signal.addEventListener('abort', () => {
+          if (finished) return;
+          controller.error(this.failure);
+          void drain(reader);
+        });
+      },
+      pull: async (controller) => {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          // Only an unexpected failure inside assembly gets here; fragment failures fall back.
+          this.end(new PageAborted('assembly-failed', `assembly failed: ${error instanceof Error ? error.message : String(error)}`));
+          return;
+        }
+        if (this.failure) return;
+        if (chunk.done) {
+          finished = true;
+          this.release();
+          return controller.close();
+        }
+        controller.enqueue(chunk.value);
+      },
+      cancel: () => {
+        this.end(new PageAborted('client-gone', 'the client went away'));
+      },
+    });
+  }
+}
+
+/**
+ * Reads what the rewriter still produces after the page ended, and drops it.
+ * With the origin side closed, it finishes at once; cancelling it instead
+ * makes workerd report the cancellation as an unhandled rejection.
+ */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // Already failed: nothing left to release.
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The URL Tessera requests from the origin for a client request: the origin's
+ * scheme, host and port, with the request's path and query set on a copy.
+ *
+ * Never `new URL(path, origin)`: a path such as `//evil.test/x` (or `/\evil`,
+ * `///evil`) is a scheme-relative URL and would pick the host. Setting
+ * `pathname` keeps it a path, and the check below makes that a guarantee, not
+ * an assumption about URL parsing.
+ */
+export function upstreamUrl(origin: URL, request: URL): URL {
+  const target = new URL(origin.href);
+  target.pathname = request.pathname;
+  target.search = request.search;
+  if (target.origin !== origin.origin) throw new Error(`refusing to leave the origin ${origin.origin} for ${request.pathname}`);
+  return target;
+}

@@ -1,0 +1,89 @@
+import type { CompiledRoute, SrcTemplate, TemplateSource } from './types';
+
+/**
+ * What a page reads from the visitor, and so how shared caches must treat it.
+ * A fragment reads the visitor through template variables in its src and
+ * fallback src, through forwarded request headers, and through what its `vary`
+ * list declares. Each such input either makes the page `private`, or can be
+ * covered by a `Vary` header that lets a shared cache tell visitors apart.
+ *
+ * Only content negotiation and client hints are safe to `Vary` on: everything
+ * else (cookies, credentials, API keys, user ids, location) identifies a
+ * visitor, and a shared cache must not hold it at all.
+ */
+export interface VisitorInputs {
+  /** Some input identifies the visitor: the page must be `private`. */
+  private: boolean;
+  /** Lower-cased request headers the page varies on. */
+  vary: Set<string>;
+}
+
+const NEGOTIATION_HEADERS = new Set([
+  'accept',
+  'accept-language',
+  'accept-encoding',
+  'user-agent',
+  'save-data',
+  'dpr',
+  'viewport-width',
+  'width',
+  'device-memory',
+  'ect',
+  'rtt',
+  'downlink',
+]);
+
+/** A header a shared cache may key on; any other forwarded header is treated as a credential. */
+export function isNegotiationHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return NEGOTIATION_HEADERS.has(lower) || lower.startsWith('sec-ch-');
+}
+
+export function emptyInputs(): VisitorInputs {
+  return { private: false, vary: new Set() };
+}
+
+/** Adds one input, named as in templates: `cookie.sid`, `header.accept-language`, `geo.country`, `query.q`. */
+export function addInput(inputs: VisitorInputs, source: TemplateSource, name: string): void {
+  switch (source) {
+    case 'params':
+    case 'query':
+      return; // Part of the page URL, which every cache keys on already.
+    case 'cookie':
+      inputs.private = true;
+      inputs.vary.add('cookie');
+      return;
+    case 'geo':
+      inputs.private = true; // Derived from the client address: no request header a cache could vary on.
+      return;
+    case 'header':
+      addHeader(inputs, name);
+      return;
+  }
+}
+
+export function addHeader(inputs: VisitorInputs, name: string): void {
+  const lower = name.toLowerCase();
+  inputs.vary.add(lower);
+  if (!isNegotiationHeader(lower)) inputs.private = true;
+}
+
+export function addTemplate(inputs: VisitorInputs, template: SrcTemplate | undefined): void {
+  for (const part of template?.parts ?? []) if (typeof part !== 'string') addInput(inputs, part.source, part.name);
+}
+
+/** Everything the route's fragments read from the visitor; undeclared includes count when ESI is on. */
+export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): VisitorInputs {
+  const inputs = emptyInputs();
+  for (const fragment of Object.values(route.fragments)) {
+    addTemplate(inputs, fragment.src);
+    addTemplate(inputs, fragment.fallback.src);
+    for (const header of fragment.forwardHeaders) addHeader(inputs, header);
+    for (const entry of fragment.vary) {
+      const dot = entry.indexOf('.');
+      addInput(inputs, entry.slice(0, dot) as TemplateSource, entry.slice(dot + 1));
+    }
+  }
+  if (esiActive) for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
+  return inputs;
+}
