@@ -46,8 +46,8 @@ const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
 const manifest = `route: /page\nfragments:${FRAGMENT_MS.length ? '\n' : ' {}\n'}${FRAGMENT_MS.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s }\n`).join('')}`;
 const { route, diagnostics } = checkManifest(manifest, 'bench.yaml', 'bench');
 if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-const gateway = await startWorker(gatewayWorker(assembleManifests([route])), { ORIGIN: originUrl });
-const passThrough = await startWorker(PASS_THROUGH_WORKER, { ORIGIN: originUrl });
+const gateway = await startWorker(gatewayWorker(assembleManifests([route])), { bindings: { ORIGIN: originUrl } });
+const passThrough = await startWorker(PASS_THROUGH_WORKER, { bindings: { ORIGIN: originUrl } });
 
 async function measure(url: string) {
   const started = performance.now();
