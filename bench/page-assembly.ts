@@ -9,44 +9,18 @@
  * and its fragments are a Node server with injected latency. Bounded: ROUNDS
  * requests per case, sequential, 127.0.0.1 only.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { checkManifest } from '../cli/load-manifests';
-import { assembleManifests } from '../gateway/manifest/compile';
+import { startBenchOrigin } from './bench-origin';
 import { gatewayWorker, PASS_THROUGH_WORKER, startWorker } from './workerd-host';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const ORIGIN_MS = 50;
 const FRAGMENT_MS = [20, 40, 60, 80, 100, 120].slice(0, Number(process.env.FRAGMENTS ?? 6));
 const SLOWEST = Math.max(ORIGIN_MS, ...FRAGMENT_MS);
-const PAGE_KB = 100;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const filler = `<p>${'lorem ipsum dolor sit amet '.repeat(37)}</p>\n`; // ~1 KB
-const page =
-  `<!doctype html><html><head><title>bench</title></head><body>\n` +
-  FRAGMENT_MS.map((_, i) => `${filler.repeat(Math.floor(PAGE_KB / Math.max(1, FRAGMENT_MS.length)))}<div data-slot="f${i}">fallback</div>\n`).join('') +
-  `</body></html>`;
-
-const origin = createServer(async (req, res) => {
-  const url = new URL(req.url ?? '/', 'http://bench');
-  const fragment = /^\/frag\/(\d+)$/.exec(url.pathname);
-  if (fragment) {
-    await sleep(FRAGMENT_MS[Number(fragment[1])]);
-    res.writeHead(200, { 'content-type': 'text/html' });
-    return res.end(`<span>fragment ${fragment[1]}</span>`);
-  }
-  await sleep(ORIGIN_MS);
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(page);
-});
-await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-
-const manifest = `route: /page\nfragments:${FRAGMENT_MS.length ? '\n' : ' {}\n'}${FRAGMENT_MS.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s }\n`).join('')}`;
-const { route, diagnostics } = checkManifest(manifest, 'bench.yaml', 'bench');
-if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-const gateway = await startWorker(gatewayWorker(assembleManifests([route])), { bindings: { ORIGIN: originUrl } });
+const origin = await startBenchOrigin({ originMs: ORIGIN_MS, fragmentMs: FRAGMENT_MS, pageKb: 100 });
+const originUrl = origin.url;
+const page = origin.page;
+const gateway = await startWorker(gatewayWorker(origin.manifests), { bindings: { ORIGIN: originUrl } });
 const passThrough = await startWorker(PASS_THROUGH_WORKER, { bindings: { ORIGIN: originUrl } });
 
 async function measure(url: string) {
@@ -95,5 +69,5 @@ try {
 } finally {
   await gateway.dispose();
   await passThrough.dispose();
-  origin.close();
+  await origin.close();
 }

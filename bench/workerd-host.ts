@@ -13,6 +13,8 @@ export interface WorkerHostOptions {
   bindings: Record<string, string>;
   /** Every line the Worker logs (console.log/error), as workerd reports it. */
   onLog?: (line: string) => void;
+  /** Opens workerd's V8 inspector on this port (heap readings in bench/memory.ts). */
+  inspectorPort?: number;
 }
 
 export interface RunningWorker {
@@ -45,6 +47,7 @@ export async function startWorker(source: string, options: WorkerHostOptions): P
     log: new Log(LogLevel.WARN),
     // No network here to fetch the real request.cf object from; the bench needs none.
     cf: false,
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     ...(options.onLog ? { handleStructuredLogs: ({ message }: { message: string }) => void options.onLog!(message) } : {}),
   });
   const url = await mf.ready;
