@@ -11,7 +11,7 @@
 import { Agent, request } from 'node:http';
 import { startBenchOrigin } from './bench-origin';
 import { jsHeap } from './v8-heap';
-import { gatewayWorker, PASS_THROUGH_WORKER, residentMiB, startWorker, type RunningWorker } from './workerd-host';
+import { gatewayWorker, PASS_THROUGH_WORKER, type RunningWorker, residentMiB, startWorker } from './workerd-host';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 4000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64);
@@ -71,7 +71,9 @@ try {
   for (const r of rows) console.log(`${r.name.padEnd(21)} ${f(r.before)}     ${f(r.loaded)}  ${f(r.idle)}     ${f(r.heap)}  ${r.rps.toFixed(0).padStart(6)}`);
   const [base, gateway] = rows;
   if (base.idle !== undefined && gateway.idle !== undefined) {
-    console.log(`\ngateway − pass-through after load: ${(gateway.loaded! - base.loaded!).toFixed(0)} MiB; after idle: ${(gateway.idle - base.idle).toFixed(0)} MiB`);
+    console.log(
+      `\ngateway − pass-through after load: ${(gateway.loaded! - base.loaded!).toFixed(0)} MiB; after idle: ${(gateway.idle - base.idle).toFixed(0)} MiB`,
+    );
   }
 } finally {
   await origin.close();

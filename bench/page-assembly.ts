@@ -55,7 +55,9 @@ try {
   if (!FRAGMENT_MS.every((_, i) => check.includes(`<span>fragment ${i}</span>`))) throw new Error('assembled page is missing fragments');
 
   const f = (n: number) => n.toFixed(1).padStart(7);
-  console.log(`page ${Math.round(page.length / 1024)} KB, ${FRAGMENT_MS.length} fragments (${FRAGMENT_MS.join('/')} ms), origin ${ORIGIN_MS} ms; median of ${ROUNDS}\n`);
+  console.log(
+    `page ${Math.round(page.length / 1024)} KB, ${FRAGMENT_MS.length} fragments (${FRAGMENT_MS.join('/')} ms), origin ${ORIGIN_MS} ms; median of ${ROUNDS}\n`,
+  );
   console.log('case                         ttfb ms  total ms');
   console.log(`origin direct               ${f(direct.ttfb)}  ${f(direct.total)}`);
   console.log(`through gateway (assembled) ${f(assembled.ttfb)}  ${f(assembled.total)}`);
@@ -64,7 +66,9 @@ try {
   console.log('');
   console.log(`TTFB gateway - direct:        ${(assembled.ttfb - direct.ttfb).toFixed(2)} ms   (target ≤ 2 ms)`);
   console.log(`TTFB gateway - pass-through:  ${(assembled.ttfb - baseline.ttfb).toFixed(2)} ms   (the gateway's own share)`);
-  console.log(`total / max(origin, slowest): ${(assembled.total / SLOWEST).toFixed(3)}     (target ≤ 1.10; sequential would be ${((ORIGIN_MS + FRAGMENT_MS.reduce((a, b) => a + b, 0)) / SLOWEST).toFixed(2)})`);
+  console.log(
+    `total / max(origin, slowest): ${(assembled.total / SLOWEST).toFixed(3)}     (target ≤ 1.10; sequential would be ${((ORIGIN_MS + FRAGMENT_MS.reduce((a, b) => a + b, 0)) / SLOWEST).toFixed(2)})`,
+  );
   console.log(`unmatched path vs pass-through Worker: ${(proxied.total - baseline.total).toFixed(2)} ms per request`);
 } finally {
   await gateway.dispose();

@@ -1,6 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { Log, LogLevel, Miniflare } from 'miniflare';
-import { execFileSync } from 'node:child_process';
 import { PROJECT, readProjectConfig } from '../cli/project-config';
 
 /**

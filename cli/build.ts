@@ -12,6 +12,6 @@ export const GENERATED_ROUTES = path.resolve(import.meta.dirname, '../gateway/ge
 export async function writeCompiled(manifests: CompiledManifests, file = GENERATED_ROUTES): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temp, JSON.stringify(manifests, null, 1) + '\n');
+  await writeFile(temp, `${JSON.stringify(manifests, null, 1)}\n`);
   await rename(temp, file);
 }

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { watch, type FSWatcher } from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
+import { type FSWatcher, watch } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { assembleManifests } from '../gateway/manifest/compile';
 import { writeCompiled } from './build';
@@ -63,7 +64,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const compile = async (): Promise<boolean> => {
     const result = await loadManifests(manifestsDir, io.cwd);
     if (!result.manifests) {
-      for (const d of result.diagnostics) io.err.write(formatDiagnostic(d) + '\n');
+      for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
       return false;
     }
     await writeCompiled(result.manifests, routesFile);
@@ -77,7 +78,17 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
 
   const child = spawn(
     process.execPath,
-    [WRANGLER, 'dev', '--config', path.join(work, 'wrangler.json'), '--ip', '127.0.0.1', '--port', String(options.port), '--show-interactive-dev-session=false'],
+    [
+      WRANGLER,
+      'dev',
+      '--config',
+      path.join(work, 'wrangler.json'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(options.port),
+      '--show-interactive-dev-session=false',
+    ],
     { cwd: work, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Whatever ends this process, workerd must not outlive it.
@@ -109,7 +120,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     timer = setTimeout(() => {
       pending = pending.then(async () => {
         if (await compile()) io.out.write(`tessera dev: manifests reloaded from ${displayPath(manifestsDir, io.cwd)}\n`);
-        waiters.splice(0).forEach((w) => w());
+        for (const waiter of waiters.splice(0)) waiter();
       });
     }, 80);
   }
@@ -132,7 +143,10 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
 /** The Worker `tessera dev` runs: the real gateway, importing this session's compiled manifests. */
 async function writeDevWorker(work: string, origin: string): Promise<void> {
   const project = readProjectConfig();
-  const gateway = path.relative(work, path.join(PROJECT, 'gateway', 'gateway.ts')).split(path.sep).join('/');
+  const gateway = path
+    .relative(work, path.join(PROJECT, 'gateway', 'gateway.ts'))
+    .split(path.sep)
+    .join('/');
   await writeFile(
     path.join(work, 'entry.ts'),
     `import { createGateway } from '${gateway}';\nimport manifests from './routes.json';\n\n` +
@@ -166,7 +180,7 @@ async function writeDevWorker(work: string, origin: string): Promise<void> {
 }
 
 /** Waits for wrangler's "Ready on" line; the probe-free way, so the origin sees no stray request. */
-function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<void> {
+function waitUntilReady(child: ChildProcessByStdio<null, Readable, Readable>, url: string, io: CliIo): Promise<void> {
   return new Promise((resolve, reject) => {
     let log = '';
     const collect = (chunk: Buffer) => {
@@ -174,8 +188,8 @@ function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<vo
       if (!/Ready on https?:\/\//.test(log)) return;
       finish();
       // From here on, pass wrangler's own log lines (Worker errors, reloads) through.
-      child.stdout!.on('data', (c: Buffer) => io.out.write(c.toString()));
-      child.stderr!.on('data', (c: Buffer) => io.err.write(c.toString()));
+      child.stdout.on('data', (c: Buffer) => io.out.write(c.toString()));
+      child.stderr.on('data', (c: Buffer) => io.err.write(c.toString()));
       resolve();
     };
     const exited = (code: number | null) => {
@@ -188,12 +202,12 @@ function waitUntilReady(child: ChildProcess, url: string, io: CliIo): Promise<vo
     }, 60_000);
     function finish() {
       clearTimeout(timer);
-      child.stdout!.off('data', collect);
-      child.stderr!.off('data', collect);
+      child.stdout.off('data', collect);
+      child.stderr.off('data', collect);
       child.off('exit', exited);
     }
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     child.once('exit', exited);
   });
 }

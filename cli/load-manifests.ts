@@ -1,12 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import 'urlpattern-polyfill';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { type Document, isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { assembleManifests, compileRoute, patternParams } from '../gateway/manifest/compile';
 import { describeValue, FragmentManifestSchema, RouteManifestSchema } from '../gateway/manifest/schema';
 import type { CompiledManifests, CompiledRoute } from '../gateway/types';
-import { closest, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { closest, type Diagnostic, sortDiagnostics } from './diagnostics';
 import { displayPath } from './display-path';
 
 /**

@@ -55,12 +55,14 @@ async function validate(argv: string[], io: CliIo): Promise<number> {
   const dir = path.resolve(io.cwd, positionals[0] ?? 'manifests');
   const result = await loadManifests(dir, io.cwd);
   if (result.diagnostics.length) {
-    for (const d of result.diagnostics) io.err.write(formatDiagnostic(d) + '\n');
+    for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
     io.err.write(`\n${result.diagnostics.length} problem${result.diagnostics.length === 1 ? '' : 's'} in ${displayPath(dir, io.cwd)}\n`);
     return 1;
   }
-  const routes = result.manifests!.routes;
-  io.out.write(`${result.files.length} manifest${result.files.length === 1 ? '' : 's'} OK: ${routes.map((r) => `${r.name} (${r.patterns.join(', ')}, ${Object.keys(r.fragments).length} fragments)`).join('; ')}\n`);
+  const routes = result.manifests?.routes ?? [];
+  io.out.write(
+    `${result.files.length} manifest${result.files.length === 1 ? '' : 's'} OK: ${routes.map((r) => `${r.name} (${r.patterns.join(', ')}, ${Object.keys(r.fragments).length} fragments)`).join('; ')}\n`,
+  );
   return 0;
 }
 
@@ -70,7 +72,7 @@ async function build(argv: string[], io: CliIo): Promise<number> {
   const out = values.out ? path.resolve(io.cwd, values.out) : GENERATED_ROUTES;
   const result = await loadManifests(dir, io.cwd);
   if (!result.manifests) {
-    for (const d of result.diagnostics) io.err.write(formatDiagnostic(d) + '\n');
+    for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
     io.err.write(`tessera build: not written; fix the problems above\n`);
     return 1;
   }

@@ -13,7 +13,9 @@ export function readProjectConfig(): { compatibility_date: string; compatibility
     const c = unstable_readConfig({ config: ${JSON.stringify(path.join(PROJECT, 'wrangler.toml'))} });
     process.stdout.write(JSON.stringify({ compatibility_date: c.compatibility_date, compatibility_flags: c.compatibility_flags }));
   })`;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
   return JSON.parse(output);
 }
-

@@ -56,9 +56,7 @@ export const fragmentRoutes: FragmentRoute[] = [
     delayMs: 60,
     render: (m) => {
       const item = CATALOGUE[m[1]];
-      return item
-        ? { html: `<h1>${item.name}</h1><p>${item.blurb}</p>` }
-        : { html: 'unknown product', status: 404 };
+      return item ? { html: `<h1>${item.name}</h1><p>${item.blurb}</p>` } : { html: 'unknown product', status: 404 };
     },
   },
   {

@@ -5,8 +5,8 @@ import { HostPolicy } from './host-policy';
 import { isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
 import { lookAheadWindow, scanHtmlIncludes } from './lookahead';
 import { splitBeforeMarkers } from './marker-splitter';
-import { PageLifetime } from './page-lifetime';
 import { assembledPageHeaders } from './page-headers';
+import { PageLifetime } from './page-lifetime';
 import { passThrough } from './proxy';
 import { RequestVars } from './request-vars';
 import type { RouteMatch } from './route-match';
@@ -94,8 +94,9 @@ export async function composePage({ request, url, match, origin, fetch, publicHo
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
-  const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi });
-  let out = lifetime.deliver(assembled.body!);
+  const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi }).body;
+  if (!assembled) throw new Error('HTMLRewriter returned no body for a page that has one');
+  let out = lifetime.deliver(assembled);
   if (logTimings) out = out.pipeThrough(afterLastChunk(() => console.log(timingReport(url, originMs, Date.now() - began, session.timings()))));
   return new Response(out, { status: page.status, statusText: page.statusText, headers });
 }

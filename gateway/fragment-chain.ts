@@ -1,5 +1,5 @@
 import type pLimit from 'p-limit';
-import { fetchFragment, type FragmentFetchResult } from './fragment-fetch';
+import { type FragmentFetchResult, fetchFragment } from './fragment-fetch';
 import type { HostPolicy } from './host-policy';
 import type { CompiledRoute, FragmentOutcome, FragmentResult } from './types';
 
@@ -45,16 +45,14 @@ export interface RawFragment {
   esi: boolean;
 }
 
-type Attempt =
-  | { ok: true; html: string; url: URL; esi: boolean }
-  | { ok: false; outcome: FragmentOutcome; detail: string; url?: URL };
+type Attempt = { ok: true; html: string; url: URL; esi: boolean } | { ok: false; outcome: FragmentOutcome; detail: string; url?: URL };
 
 export async function runFailureChain(
-context: ChainContext,
-id: string,
-primary: ResolvedUrl,
-fallbackSrc: (() => ResolvedUrl) | undefined,
-plan: ChainPlan,
+  context: ChainContext,
+  id: string,
+  primary: ResolvedUrl,
+  fallbackSrc: (() => ResolvedUrl) | undefined,
+  plan: ChainPlan,
 ): Promise<RawFragment> {
   const began = Date.now();
   const first = await attempt(context, primary, plan);
@@ -68,7 +66,8 @@ plan: ChainPlan,
   }
   const ms = Date.now() - began;
   const plain = { trusted: false, esi: false };
-  if (plan.fallbackHtml !== undefined) return { ...plain, result: { ...chainFailure(id, first.outcome, 'fallback-html', detail, ms), html: plan.fallbackHtml } };
+  if (plan.fallbackHtml !== undefined)
+    return { ...plain, result: { ...chainFailure(id, first.outcome, 'fallback-html', detail, ms), html: plan.fallbackHtml } };
   if (plan.keep) return { ...plain, result: { ...chainFailure(id, first.outcome, 'keep', detail, ms), html: null } };
   return { ...plain, result: chainFailure(id, first.outcome, 'empty', detail, ms) };
 }
@@ -93,8 +92,8 @@ async function attempt(context: ChainContext, target: ResolvedUrl, plan: ChainPl
 }
 
 function delivered(
-context: ChainContext,
-id: string,
+  context: ChainContext,
+  id: string,
   delivery: Extract<Attempt, { ok: true }>,
   source: 'src' | 'fallback-src',
   outcome: FragmentOutcome,

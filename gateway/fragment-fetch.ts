@@ -25,7 +25,7 @@ export interface FragmentFetchOptions {
 const MAX_REDIRECTS = 3;
 
 export type FragmentFetchResult =
-  | { ok: true; html: string; status: number; /** The fragment opted in to ESI with Surrogate-Control. */ esi: boolean }
+  | { ok: true; html: string; status: number /** The fragment opted in to ESI with Surrogate-Control. */; esi: boolean }
   | { ok: false; reason: 'timeout' | 'error' | 'refused'; detail: string };
 
 export class FragmentTimeout extends Error {
@@ -51,10 +51,7 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     let target = url;
     let headers = options.headers;
     for (let hop = 0; ; hop++) {
-      response = await Promise.race([
-        options.fetch(target.toString(), { method: 'GET', headers, redirect: 'manual', signal: controller.signal }),
-        expired,
-      ]);
+      response = await Promise.race([options.fetch(target.toString(), { method: 'GET', headers, redirect: 'manual', signal: controller.signal }), expired]);
       const location = response.headers.get('location');
       if (response.status < 300 || response.status > 399 || location === null) break;
       await response.body?.cancel();

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
-import { chainFailure, runFailureChain, type ChainContext, type RawFragment, type ResolvedUrl } from './fragment-chain';
+import { type ChainContext, chainFailure, type RawFragment, type ResolvedUrl, runFailureChain } from './fragment-chain';
 import type { HostPolicy } from './host-policy';
-import { resolveSrc, type RequestVars } from './request-vars';
+import { type RequestVars, resolveSrc } from './request-vars';
 import type { TimingEntry } from './server-timing';
 import type { CompiledRoute, FragmentResult, FragmentSpec, SrcTemplate } from './types';
 
@@ -124,7 +124,8 @@ export class FragmentSession {
     if (existing) return existing;
     const url = this.resolveTemplate(spec.src);
     if (url.url) this.declaredByUrl.set(url.url.href, key);
-    const fallbackSrc = spec.fallback.src ? () => this.resolveTemplate(spec.fallback.src!) : undefined;
+    const fallback = spec.fallback.src;
+    const fallbackSrc = fallback ? () => this.resolveTemplate(fallback) : undefined;
     return this.start(key, spec.id, depth, () =>
       runFailureChain(this.chain, spec.id, url, fallbackSrc, {
         timeoutMs: spec.timeoutMs,

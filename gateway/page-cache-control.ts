@@ -67,7 +67,10 @@ function parse(header: string | null): Map<string, string | undefined> {
 
 /** The origin's Vary plus the page's inputs, each header once; `*` already covers everything. */
 function mergeVary(origin: string | null, inputs: Set<string>): string | null {
-  const names = (origin ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const names = (origin ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   if (names.includes('*')) return '*';
   const seen = new Set(names.map((n) => n.toLowerCase()));
   for (const name of inputs) if (!seen.has(name)) names.push(name);

@@ -77,7 +77,10 @@ export class PageLifetime {
     let lastChunkAt = Date.now();
     const checkIdle = () => {
       const silent = Date.now() - lastChunkAt;
-      if (silent < idleMs) return void (idle = setTimeout(checkIdle, idleMs - silent));
+      if (silent < idleMs) {
+        idle = setTimeout(checkIdle, idleMs - silent);
+        return;
+      }
       this.end(new PageAborted('origin-idle', `origin body stalled for ${idleMs}ms after ${bytes} bytes`));
     };
     let idle = setTimeout(checkIdle, idleMs);

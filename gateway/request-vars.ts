@@ -70,7 +70,8 @@ export function resolveSrc(template: SrcTemplate, vars: RequestVars): ResolvedSr
     // An empty value takes the default too: `?cur=` should not mean "no currency".
     const value = given === undefined || given === '' ? (part.default ?? given) : given;
     if (value === undefined) return { ok: false, problem: `no value for {${part.source}.${part.name}}` };
-    if (value === '.' || value === '..') return { ok: false, problem: `refused the value "${value}" for {${part.source}.${part.name}}: it would walk the path` };
+    if (value === '.' || value === '..')
+      return { ok: false, problem: `refused the value "${value}" for {${part.source}.${part.name}}: it would walk the path` };
     src += encodeURIComponent(value);
   }
   return { ok: true, src };

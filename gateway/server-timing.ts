@@ -38,7 +38,12 @@ function cause(result: FragmentResult): string {
 }
 
 function token(id: string): string {
-  return id.replace(/^[a-z]+:\/\/[^/]+/i, '').replace(/[^A-Za-z0-9!#$%&'*+.^_`|~-]+/g, '_').replace(/^_+|_+$/g, '') || 'root';
+  return (
+    id
+      .replace(/^[a-z]+:\/\/[^/]+/i, '')
+      .replace(/[^A-Za-z0-9!#$%&'*+.^_`|~-]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'root'
+  );
 }
 
 /** One line per page for the dev console: the whole waterfall, which headers cannot carry. */

@@ -1,6 +1,15 @@
-import { DEFAULT_CONTENT_TYPES, type CompiledManifests, type CompiledRoute, type FallbackSpec, type FragmentDefaults, type FragmentSpec, type RouteLimits, type RouteTimeouts } from '../types';
 import { parseUrl } from '../parse-url';
-import { parseDuration } from './duration';
+import {
+  type CompiledManifests,
+  type CompiledRoute,
+  DEFAULT_CONTENT_TYPES,
+  type FallbackSpec,
+  type FragmentDefaults,
+  type FragmentSpec,
+  type RouteLimits,
+  type RouteTimeouts,
+} from '../types';
+import { durationMs } from './duration';
 import type { FragmentManifest, RouteManifest } from './schema';
 import { parseSrcTemplate, TemplateError, templateParams } from './src-template';
 
@@ -31,18 +40,14 @@ export const DEFAULT_TIMEOUTS: RouteTimeouts = {
   pageMs: 60_000,
 };
 
-export function compileRoute(
-  manifest: RouteManifest,
-  name: string,
-  file: string,
-): { route?: CompiledRoute; problems: CompileProblem[] } {
+export function compileRoute(manifest: RouteManifest, name: string, file: string): { route?: CompiledRoute; problems: CompileProblem[] } {
   const problems: CompileProblem[] = [];
   const patterns = routePatterns(manifest, problems);
   const paramNames = new Set(patterns.flatMap(patternParams));
 
   const defaults: FragmentDefaults = {
-    ttlMs: parseDuration(manifest.defaults?.ttl ?? 0)!,
-    timeoutMs: parseDuration(manifest.defaults?.timeout ?? 0) || DEFAULT_TIMEOUT_MS,
+    ttlMs: durationMs(manifest.defaults?.ttl, 0),
+    timeoutMs: durationMs(manifest.defaults?.timeout, 0) || DEFAULT_TIMEOUT_MS,
     forwardHeaders: (manifest.defaults?.forwardHeaders ?? []).map((h) => h.toLowerCase()),
     contentTypes: (manifest.defaults?.contentTypes ?? DEFAULT_CONTENT_TYPES).map((t) => t.toLowerCase()),
   };
@@ -51,7 +56,11 @@ export function compileRoute(
   (manifest.hosts ?? []).forEach((host, i) => {
     const origin = hostOrigin(host);
     if (origin) hosts.push(origin);
-    else problems.push({ path: ['hosts', i], message: `expected a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000", got ${JSON.stringify(host)}` });
+    else
+      problems.push({
+        path: ['hosts', i],
+        message: `expected a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000", got ${JSON.stringify(host)}`,
+      });
   });
 
   const fragments: Record<string, FragmentSpec> = {};
@@ -135,10 +144,10 @@ function compileFragment(
   return {
     id,
     src,
-    ttlMs: spec.ttl === undefined ? defaults.ttlMs : parseDuration(spec.ttl)!,
-    timeoutMs: spec.timeout === undefined ? defaults.timeoutMs : parseDuration(spec.timeout)! || defaults.timeoutMs,
-    staleWhileRevalidateMs: parseDuration(spec.staleWhileRevalidate ?? 0)!,
-    staleIfErrorMs: parseDuration(spec.staleIfError ?? 0)!,
+    ttlMs: durationMs(spec.ttl, defaults.ttlMs),
+    timeoutMs: durationMs(spec.timeout, defaults.timeoutMs) || defaults.timeoutMs,
+    staleWhileRevalidateMs: durationMs(spec.staleWhileRevalidate, 0),
+    staleIfErrorMs: durationMs(spec.staleIfError, 0),
     vary: spec.vary ?? [],
     forwardHeaders: (spec.forwardHeaders ?? defaults.forwardHeaders).map((h) => h.toLowerCase()),
     required: spec.required ?? false,
@@ -148,7 +157,7 @@ function compileFragment(
 }
 
 function compileTimeouts(timeouts: RouteManifest['timeouts']): RouteTimeouts {
-  const ms = (value: string | number | undefined, fallback: number) => (value === undefined ? fallback : parseDuration(value)! || fallback);
+  const ms = (value: string | number | undefined, fallback: number) => durationMs(value, fallback) || fallback;
   return {
     originMs: ms(timeouts?.origin, DEFAULT_TIMEOUTS.originMs),
     originIdleMs: ms(timeouts?.originIdle, DEFAULT_TIMEOUTS.originIdleMs),

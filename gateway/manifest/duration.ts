@@ -19,3 +19,15 @@ export function parseDuration(value: unknown): number | undefined {
   if (!match) return undefined;
   return Math.round(Number(match[1]) * UNIT_MS[match[2]]);
 }
+
+/**
+ * A duration the schema has already validated, in milliseconds; `fallback`
+ * when the field is absent. A value that slipped past the schema is a bug, so
+ * it throws rather than turning into a silent default.
+ */
+export function durationMs(value: string | number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(value)}`);
+  return ms;
+}

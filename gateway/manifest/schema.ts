@@ -28,9 +28,7 @@ const duration = z.custom<string | number>((value) => parseDuration(value) !== u
   error: expected(DURATION_HINT),
 });
 
-const headerName = z
-  .string({ error: expected('a header name') })
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('a header name such as "cookie"') });
+const headerName = z.string({ error: expected('a header name') }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('a header name such as "cookie"') });
 
 const mediaType = z
   .string({ error: expected('a media type') })

@@ -9,8 +9,7 @@ const SOURCES: readonly TemplateSource[] = ['params', 'query', 'cookie', 'header
 const GEO_FIELDS = ['country'];
 const VARIABLE = /\{([^{}]*)\}/g;
 
-export const TEMPLATE_HINT =
-  '{params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country} (optionally with |default)';
+export const TEMPLATE_HINT = '{params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country} (optionally with |default)';
 
 export class TemplateError extends Error {}
 

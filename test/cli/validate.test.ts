@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -103,7 +103,11 @@ describe('tessera validate', () => {
   });
 
   it('accepts the shipped demo manifests', async () => {
-    const { code, out } = await cli(['validate', 'manifests'], { out: { write: (t: string) => (captured += t) }, err: { write: () => {} }, cwd: path.resolve(import.meta.dirname, '../..') }).then((code) => ({ code, out: captured }));
+    const { code, out } = await cli(['validate', 'manifests'], {
+      out: { write: (t: string) => (captured += t) },
+      err: { write: () => {} },
+      cwd: path.resolve(import.meta.dirname, '../..'),
+    }).then((code) => ({ code, out: captured }));
     expect(code).toBe(0);
     expect(out).toMatch(/^2 manifests OK: home \(\/, 2 fragments\); product \(\/products\/:id, 6 fragments\)/);
   });

@@ -27,7 +27,10 @@ export async function startFixtureOrigin() {
     switch (url.pathname) {
       case '/page':
         res.setHeader('set-cookie', ['session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
-        return send('<html><head><title>Fixture</title></head><body><esi:include src="/frag/gated"/><div data-slot="price">€1</div><esi:include src="/frag/cookie"/></body></html>', esi);
+        return send(
+          '<html><head><title>Fixture</title></head><body><esi:include src="/frag/gated"/><div data-slot="price">€1</div><esi:include src="/frag/cookie"/></body></html>',
+          esi,
+        );
       case '/gzip':
       case '/br': {
         const page = '<html><head></head><body><p>Zürich ✓</p><esi:include src="/frag/fast"/></body></html>';
@@ -54,13 +57,12 @@ export async function startFixtureOrigin() {
         return send('<b>fast ñ</b>');
       case '/frag/price':
         return send(`€${url.searchParams.get('v') ?? '2'}`);
-      case '/echo':
-        {
-          let body = '';
-          for await (const chunk of req) body += chunk;
-          res.writeHead(200, { 'content-type': 'text/plain' });
-          return res.end(`${req.method} ${body}`);
-        }
+      case '/echo': {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end(`${req.method} ${body}`);
+      }
       default:
         return send('not found', {}, 404);
     }

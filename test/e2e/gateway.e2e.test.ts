@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../../cli/dev';
+import { type DevServer, startDevServer } from '../../cli/dev';
 import { freePort, quietIo, startFixtureOrigin } from './fixture-origin';
 
 /** The real gateway in workerd (via `tessera dev`) in front of a real origin on 127.0.0.1. */
@@ -12,7 +12,8 @@ let gateway: DevServer;
 let manifests: string;
 const { io, log } = quietIo(process.cwd());
 
-const MANIFEST = (price: string) => `route: /page
+const MANIFEST = (price: string) =>
+  `route: /page
 routes: null
 fragments:
   price:
@@ -54,9 +55,7 @@ describe('gateway end to end', () => {
       if (done) break;
       text += decoder.decode(value, { stream: true });
     }
-    expect(text).toBe(
-      '<html><head><title>Fixture</title></head><body><p>gated</p><div data-slot="price">€2</div><p>with cookie</p></body></html>',
-    );
+    expect(text).toBe('<html><head><title>Fixture</title></head><body><p>gated</p><div data-slot="price">€2</div><p>with cookie</p></body></html>');
     expect(response.headers.getSetCookie()).toEqual(['session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
     expect(response.headers.get('server-timing')).toMatch(/^origin;dur=\d+, fragment\.price/);
     expect(response.headers.get('surrogate-control')).toBeNull();

@@ -37,7 +37,10 @@ export interface FaultOrigin {
 
 export async function startFaultOrigin({ faultRate = 0.2, seed = 7, fragmentTimeoutMs = 300 } = {}): Promise<FaultOrigin> {
   let state = seed;
-  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
   const faultsByPage = new Map<string, Fault[]>();
   const paths: string[] = [];
   const forwardedHosts = new Set<string>();
@@ -50,6 +53,7 @@ export async function startFaultOrigin({ faultRate = 0.2, seed = 7, fragmentTime
     const host = req.headers['x-forwarded-host'];
     if (typeof host === 'string') forwardedHosts.add(host);
     const html = (status = 200) => res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+    // writeHead returns the response, so `html().end(body)` answers in one go.
     const [, kind, id, n] = url.pathname.split('/');
 
     if (kind === 'page' || kind === 'hostile-esi') {
@@ -71,8 +75,9 @@ export async function startFaultOrigin({ faultRate = 0.2, seed = 7, fragmentTime
       return; // and never another byte: the gateway's idle timeout ends it
     }
     if (kind === 'hang') return; // no headers at all
-    if (kind === 'hold') return void (html(), res.end(`<html><head></head><body><div data-slot="quick">q</div>${FILLER}<div data-slot="hold">waiting</div></body></html>`));
-    if (kind === 'tpl') return void (html(), res.end('<div data-slot="t">own</div>'));
+    if (kind === 'hold')
+      return void html().end(`<html><head></head><body><div data-slot="quick">q</div>${FILLER}<div data-slot="hold">waiting</div></body></html>`);
+    if (kind === 'tpl') return void html().end('<div data-slot="t">own</div>');
     if (kind === 'frag' && id === 'hold') {
       res.once('close', () => res.writableFinished || heldClosed++);
       await sleep(10_000);
@@ -82,7 +87,7 @@ export async function startFaultOrigin({ faultRate = 0.2, seed = 7, fragmentTime
     if (kind === 'frag') {
       const fault = random() < faultRate ? FAULTS[Math.floor(random() * FAULTS.length)] : undefined;
       if (fault) faultsByPage.set(n, [...(faultsByPage.get(n) ?? []), fault]);
-      if (fault === 'error') return void (html(503), res.end('down'));
+      if (fault === 'error') return void html(503).end('down');
       if (fault === 'timeout') await sleep(fragmentTimeoutMs * 2);
       if (fault === 'slow') await sleep(fragmentTimeoutMs / 3);
       if (res.destroyed) return;
@@ -97,7 +102,7 @@ export async function startFaultOrigin({ faultRate = 0.2, seed = 7, fragmentTime
     }
     if (kind === 't') {
       if (id === 'quick') await sleep(200);
-      return void (html(), res.end('<b>template</b>'));
+      return void html().end('<b>template</b>');
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found');

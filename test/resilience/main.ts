@@ -2,7 +2,7 @@
  * `npm run resilience`: the full resilience run, with counts printed. Exits 1
  * when an invariant breaks. `--quick` runs the subset that `npm test` runs.
  */
-import { FULL_RUN, QUICK_RUN, runResilience, violations, type ResilienceReport } from './run-resilience';
+import { FULL_RUN, QUICK_RUN, type ResilienceReport, runResilience, violations } from './run-resilience';
 
 const report = await runResilience(process.argv.includes('--quick') ? QUICK_RUN : FULL_RUN);
 print(report);
@@ -20,4 +20,3 @@ function print(r: ResilienceReport) {
   line('duration', `${(r.durationMs / 1000).toFixed(1)} s`);
   for (const v of violations(r)) console.log(`VIOLATION: ${v}`);
 }
-

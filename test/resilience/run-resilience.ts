@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest } from 'node:http';
-import { gatewayWorker, startWorker, type RunningWorker } from '../../bench/workerd-host';
+import { gatewayWorker, type RunningWorker, startWorker } from '../../bench/workerd-host';
 import { checkManifest } from '../../cli/load-manifests';
 import { assembleManifests } from '../../gateway/manifest/compile';
 import type { CompiledRoute } from '../../gateway/types';

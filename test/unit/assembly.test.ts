@@ -7,7 +7,15 @@ describe('streaming assembly', () => {
     const delays = ids.map(() => Math.floor(Math.random() * 60));
     const net = upstream({
       '/page': () => esiPage(`<main>${ids.map((i) => `<esi:include src="/f/${i}"/>`).join('|')}</main>`),
-      ...Object.fromEntries(ids.map((i) => [`/f/${i}`, async () => (await delay(delays[i]), html(`[${i}]`))])),
+      ...Object.fromEntries(
+        ids.map((i) => [
+          `/f/${i}`,
+          async () => {
+            await delay(delays[i]);
+            return html(`[${i}]`);
+          },
+        ]),
+      ),
     });
     const get = gatewayFor(net, { route: '/page' });
     const body = await (await get('/page')).text();
@@ -18,7 +26,10 @@ describe('streaming assembly', () => {
     const slow = gate();
     const net = upstream({
       '/page': () => esiPage('<html><head><title>T</title></head><body><esi:include src="/slow"/></body></html>'),
-      '/slow': async () => (await slow.opened, html('<p>late</p>')),
+      '/slow': async () => {
+        await slow.opened;
+        return html('<p>late</p>');
+      },
     });
     const get = gatewayFor(net, { route: '/page', defaults: { timeout: '5s' } });
     const response = await get('/page');
@@ -121,7 +132,15 @@ describe('streaming assembly', () => {
     const ids = Array.from({ length: 10 }, (_, i) => i);
     const net = upstream({
       '/page': () => esiPage(ids.map((i) => `<esi:include src="/f/${i}"/>`).join('')),
-      ...Object.fromEntries(ids.map((i) => [`/f/${i}`, async () => (await delay(20), html(String(i)))])),
+      ...Object.fromEntries(
+        ids.map((i) => [
+          `/f/${i}`,
+          async () => {
+            await delay(20);
+            return html(String(i));
+          },
+        ]),
+      ),
     });
     const get = gatewayFor(net, { route: '/page', limits: { concurrency: 3 } });
     expect(await (await get('/page')).text()).toBe('0123456789');
@@ -224,7 +243,9 @@ describe('look-ahead window', () => {
     const filler = `<p>${'x'.repeat(1000)}</p>`;
     const chunks = [
       '<html><head></head><body><esi:include src="/slow"/>',
-      ...Array.from({ length: 2000 }, (_, i) => (i === 10 ? `<esi:include src="/near"/>${filler}` : i === 1900 ? `<esi:include src="/far"/>${filler}` : filler)),
+      ...Array.from({ length: 2000 }, (_, i) =>
+        i === 10 ? `<esi:include src="/near"/>${filler}` : i === 1900 ? `<esi:include src="/far"/>${filler}` : filler,
+      ),
       '</body></html>',
     ].map((c) => new TextEncoder().encode(c));
     let pulled = 0;
@@ -243,7 +264,10 @@ describe('look-ahead window', () => {
             { highWaterMark: 0 },
           ) as unknown as string,
         ),
-      '/slow': async () => (await slow.opened, html('S')),
+      '/slow': async () => {
+        await slow.opened;
+        return html('S');
+      },
       '/near': () => html('N'),
       '/far': () => html('F'),
     });

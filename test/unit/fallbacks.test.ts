@@ -5,7 +5,10 @@ const page = () => html('<html><head></head><body><div data-slot="f">own content
 const slotContent = (body: string) => /<div data-slot="f">(.*)<\/div>/.exec(body)?.[1];
 
 describe('failure chain: src → fallback src → fallback html → keep → empty', () => {
-  const timingOut = async () => (await delay(2000), html('too late'));
+  const timingOut = async () => {
+    await delay(2000);
+    return html('too late');
+  };
 
   it('uses the fallback src when the src times out', async () => {
     const net = upstream({ '/page': page, '/f': timingOut, '/backup': () => html('backup') });
@@ -90,7 +93,13 @@ describe('required fragments', () => {
   });
 
   it('answers 502 by default, and awaits a slow required fragment before the status', async () => {
-    const net = upstream({ '/page': page, '/f': async () => (await delay(100), html('vital')) });
+    const net = upstream({
+      '/page': page,
+      '/f': async () => {
+        await delay(100);
+        return html('vital');
+      },
+    });
     const get = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', required: true } } });
     const response = await get('/page');
     expect(response.status).toBe(200);
@@ -98,7 +107,13 @@ describe('required fragments', () => {
     expect(response.headers.get('server-timing')).toMatch(/fragment\.f;dur=\d+;desc="miss"/);
     expect(slotContent(await response.text())).toBe('vital');
 
-    const failing = upstream({ '/page': page, '/f': async () => (await delay(100), html('', {}, 500)) });
+    const failing = upstream({
+      '/page': page,
+      '/f': async () => {
+        await delay(100);
+        return html('', {}, 500);
+      },
+    });
     const failed = await gatewayFor(failing, { route: '/page', fragments: { f: { src: '/f', required: true } } })('/page');
     expect(failed.status).toBe(502);
     expect(await failed.text()).toContain('temporarily unavailable');

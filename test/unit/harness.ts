@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { createGateway, type GatewayEnv } from '../../gateway/gateway';
 import { assembleManifests, compileRoute } from '../../gateway/manifest/compile';
-import { RouteManifestSchema, type RouteManifest } from '../../gateway/manifest/schema';
+import { type RouteManifest, RouteManifestSchema } from '../../gateway/manifest/schema';
 
 /**
  * A fake network inside workerd: origin and fragment hosts are handler

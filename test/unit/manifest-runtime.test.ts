@@ -30,7 +30,10 @@ describe('src templates', () => {
 
   it('substitutes every variable source, URL-encoded', () => {
     const template = parseSrcTemplate('/p/{params.id}?q={query.q}&c={cookie.cur}&l={header.Accept-Language}&g={geo.country}');
-    const resolved = resolveSrc(template, vars('/products/42?q=a b&x', { headers: { cookie: 'x=1; cur=E%26R', 'accept-language': 'de,en;q=0.5' } }, { country: 'DE' }));
+    const resolved = resolveSrc(
+      template,
+      vars('/products/42?q=a b&x', { headers: { cookie: 'x=1; cur=E%26R', 'accept-language': 'de,en;q=0.5' } }, { country: 'DE' }),
+    );
     expect(resolved).toEqual({ ok: true, src: '/p/42?q=a%20b&c=E%26R&l=de%2Cen%3Bq%3D0.5&g=DE' });
   });
 
@@ -58,13 +61,7 @@ describe('src templates', () => {
 });
 
 describe('routing', () => {
-  const router = createRouter(
-    compile(
-      { route: '/products/:id' },
-      { routes: ['/products/sale', '/products/sale/*'] },
-      { route: '/*' },
-    ),
-  );
+  const router = createRouter(compile({ route: '/products/:id' }, { routes: ['/products/sale', '/products/sale/*'] }, { route: '/*' }));
   const match = (path: string) => {
     const found = router(new URL(`https://shop.test${path}`));
     return found && { route: found.route.name, params: found.params };

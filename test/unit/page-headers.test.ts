@@ -64,7 +64,10 @@ describe('a page that varies per visitor is never publicly cacheable', () => {
   });
 
   it('a {geo.country} makes the page private: no request header carries it to a shared cache', () => {
-    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ src: '/f?c={geo.country}' }), false)).toEqual({ cacheControl: 'max-age=600, private', vary: null });
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ src: '/f?c={geo.country}' }), false)).toEqual({
+      cacheControl: 'max-age=600, private',
+      vary: null,
+    });
   });
 
   it('content negotiation stays shareable, covered by Vary', () => {
@@ -72,7 +75,9 @@ describe('a page that varies per visitor is never publicly cacheable', () => {
       cacheControl: 'public, max-age=600',
       vary: 'Accept-Encoding, accept-language',
     });
-    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ forwardHeaders: ['Accept-Language', 'sec-ch-ua-mobile'] }), false).vary).toBe('accept-language, sec-ch-ua-mobile');
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ forwardHeaders: ['Accept-Language', 'sec-ch-ua-mobile'] }), false).vary).toBe(
+      'accept-language, sec-ch-ua-mobile',
+    );
   });
 
   it('inputs the fragment declares in vary count too', () => {

@@ -22,7 +22,11 @@ describe('transparent proxy', () => {
     const net = upstream({
       '/page': async (request) => new Response(`${request.method}:${await request.text()}`, { status: 201 }),
     });
-    const response = await gatewayFor(net, manifest)('/page', { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await gatewayFor(net, manifest)('/page', {
+      method: 'POST',
+      body: 'a=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(response.status).toBe(201);
     expect(await response.text()).toBe('POST:a=1');
     expect(net.requested('/f')).toHaveLength(0);
@@ -56,7 +60,9 @@ describe('transparent proxy', () => {
   });
 
   it('strips hop-by-hop headers in both directions', async () => {
-    const net = upstream({ '/other': () => new Response('ok', { headers: { connection: 'x-private', 'x-private': '1', 'keep-alive': 'timeout=5', 'x-kept': '1' } }) });
+    const net = upstream({
+      '/other': () => new Response('ok', { headers: { connection: 'x-private', 'x-private': '1', 'keep-alive': 'timeout=5', 'x-kept': '1' } }),
+    });
     const response = await gatewayFor(net, manifest)('/other', { headers: { 'proxy-authorization': 'secret', 'x-client': 'c' } });
     expect(response.headers.get('keep-alive')).toBeNull();
     expect(response.headers.get('x-private')).toBeNull();

@@ -8,9 +8,7 @@ describe('ESI opt-in', () => {
 
   it('with esi: auto, processes ESI only when the origin sends Surrogate-Control', async () => {
     const plain = upstream({ '/page': () => html(body), ...routes });
-    expect(await (await gatewayFor(plain, { route: '/page', fragments })('/page')).text()).toBe(
-      '<esi:include src="/f"/><div data-slot="s">S</div>',
-    );
+    expect(await (await gatewayFor(plain, { route: '/page', fragments })('/page')).text()).toBe('<esi:include src="/f"/><div data-slot="s">S</div>');
     expect(plain.requested('/f')).toHaveLength(0);
 
     const optedIn = upstream({ '/page': () => esiPage(body), ...routes });
@@ -21,22 +19,21 @@ describe('ESI opt-in', () => {
     const on = upstream({ '/page': () => html(body), ...routes });
     expect(await (await gatewayFor(on, { route: '/page', esi: 'on', fragments })('/page')).text()).toBe('F<div data-slot="s">S</div>');
     const off = upstream({ '/page': () => esiPage(body), ...routes });
-    expect(await (await gatewayFor(off, { route: '/page', esi: 'off', fragments })('/page')).text()).toBe(
-      '<esi:include src="/f"/><div data-slot="s">S</div>',
-    );
+    expect(await (await gatewayFor(off, { route: '/page', esi: 'off', fragments })('/page')).text()).toBe('<esi:include src="/f"/><div data-slot="s">S</div>');
     expect(off.requested('/f')).toHaveLength(0);
   });
 });
 
 describe('SSRF: fragments come only from the origin or listed hosts', () => {
-  const include = (src: string) => upstream({
-    '/page': () => esiPage(`[<esi:include src="${src}"/>]`),
-    'https://pricing.test/p': () => html('price'),
-    'http://pricing.test/p': () => html('plain-http'),
-    'https://pricing.test:8443/p': () => html('other-port'),
-    'http://169.254.169.254/latest': () => html('metadata'),
-    'http://127.0.0.1/admin': () => html('loopback'),
-  });
+  const include = (src: string) =>
+    upstream({
+      '/page': () => esiPage(`[<esi:include src="${src}"/>]`),
+      'https://pricing.test/p': () => html('price'),
+      'http://pricing.test/p': () => html('plain-http'),
+      'https://pricing.test:8443/p': () => html('other-port'),
+      'http://169.254.169.254/latest': () => html('metadata'),
+      'http://127.0.0.1/admin': () => html('loopback'),
+    });
   const route = { route: '/page', hosts: ['pricing.test'] };
 
   it.each([
@@ -64,7 +61,10 @@ describe('SSRF: fragments come only from the origin or listed hosts', () => {
     const net = upstream({ '/page': () => html('<div data-slot="f"></div>'), '/https%3A%2F%2Fevil.test%2F': () => html('encoded') });
     const get = gatewayFor(net, { route: '/page', fragments: { f: { src: '/{query.target}' } } });
     expect(await (await get('/page?target=https%3A%2F%2Fevil.test%2F')).text()).toBe('<div data-slot="f">encoded</div>');
-    expect(net.calls.map((c) => c.url)).toEqual(['https://origin.test/page?target=https%3A%2F%2Fevil.test%2F', 'https://origin.test/https%3A%2F%2Fevil.test%2F']);
+    expect(net.calls.map((c) => c.url)).toEqual([
+      'https://origin.test/page?target=https%3A%2F%2Fevil.test%2F',
+      'https://origin.test/https%3A%2F%2Fevil.test%2F',
+    ]);
   });
 
   it('reports a refused declared fragment in Server-Timing, and fails the page if it is required', async () => {
@@ -130,7 +130,11 @@ describe('open proxy: the request path never picks the upstream host', () => {
     '%s %s on an unmatched path goes to the origin',
     async (method, path) => {
       const network = net();
-      const response = await gatewayFor(network, { route: '/page' })(path, { method, headers: credentials, body: method === 'POST' || method === 'PUT' ? 'b' : undefined });
+      const response = await gatewayFor(network, { route: '/page' })(path, {
+        method,
+        headers: credentials,
+        body: method === 'POST' || method === 'PUT' ? 'b' : undefined,
+      });
       await response.arrayBuffer();
       expect(network.calls.map((c) => new URL(c.url).origin)).toEqual(['https://origin.test']);
     },
@@ -219,7 +223,9 @@ describe('fragment content types', () => {
     ['no content type', answer(null, 'what is this')],
   ])('refuses %s and falls back', async (_, fragment) => {
     const net = upstream({ '/page': page, '/f': fragment });
-    const response = await gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', fallback: 'keep', required: true } }, onFailure: { status: 503 } })('/page');
+    const response = await gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', fallback: 'keep', required: true } }, onFailure: { status: 503 } })(
+      '/page',
+    );
     // Required, so it has settled before the headers: its cause is in Server-Timing.
     expect(response.status).toBe(503);
     expect(response.headers.get('server-timing')).toMatch(/fragment\.f;dur=\d+;desc="fallback";cause="error"/);
