@@ -14,9 +14,9 @@ export interface Diagnostic {
   source?: string;
 }
 
-export function formatDiagnostic(d: Diagnostic, { context = true } = {}): string {
+export function formatDiagnostic(d: Diagnostic): string {
   const head = `${d.file}:${d.line}:${d.column}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
-  if (!context || d.source === undefined) return head;
+  if (d.source === undefined) return head;
   const gutter = `${d.line} | `;
   return `${head}\n  ${gutter}${d.source}\n  ${' '.repeat(gutter.length + d.column - 1)}^`;
 }

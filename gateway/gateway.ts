@@ -1,10 +1,10 @@
-import { composePage } from './compose-page';
-import { errorPage } from './error-page';
-import { isHtml, originRequestsEsi } from './http-headers';
-import { assembledPageHeaders } from './page-headers';
-import { parseUrl } from './parse-url';
-import { proxyToOrigin } from './proxy';
-import { createRouter } from './route-match';
+import { errorPage } from './http/error-page';
+import { isHtml, originRequestsEsi } from './http/headers';
+import { assembledPageHeaders } from './http/page-headers';
+import { parseUrl } from './http/parse-url';
+import { proxyToOrigin } from './http/proxy';
+import { composePage } from './page/compose-page';
+import { createRouter } from './routing/route-match';
 import type { CompiledManifests } from './types';
 
 export interface GatewayEnv {
@@ -35,7 +35,7 @@ export function createGateway(options: GatewayOptions) {
     return origins.get(origin);
   };
 
-  return async function tesseraFetch(request: Request, env: GatewayEnv, _ctx: ExecutionContext): Promise<Response> {
+  return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     const match = matchRoute(url);
     const origin = originUrl(match?.route.origin ?? env.ORIGIN ?? '');
@@ -57,6 +57,6 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    return composePage({ request, url, match, origin, fetch: outbound, publicHost: env.PUBLIC_HOST, logTimings: env.TESSERA_LOG === 'timing' });
+    return composePage({ request, ctx, url, match, origin, fetch: outbound, publicHost: env.PUBLIC_HOST, logTimings: env.TESSERA_LOG === 'timing' });
   };
 }

@@ -107,15 +107,14 @@ export interface CompiledManifests {
   patterns: Array<{ pattern: string; route: number }>;
 }
 
-/** How one fragment ended, as reported in Server-Timing and the debug view. */
-export type FragmentOutcome = 'miss' | 'hit' | 'stale' | 'timeout' | 'error' | 'refused';
+/** How one fragment's primary src ended, as reported in Server-Timing. */
+export type FragmentOutcome = 'miss' | 'timeout' | 'error' | 'refused';
 
 export type ContentSource = 'src' | 'fallback-src' | 'fallback-html' | 'keep' | 'empty';
 
 export interface FragmentResult {
   /** Fragment id, or the include's src for undeclared includes. */
   id: string;
-  url?: string;
   /** Outcome of the primary src. */
   outcome: FragmentOutcome;
   /** Where the content placed in the page came from. */
@@ -125,4 +124,11 @@ export interface FragmentResult {
   durationMs: number;
   /** Why the primary src failed, for logs and the debug view. */
   detail?: string;
+}
+
+/** The attributes of an `<esi:include>`, as the assembler and the look-ahead read them. */
+export interface IncludeAttributes {
+  src?: string | null;
+  alt?: string | null;
+  id?: string | null;
 }

@@ -1,4 +1,4 @@
-import { parseUrl } from '../parse-url';
+import { parseUrl } from '../http/parse-url';
 import {
   type CompiledManifests,
   type CompiledRoute,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseUrl } from '../parse-url';
+import { parseUrl } from '../http/parse-url';
 import { DURATION_HINT, parseDuration } from './duration';
 
 /**

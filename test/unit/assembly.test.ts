@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FragmentSource } from '../../gateway/html/assemble';
 import { delay, esiPage, gate, gatewayFor, html, readChunks, upstream } from './harness';
 
 describe('streaming assembly', () => {
@@ -193,7 +194,7 @@ describe('streaming assembly', () => {
               }
               controller.close();
             },
-          }) as unknown as string,
+          }),
         ),
       '/f': () => {
         const fragment = new TextEncoder().encode('<i>ñ€😀</i>');
@@ -217,7 +218,7 @@ describe('streaming assembly', () => {
 
 describe('marker splitting', () => {
   it('starts a new chunk before every marker tag, so output up to it can flush', async () => {
-    const { markerOffsets } = await import('../../gateway/marker-splitter');
+    const { markerOffsets } = await import('../../gateway/html/marker-splitter');
     const text = '<p>a</p><ESI:include src="x"/><div class="c" data-slot="s">x</div><span data-slot';
     expect(markerOffsets(new TextEncoder().encode(text))).toEqual([8, 30, text.indexOf('<span')]);
   });
@@ -225,20 +226,22 @@ describe('marker splitting', () => {
 
 describe('a marker that fails unexpectedly', () => {
   it('falls back instead of cutting the page off', async () => {
-    const { assembleResponse } = await import('../../gateway/assemble');
-    const broken = {
+    const { assembleResponse } = await import('../../gateway/html/assemble');
+    const broken: FragmentSource = {
+      maxDepth: 3,
       include: () => Promise.reject(new Error('bug')),
       slot: () => Promise.reject(new Error('bug')),
-    } as unknown as import('../../gateway/fragment-session').FragmentSession;
+      esiInside: () => true,
+    };
     const page = new Response('<p>a</p><esi:include src="/x"/><div data-slot="s">own</div><p>b</p>');
-    const body = await assembleResponse(page, broken, { depth: 0, chain: [], esi: true }).text();
+    const body = await assembleResponse(page, broken, { depth: 0, ancestry: [], esi: true }).text();
     expect(body).toBe('<p>a</p><div data-slot="s">own</div><p>b</p>');
   });
 });
 
 describe('look-ahead window', () => {
   it('reads at most a bounded window past a slow fragment, not the whole page', async () => {
-    const { LOOKAHEAD_BYTES } = await import('../../gateway/lookahead');
+    const { LOOKAHEAD_BYTES } = await import('../../gateway/html/lookahead');
     const slow = gate();
     const filler = `<p>${'x'.repeat(1000)}</p>`;
     const chunks = [
@@ -262,7 +265,7 @@ describe('look-ahead window', () => {
               },
             },
             { highWaterMark: 0 },
-          ) as unknown as string,
+          ),
         ),
       '/slow': async () => {
         await slow.opened;
@@ -298,5 +301,25 @@ describe('odd markup', () => {
     });
     const get = gatewayFor(net, { route: '/page', fragments: { a: { src: '/a' }, b: { src: '/b' } } });
     expect(await (await get('/page')).text()).toBe('<img data-slot="a" src="x.png"><div data-slot="a">A</div><p>z</p>');
+  });
+});
+
+describe('ESI inside a fragment', () => {
+  it('is decided when the fragment is rendered, not when it arrives before the origin opted in', async () => {
+    const fragmentServed = gate();
+    const net = upstream({
+      '/page': async () => {
+        await fragmentServed.opened;
+        await delay(20); // let the fragment's body settle before the origin's headers arrive
+        return esiPage('[<div data-slot="f"></div>]');
+      },
+      '/f': () => {
+        fragmentServed.open();
+        return html('<esi:include src="/nested"/>');
+      },
+      '/nested': () => html('nested'),
+    });
+    const get = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f' } } });
+    expect(await (await get('/page')).text()).toBe('[<div data-slot="f">nested</div>]');
   });
 });

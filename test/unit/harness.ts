@@ -15,7 +15,6 @@ export type Handler = (request: Request, url: URL) => Response | Promise<Respons
 export interface Call {
   url: string;
   headers: Headers;
-  startedAt: number;
 }
 
 export function upstream(routes: Record<string, Handler>) {
@@ -25,7 +24,7 @@ export function upstream(routes: Record<string, Handler>) {
   const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    calls.push({ url: url.href, headers: request.headers, startedAt: Date.now() });
+    calls.push({ url: url.href, headers: request.headers });
     const handler = routes[url.href] ?? routes[url.origin + url.pathname] ?? (url.origin === ORIGIN ? routes[url.pathname] : undefined);
     if (!handler) return new Response('no such route', { status: 404 });
     inFlight++;
@@ -61,7 +60,7 @@ export function html(body: string | ReadableStream, headers: Record<string, stri
 }
 
 /** An origin page that opts in to ESI. */
-export function esiPage(body: string, headers: Record<string, string> = {}): Response {
+export function esiPage(body: string | ReadableStream, headers: Record<string, string> = {}): Response {
   return html(body, { 'surrogate-control': 'content="ESI/1.0"', ...headers });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { pageCacheHeaders } from '../../gateway/http/page-cache-control';
 import type { RouteManifest } from '../../gateway/manifest/schema';
-import { pageCacheHeaders } from '../../gateway/page-cache-control';
 import type { CompiledRoute } from '../../gateway/types';
 import { compile, gatewayFor, html, upstream } from './harness';
 

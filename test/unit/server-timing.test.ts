@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverTiming, timingReport } from '../../gateway/server-timing';
+import { serverTiming, timingReport } from '../../gateway/observe/server-timing';
 import type { FragmentResult } from '../../gateway/types';
 
 const result = (id: string, extra: Partial<FragmentResult>): FragmentResult => ({

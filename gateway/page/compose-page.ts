@@ -1,20 +1,22 @@
-import { assembleHtml, assembleResponse } from './assemble';
-import { errorPage } from './error-page';
-import { FragmentSession } from './fragment-session';
-import { HostPolicy } from './host-policy';
-import { isHtml, originRequestHeaders, originRequestsEsi } from './http-headers';
-import { lookAheadWindow, scanHtmlIncludes } from './lookahead';
-import { splitBeforeMarkers } from './marker-splitter';
-import { assembledPageHeaders } from './page-headers';
+import { FragmentSession } from '../fragments/fragment-session';
+import { HostPolicy } from '../fragments/host-policy';
+import { RequestVars } from '../fragments/request-vars';
+import { assembleResponse } from '../html/assemble';
+import { lookAheadWindow } from '../html/lookahead';
+import { splitBeforeMarkers } from '../html/marker-splitter';
+import { errorPage } from '../http/error-page';
+import { isHtml, originRequestHeaders, originRequestsEsi } from '../http/headers';
+import { assembledPageHeaders } from '../http/page-headers';
+import { passThrough } from '../http/proxy';
+import { serverTiming, timingReport } from '../observe/server-timing';
+import type { RouteMatch } from '../routing/route-match';
+import { upstreamUrl } from '../routing/upstream-url';
 import { PageLifetime } from './page-lifetime';
-import { passThrough } from './proxy';
-import { RequestVars } from './request-vars';
-import type { RouteMatch } from './route-match';
-import { serverTiming, timingReport } from './server-timing';
-import { upstreamUrl } from './upstream-url';
 
 export interface ComposeInput {
   request: Request;
+  /** For work that outlives the response (background fragment refreshes). */
+  ctx: ExecutionContext;
   url: URL;
   match: RouteMatch;
   origin: URL;
@@ -42,8 +44,6 @@ export async function composePage({ request, url, match, origin, fetch, publicHo
     fetch,
     signal: lifetime.signal,
     pageEsi: () => pageEsi,
-    assembleNested: assembleHtml,
-    scanIncludes: scanHtmlIncludes,
   });
   // The origin request goes out first: it gates the head, which fragments never do.
   const pending = fetch(upstreamUrl(origin, url).toString(), {
@@ -94,7 +94,7 @@ export async function composePage({ request, url, match, origin, fetch, publicHo
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
-  const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, chain: [], esi: pageEsi }).body;
+  const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, ancestry: [], esi: pageEsi }).body;
   if (!assembled) throw new Error('HTMLRewriter returned no body for a page that has one');
   let out = lifetime.deliver(assembled);
   if (logTimings) out = out.pipeThrough(afterLastChunk(() => console.log(timingReport(url, originMs, Date.now() - began, session.timings()))));

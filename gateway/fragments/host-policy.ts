@@ -1,4 +1,4 @@
-import { parseUrl } from './parse-url';
+import { parseUrl } from '../http/parse-url';
 
 /**
  * Which URLs a fragment may be fetched from: the route's origin and the hosts
@@ -23,10 +23,5 @@ export class HostPolicy {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
     if (url.username || url.password) return undefined;
     return this.allowed.has(url.origin) ? url : undefined;
-  }
-
-  /** Fragments from trusted hosts may contain markers that are processed in turn. */
-  isTrusted(url: URL): boolean {
-    return this.allowed.has(url.origin);
   }
 }

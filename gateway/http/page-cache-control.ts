@@ -1,4 +1,4 @@
-import type { CompiledRoute } from './types';
+import type { CompiledRoute } from '../types';
 import { routeVisitorInputs } from './visitor-inputs';
 
 /**

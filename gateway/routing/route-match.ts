@@ -1,5 +1,5 @@
-import { safeDecode } from './request-vars';
-import type { CompiledManifests, CompiledRoute } from './types';
+import { safeDecode } from '../fragments/request-vars';
+import type { CompiledManifests, CompiledRoute } from '../types';
 
 export interface RouteMatch {
   route: CompiledRoute;

@@ -1,4 +1,4 @@
-import type { SrcTemplate, TemplateVariable } from './types';
+import type { SrcTemplate, TemplateVariable } from '../types';
 
 /**
  * The request values a fragment `src` may use. Cookies are parsed lazily:

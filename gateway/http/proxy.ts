@@ -1,5 +1,5 @@
-import { originRequestHeaders, withoutHopByHop } from './http-headers';
-import { upstreamUrl } from './upstream-url';
+import { upstreamUrl } from '../routing/upstream-url';
+import { originRequestHeaders, withoutHopByHop } from './headers';
 
 /**
  * The transparent path: unmatched routes, other methods, and origin answers

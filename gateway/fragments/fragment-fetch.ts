@@ -1,7 +1,7 @@
-import { escapeHtml } from './error-page';
-import { originRequestsEsi } from './http-headers';
-import { parseUrl } from './parse-url';
-import { isNegotiationHeader } from './visitor-inputs';
+import { escapeHtml } from '../http/error-page';
+import { originRequestsEsi } from '../http/headers';
+import { parseUrl } from '../http/parse-url';
+import { isNegotiationHeader } from '../http/visitor-inputs';
 
 /**
  * One fragment request: a GET carrying only the declared headers, with a
@@ -25,7 +25,12 @@ export interface FragmentFetchOptions {
 const MAX_REDIRECTS = 3;
 
 export type FragmentFetchResult =
-  | { ok: true; html: string; status: number /** The fragment opted in to ESI with Surrogate-Control. */; esi: boolean }
+  | {
+      ok: true;
+      html: string;
+      /** The fragment opted in to ESI with its own Surrogate-Control. */
+      esi: boolean;
+    }
   | { ok: false; reason: 'timeout' | 'error' | 'refused'; detail: string };
 
 export class FragmentTimeout extends Error {
@@ -72,7 +77,7 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     }
     const text = await Promise.race([readCapped(response, options.maxBytes), expired]);
     const html = type === 'text/plain' ? escapeHtml(text) : text;
-    return { ok: true, html, status: response.status, esi: originRequestsEsi(response.headers) };
+    return { ok: true, html, esi: originRequestsEsi(response.headers) };
   } catch (error) {
     if (error === timeout || controller.signal.reason === timeout) return { ok: false, reason: 'timeout', detail: timeout.message };
     return { ok: false, reason: 'error', detail: error instanceof Error ? error.message : String(error) };

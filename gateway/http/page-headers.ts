@@ -1,6 +1,6 @@
-import { assembledResponseHeaders } from './http-headers';
+import type { CompiledRoute } from '../types';
+import { assembledResponseHeaders } from './headers';
 import { pageCacheHeaders } from './page-cache-control';
-import type { CompiledRoute } from './types';
 
 /** The headers of an assembled page, for its GET and its HEAD alike. */
 export function assembledPageHeaders(origin: Headers, route: CompiledRoute, esiActive: boolean): Headers {

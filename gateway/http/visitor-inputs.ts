@@ -1,4 +1,4 @@
-import type { CompiledRoute, SrcTemplate, TemplateSource } from './types';
+import type { CompiledRoute, SrcTemplate, TemplateSource } from '../types';
 
 /**
  * What a page reads from the visitor, and so how shared caches must treat it.

@@ -1,4 +1,4 @@
-import type { IncludeAttributes } from './fragment-session';
+import type { IncludeAttributes } from '../types';
 
 /**
  * The look-ahead: finds every `<esi:include>` in the origin stream as soon as

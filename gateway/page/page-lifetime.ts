@@ -1,4 +1,4 @@
-import type { RouteTimeouts } from './types';
+import type { RouteTimeouts } from '../types';
 
 /**
  * One assembled page from request to last byte. Every fetch the page makes,

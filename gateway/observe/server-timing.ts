@@ -1,4 +1,4 @@
-import type { FragmentResult } from './types';
+import type { FragmentResult } from '../types';
 
 /**
  * `Server-Timing` for the origin and each fragment. Headers leave before the

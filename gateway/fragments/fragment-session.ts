@@ -1,0 +1,178 @@
+import pLimit from 'p-limit';
+import { scanHtmlIncludes } from '../html/lookahead';
+import type { TimingEntry } from '../observe/server-timing';
+import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
+import { chainFailure, type FailurePlan, type FetchContext, type ResolvedUrl, runFailureChain, type SettledFragment, wasFetched } from './failure-chain';
+import type { HostPolicy } from './host-policy';
+import { type RequestVars, resolveSrc } from './request-vars';
+
+/**
+ * Everything one page request knows about its fragments: it fetches and
+ * settles them; the assembler renders them. Fragments are *consumed in
+ * parallel and flushed in series*: every fetch starts as early as it can (at
+ * request start for declared fragments, from the look-ahead scan for
+ * undeclared includes, as soon as a fragment arrives for the includes inside
+ * it), and the assembling rewriter only ever awaits work already in flight.
+ * Identical fragments within the request share one fetch.
+ */
+
+/** A settled fragment as the assembler places it; `key` identifies it for cycle checks. */
+export interface PlacedFragment extends SettledFragment {
+  key: string;
+}
+
+interface Entry {
+  key: string;
+  id: string;
+  settled: Promise<SettledFragment>;
+  /** Set once settled, for Server-Timing. */
+  result?: FragmentResult;
+}
+
+export interface FragmentSessionOptions {
+  route: CompiledRoute;
+  policy: HostPolicy;
+  vars: RequestVars;
+  request: Request;
+  fetch: typeof fetch;
+  /** The page's lifetime: when it aborts (client gone, deadline), every fragment fetch stops. */
+  signal: AbortSignal;
+  /** Whether the page itself had ESI processing switched on (known once the origin answered). */
+  pageEsi: () => boolean;
+}
+
+export class FragmentSession {
+  private readonly entries = new Map<string, Entry>();
+  private readonly declaredByUrl = new Map<string, string>();
+  private readonly abort = new AbortController();
+  private readonly fetchContext: FetchContext;
+  readonly maxDepth: number;
+
+  constructor(private readonly options: FragmentSessionOptions) {
+    const { route, policy, request, fetch } = options;
+    const signal = AbortSignal.any([options.signal, this.abort.signal]);
+    this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal };
+    this.maxDepth = route.limits.maxDepth;
+  }
+
+  /** Starts every declared fragment whose src resolves from the request. */
+  prefetchDeclared(): void {
+    for (const spec of Object.values(this.options.route.fragments)) this.declaredEntry(spec, 0);
+  }
+
+  /** Required fragments settle before the status line is sent; ok when all delivered fetched content. */
+  async requiredDelivered(): Promise<{ ok: boolean; failed: FragmentResult[] }> {
+    const required = Object.values(this.options.route.fragments).filter((f) => f.required);
+    const settled = await Promise.all(required.map((spec) => this.declaredEntry(spec, 0).settled));
+    const failed = settled.map((s) => s.result).filter((r) => !wasFetched(r));
+    return { ok: failed.length === 0, failed };
+  }
+
+  /** The fragment for `<div data-slot="id">`; `undefined` for a slot the manifest does not declare. */
+  slot(id: string, depth: number): Promise<PlacedFragment> | undefined {
+    const spec = this.options.route.fragments[id];
+    return spec ? placed(this.declaredEntry(spec, depth)) : undefined;
+  }
+
+  /** The fragment for an `<esi:include>`; `undefined` when it names nothing. */
+  include(include: IncludeAttributes, depth: number): Promise<PlacedFragment> | undefined {
+    const entry = this.includeEntry(include, depth);
+    return entry ? placed(entry) : undefined;
+  }
+
+  /** Look-ahead: start the fetch for an include the rewriter has not reached yet. */
+  discover(include: IncludeAttributes, depth = 0): void {
+    this.includeEntry(include, depth);
+  }
+
+  /** Whether `<esi:include>` inside this fragment is processed: decided when it is rendered, when the page's own opt-in is known. */
+  esiInside(fragment: SettledFragment): boolean {
+    const { esi } = this.options.route;
+    return esi === 'on' || (esi === 'auto' && (this.options.pageEsi() || fragment.surrogateEsi));
+  }
+
+  timings(): TimingEntry[] {
+    return [...this.entries.values()].map((e) => ({ id: e.id, result: e.result }));
+  }
+
+  /** Stops fragment work nobody will read (the page turned out not to need assembly). */
+  cancel(): void {
+    this.abort.abort(new Error('page request finished'));
+  }
+
+  private declaredEntry(spec: FragmentSpec, depth: number): Entry {
+    const key = `id:${spec.id}`;
+    const existing = this.entries.get(key);
+    if (existing) return existing;
+    const primary = this.resolveTemplate(spec.src);
+    if (primary.kind === 'allowed') this.declaredByUrl.set(primary.url.href, key);
+    const fallback = spec.fallback.src;
+    return this.start(key, depth, {
+      id: spec.id,
+      primary,
+      fallbackSrc: fallback ? () => this.resolveTemplate(fallback) : undefined,
+      fallbackHtml: spec.fallback.html,
+      keep: spec.fallback.keep,
+      timeoutMs: spec.timeoutMs,
+      forwardHeaders: spec.forwardHeaders,
+      contentTypes: spec.contentTypes,
+    });
+  }
+
+  private includeEntry(include: IncludeAttributes, depth: number): Entry | undefined {
+    const byId = include.id ? this.options.route.fragments[include.id] : undefined;
+    if (byId) return this.declaredEntry(byId, depth);
+    const src = include.src?.trim();
+    if (!src) return undefined;
+    const primary = this.resolvePlain(src);
+    const declaredKey = primary.kind === 'allowed' ? this.declaredByUrl.get(primary.url.href) : undefined;
+    if (declaredKey) return this.entries.get(declaredKey);
+    const alt = include.alt?.trim() || undefined;
+    const key = `url:${primary.kind === 'allowed' ? primary.url.href : src}|${alt ?? ''}`;
+    const existing = this.entries.get(key);
+    if (existing) return existing;
+    const { defaults } = this.options.route;
+    return this.start(key, depth, {
+      id: src,
+      primary,
+      fallbackSrc: alt ? () => this.resolvePlain(alt) : undefined,
+      keep: false,
+      timeoutMs: defaults.timeoutMs,
+      forwardHeaders: defaults.forwardHeaders,
+      contentTypes: defaults.contentTypes,
+    });
+  }
+
+  private start(key: string, depth: number, plan: FailurePlan): Entry {
+    const { maxIncludes } = this.options.route.limits;
+    if (this.entries.size >= maxIncludes) {
+      const result = chainFailure(plan.id, 'error', 'empty', `more than ${maxIncludes} includes on this page`, 0);
+      return { key, id: plan.id, settled: Promise.resolve({ result, surrogateEsi: false }), result };
+    }
+    const entry: Entry = { key, id: plan.id, settled: runFailureChain(this.fetchContext, plan) };
+    this.entries.set(key, entry);
+    void entry.settled.then((settled) => {
+      entry.result = settled.result;
+      // Start the includes inside this fragment now, not when the rewriter reaches them.
+      const html = settled.result.html;
+      if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && html.includes('<esi:') && this.esiInside(settled)) {
+        void scanHtmlIncludes(html, (nested) => this.discover(nested, depth + 1)).catch(() => {});
+      }
+    });
+    return entry;
+  }
+
+  private resolvePlain(src: string): ResolvedUrl {
+    const url = this.options.policy.resolve(src);
+    return url ? { kind: 'allowed', url } : { kind: 'refused', src };
+  }
+
+  private resolveTemplate(template: SrcTemplate): ResolvedUrl {
+    const resolved = resolveSrc(template, this.options.vars);
+    return resolved.ok ? this.resolvePlain(resolved.src) : { kind: 'unresolved', problem: resolved.problem };
+  }
+}
+
+async function placed(entry: Entry): Promise<PlacedFragment> {
+  return { key: entry.key, ...(await entry.settled) };
+}

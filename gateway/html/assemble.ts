@@ -1,0 +1,94 @@
+import { wasFetched } from '../fragments/failure-chain';
+import type { PlacedFragment } from '../fragments/fragment-session';
+import type { IncludeAttributes } from '../types';
+
+/**
+ * The assembling rewriter: it renders every marker, and the markers inside
+ * fragments, with content a `FragmentSource` already has in flight. Each
+ * marker awaits a fragment that started earlier, so the async handlers here
+ * only ever wait for the slowest fragment, not the sum. Everything before the
+ * first unsettled marker has already streamed to the client.
+ */
+
+/** What the assembler needs from a fragment session. */
+export interface FragmentSource {
+  readonly maxDepth: number;
+  slot(id: string, depth: number): Promise<PlacedFragment> | undefined;
+  include(include: IncludeAttributes, depth: number): Promise<PlacedFragment> | undefined;
+  /** Whether `<esi:include>` inside this fragment is processed. */
+  esiInside(fragment: PlacedFragment): boolean;
+}
+
+/** Where markup sits: the page (depth 0), or inside the fragments named by `ancestry`. */
+export interface MarkupContext {
+  depth: number;
+  /** Keys of the fragments this markup is nested in, to stop a fragment including itself. */
+  ancestry: readonly string[];
+  /** Whether `<esi:include>` is processed in this markup. */
+  esi: boolean;
+}
+
+export function assembleResponse(page: Response, source: FragmentSource, context: MarkupContext): Response {
+  return markerRewriter(source, context).transform(page);
+}
+
+/** The same, for a fragment's markup (nested markers). */
+export async function assembleHtml(html: string, source: FragmentSource, context: MarkupContext): Promise<string> {
+  return markerRewriter(source, context).transform(new Response(html)).text();
+}
+
+function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRewriter {
+  const rewriter = new HTMLRewriter().on('[data-slot]', {
+    async element(element) {
+      const id = element.getAttribute('data-slot') ?? '';
+      const fragment = source.slot(id, context.depth);
+      if (!fragment) return; // Not declared in the manifest: the origin's markup stands.
+      const html = await settle(render(fragment, source, context), null, `data-slot="${id}"`);
+      if (html !== null) element.setInnerContent(html, { html: true });
+    },
+  });
+  if (!context.esi) return rewriter;
+  return rewriter
+    .on('esi\\:include', {
+      async element(element) {
+        const include = includeAttributes(element);
+        const fragment = source.include(include, context.depth);
+        const html = fragment ? await settle(render(fragment, source, context), null, `esi:include src="${include.src}"`) : null;
+        element.replace(html ?? '', { html: true });
+      },
+    })
+    .on('esi\\:remove', { element: (element) => void element.remove() })
+    .on('esi\\:comment', { element: (element) => void element.remove() });
+}
+
+/** A fragment's markup with its own markers filled; `null` keeps the marker's content. */
+async function render(pending: Promise<PlacedFragment>, source: FragmentSource, context: MarkupContext): Promise<string | null> {
+  const fragment = await pending;
+  if (context.ancestry.includes(fragment.key)) return ''; // A fragment including itself, directly or not.
+  const { html } = fragment.result;
+  const depth = context.depth + 1;
+  if (html === null || !wasFetched(fragment.result) || depth > source.maxDepth || !mayContainMarkers(html)) return html;
+  return assembleHtml(html, source, { depth, ancestry: [...context.ancestry, fragment.key], esi: source.esiInside(fragment) });
+}
+
+/** Cheap pre-check so plain fragments skip a second rewriter pass. */
+function mayContainMarkers(html: string): boolean {
+  return html.includes('<esi:') || html.includes('data-slot');
+}
+
+/**
+ * An exception escaping a handler would abort the whole stream and cut the
+ * page off; the marker falls back instead.
+ */
+async function settle<T>(content: Promise<T>, fallback: T, marker: string): Promise<T> {
+  try {
+    return await content;
+  } catch (error) {
+    console.error(`tessera: ${marker} failed unexpectedly; rendering its fallback:`, error);
+    return fallback;
+  }
+}
+
+function includeAttributes(element: Element): IncludeAttributes {
+  return { src: element.getAttribute('src'), alt: element.getAttribute('alt'), id: element.getAttribute('id') };
+}
