@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
@@ -7,6 +8,8 @@ export default defineConfig({
       {
         // The gateway itself, inside workerd with the project's compatibility settings.
         plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        // wrangler.toml's [alias], which Vite does not read.
+        resolve: { alias: { 'tessera:routes': fileURLToPath(new URL('./gateway/generated/routes.json', import.meta.url)) } },
         test: { name: 'workerd', include: ['test/unit/**/*.test.ts'] },
       },
       {

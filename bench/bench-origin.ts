@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { checkManifest } from '../cli/load-manifests';
 import { assembleManifests } from '../gateway/manifest/compile';
 import type { CompiledManifests } from '../gateway/types';
@@ -21,6 +22,9 @@ export interface BenchOrigin {
   manifests: CompiledManifests;
   close(): Promise<void>;
 }
+
+/** The baseline Worker the gateway is measured against. */
+export const PASS_THROUGH_ENTRY = fileURLToPath(new URL('./pass-through.worker.ts', import.meta.url));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FILLER = `<p>${'lorem ipsum dolor sit amet '.repeat(37)}</p>\n`; // ~1 KB

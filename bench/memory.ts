@@ -9,9 +9,10 @@
  * Bounded: REQUESTS requests at CONCURRENCY, 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';
-import { startBenchOrigin } from './bench-origin';
+import { type RunningWorker, residentMiB, startWorker } from '../cli/workerd-host';
+import type { CompiledManifests } from '../gateway/types';
+import { PASS_THROUGH_ENTRY, startBenchOrigin } from './bench-origin';
 import { jsHeap } from './v8-heap';
-import { gatewayWorker, PASS_THROUGH_WORKER, type RunningWorker, residentMiB, startWorker } from './workerd-host';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 4000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64);
@@ -45,26 +46,29 @@ async function load(worker: RunningWorker): Promise<number> {
   return bytes;
 }
 
-async function measure(name: string, source: string, inspectorPort: number) {
-  const worker = await startWorker(source, { bindings: { ORIGIN: origin.url }, inspectorPort });
+async function measure(name: string, worker: { entry?: string; routes?: CompiledManifests }, inspectorPort: number) {
+  const running = await startWorker({ ...worker, bindings: { ORIGIN: origin.url }, inspectorPort });
   try {
-    await load(worker); // warm-up pass, so both start from a used isolate
-    const before = residentMiB(worker.pid);
+    await load(running); // warm-up pass, so both start from a used isolate
+    const before = residentMiB(running.pid);
     const started = performance.now();
-    const bytes = await load(worker);
+    const bytes = await load(running);
     const seconds = (performance.now() - started) / 1000;
-    const loaded = residentMiB(worker.pid);
+    const loaded = residentMiB(running.pid);
     const heap = await jsHeap(inspectorPort);
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-    const idle = residentMiB(worker.pid);
+    const idle = residentMiB(running.pid);
     return { name, before, loaded, idle, heap: heap.totalMiB, rps: REQUESTS / seconds, kbPerPage: bytes / REQUESTS / 1024 };
   } finally {
-    await worker.dispose();
+    await running.dispose();
   }
 }
 
 try {
-  const rows = [await measure('pass-through Worker', PASS_THROUGH_WORKER, 9301), await measure('Tessera gateway', gatewayWorker(origin.manifests), 9302)];
+  const rows = [
+    await measure('pass-through Worker', { entry: PASS_THROUGH_ENTRY }, 9301),
+    await measure('Tessera gateway', { routes: origin.manifests }, 9302),
+  ];
   const f = (n: number | undefined) => (n === undefined ? '   n/a' : n.toFixed(0).padStart(6));
   console.log(`${REQUESTS} requests at concurrency ${CONCURRENCY}, page ${PAGE_KB} KB with 6 fragments; workerd RSS in MiB\n`);
   console.log(`worker                RSS before  loaded  idle ${IDLE_S}s   JS heap   req/s`);

@@ -9,8 +9,8 @@
  * and its fragments are a Node server with injected latency. Bounded: ROUNDS
  * requests per case, sequential, 127.0.0.1 only.
  */
-import { startBenchOrigin } from './bench-origin';
-import { gatewayWorker, PASS_THROUGH_WORKER, startWorker } from './workerd-host';
+import { startWorker } from '../cli/workerd-host';
+import { PASS_THROUGH_ENTRY, startBenchOrigin } from './bench-origin';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const ORIGIN_MS = 50;
@@ -20,8 +20,8 @@ const SLOWEST = Math.max(ORIGIN_MS, ...FRAGMENT_MS);
 const origin = await startBenchOrigin({ originMs: ORIGIN_MS, fragmentMs: FRAGMENT_MS, pageKb: 100 });
 const originUrl = origin.url;
 const page = origin.page;
-const gateway = await startWorker(gatewayWorker(origin.manifests), { bindings: { ORIGIN: originUrl } });
-const passThrough = await startWorker(PASS_THROUGH_WORKER, { bindings: { ORIGIN: originUrl } });
+const gateway = await startWorker({ routes: origin.manifests, bindings: { ORIGIN: originUrl } });
+const passThrough = await startWorker({ entry: PASS_THROUGH_ENTRY, bindings: { ORIGIN: originUrl } });
 
 async function measure(url: string) {
   const started = performance.now();

@@ -1,82 +1,56 @@
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { GENERATED_ROUTES, writeCompiled } from './build';
-import { runDev } from './dev';
-import { formatDiagnostic } from './diagnostics';
-import { displayPath } from './display-path';
+import { readFileSync } from 'node:fs';
+import { buildCommand } from './commands/build';
+import type { Command } from './commands/command';
+import { validateCommand } from './commands/validate';
+import { devCommand } from './dev/run-dev';
 import type { CliIo } from './io';
-import { loadManifests } from './load-manifests';
+
+const COMMANDS: Command[] = [devCommand, validateCommand, buildCommand];
 
 const USAGE = `Usage: tessera <command> [options]
 
 Commands:
-  dev        Run the gateway locally in front of an origin; manifest edits reload live
-               --origin URL      the origin to front (default: the embedded demo with --demo)
-               --manifests DIR   manifests directory (default: manifests)
-               --port N          gateway port (default: 8787)
-               --demo            start the embedded demo origin and use its manifests
-  validate   Check manifests; exits 1 and lists every problem as file:line:column
-               [DIR]             manifests directory (default: manifests)
-  build      Compile manifests into the module the Worker imports
-               --manifests DIR   manifests directory (default: $TESSERA_MANIFESTS or manifests)
-               --out FILE        output (default: gateway/generated/routes.json)
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run tessera <command> --help for its options; tessera --version for the version.
 `;
 
 /** Runs one command; returns the exit code, or undefined for a long-running command. */
 export async function cli(argv: string[], io: CliIo): Promise<number | undefined> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.err.write(USAGE);
+    return 1;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
+    io.out.write(USAGE);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out.write(`tessera ${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.err.write(`tessera: unknown command "${name}"\n\n${USAGE}`);
+    return 1;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out.write(command.usage);
+    return 0;
+  }
   try {
-    switch (command) {
-      case 'validate':
-        return await validate(rest, io);
-      case 'build':
-        return await build(rest, io);
-      case 'dev':
-        return await runDev(rest, io);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io.out.write(USAGE);
-        return command === undefined ? 1 : 0;
-      default:
-        io.err.write(`tessera: unknown command "${command}"\n\n${USAGE}`);
-        return 1;
-    }
+    return await command.run(rest, io);
   } catch (error) {
-    // Bad flags and the like: one line, no stack trace.
-    io.err.write(`tessera ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Bad flags and the like: one line, no stack trace; a flag error says where the flags are.
+    const message = error instanceof Error ? error.message : String(error);
+    const flagError = String((error as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
+    io.err.write(`tessera ${name}: ${message}${flagError ? ` (see tessera ${name} --help)` : ''}\n`);
     return 1;
   }
 }
 
-async function validate(argv: string[], io: CliIo): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
-  const dir = path.resolve(io.cwd, positionals[0] ?? 'manifests');
-  const result = await loadManifests(dir, io.cwd);
-  if (result.diagnostics.length) {
-    for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
-    io.err.write(`\n${result.diagnostics.length} problem${result.diagnostics.length === 1 ? '' : 's'} in ${displayPath(dir, io.cwd)}\n`);
-    return 1;
-  }
-  const routes = result.manifests?.routes ?? [];
-  io.out.write(
-    `${result.files.length} manifest${result.files.length === 1 ? '' : 's'} OK: ${routes.map((r) => `${r.name} (${r.patterns.join(', ')}, ${Object.keys(r.fragments).length} fragments)`).join('; ')}\n`,
-  );
-  return 0;
-}
-
-async function build(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { manifests: { type: 'string' }, out: { type: 'string' } } });
-  const dir = path.resolve(io.cwd, values.manifests ?? process.env.TESSERA_MANIFESTS ?? 'manifests');
-  const out = values.out ? path.resolve(io.cwd, values.out) : GENERATED_ROUTES;
-  const result = await loadManifests(dir, io.cwd);
-  if (!result.manifests) {
-    for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
-    io.err.write(`tessera build: not written; fix the problems above\n`);
-    return 1;
-  }
-  await writeCompiled(result.manifests, out);
-  io.out.write(`tessera build: ${result.manifests.routes.length} routes → ${displayPath(out, io.cwd)}\n`);
-  return 0;
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }

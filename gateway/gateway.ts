@@ -14,6 +14,8 @@ export interface GatewayEnv {
   PUBLIC_HOST?: string;
   /** `timing`: log each assembled page's fragment waterfall (tessera dev sets it). */
   TESSERA_LOG?: string;
+  /** `true` under `tessera dev` only. */
+  TESSERA_DEV?: string;
 }
 
 export interface GatewayOptions {

@@ -1,11 +1,25 @@
+import manifests from 'tessera:routes';
 import { createGateway, type GatewayEnv } from './gateway';
-import manifests from './generated/routes.json';
 import type { CompiledManifests } from './types';
 
-// Compiled from manifests/*.yaml by `tessera build` (wrangler runs it before bundling).
-// JSON imports type as their literal shape; `tessera build` validated it against CompiledManifests.
-const handle = createGateway({ manifests: manifests as unknown as CompiledManifests });
+// Compiled and validated by `tessera build` (wrangler runs it before bundling).
+const handle = createGateway({ manifests: manifests as CompiledManifests });
 
 export default {
-  fetch: (request, env, ctx) => handle(request, env, ctx),
+  async fetch(request, env, ctx) {
+    const response = await handle(request, env, ctx);
+    return env.TESSERA_DEV === 'true' ? uncompressedPreview(response) : response;
+  },
 } satisfies ExportedHandler<GatewayEnv>;
+
+/**
+ * Miniflare emulates the edge's compression with an encoder that does not
+ * flush per chunk, which would hide streaming in the preview. "identity" makes
+ * it leave the stream alone. Deployed, Cloudflare's edge compresses and streams.
+ */
+function uncompressedPreview(response: Response): Response {
+  if (!response.body || response.headers.has('content-encoding') || !/html/.test(response.headers.get('content-type') ?? '')) return response;
+  const streamed = new Response(response.body, response);
+  streamed.headers.set('content-encoding', 'identity');
+  return streamed;
+}

@@ -120,7 +120,7 @@ describe('tessera build', () => {
     await manifest('shop.yaml', 'route: /p/:id\ndefaults: { timeout: 300ms }\nfragments:\n  price: { src: "/price/{params.id}", ttl: 5m, fallback: keep }\n');
     const { code, out } = await run('build', '--out', 'routes.json');
     expect(code).toBe(0);
-    expect(out).toBe('tessera build: 1 routes → routes.json\n');
+    expect(out).toBe('tessera build: 1 route → routes.json\n');
     const compiled = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8'));
     expect(compiled.patterns).toEqual([{ pattern: '/p/:id', route: 0 }]);
     expect(compiled.routes[0].fragments.price).toMatchObject({
@@ -145,7 +145,37 @@ describe('tessera', () => {
     expect((await run('serve')).err).toMatch(/^tessera: unknown command "serve"\n/);
     const bad = await run('build', '--nope');
     expect(bad.code).toBe(1);
-    expect(bad.err).toBe("tessera build: Unknown option '--nope'\n");
+    expect(bad.err).toBe("tessera build: Unknown option '--nope' (see tessera build --help)\n");
+  });
+
+  it('prints its usage when run bare, and with --help', async () => {
+    const bare = await run();
+    expect(bare.code).toBe(1);
+    expect(bare.err).toBe(
+      [
+        'Usage: tessera <command> [options]',
+        '',
+        'Commands:',
+        '  dev        Run the gateway locally in front of an origin; manifest edits reload live',
+        '  validate   Check manifests; exits 1 and lists every problem as file:line:column',
+        '  build      Compile manifests into the module the Worker imports',
+        '',
+        'Run tessera <command> --help for its options; tessera --version for the version.',
+        '',
+      ].join('\n'),
+    );
+    expect(await run('--help')).toEqual({ code: 0, out: bare.err, err: '' });
+  });
+
+  it.each(['dev', 'validate', 'build'])('answers %s --help with the command’s own usage, starting nothing', async (name) => {
+    const { code, out } = await run(name, '--help');
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^Usage: tessera ${name} `));
+  });
+
+  it('prints its version', async () => {
+    const { version } = JSON.parse(await readFile(path.join(import.meta.dirname, '../../package.json'), 'utf8'));
+    expect(await run('--version')).toEqual({ code: 0, out: `tessera ${version}\n`, err: '' });
   });
 });
 

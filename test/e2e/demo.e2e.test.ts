@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../../cli/dev';
+import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
 import { freePort, quietIo } from './fixture-origin';
 
 /** What `npm run dev` starts: the embedded demo shop behind the gateway, with the shipped manifests. */

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../../cli/dev';
+import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
 import { freePort, quietIo, startFixtureOrigin } from './fixture-origin';
 
 /** The real gateway in workerd (via `tessera dev`) in front of a real origin on 127.0.0.1. */

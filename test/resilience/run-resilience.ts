@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
-import { gatewayWorker, type RunningWorker, startWorker } from '../../bench/workerd-host';
 import { checkManifest } from '../../cli/load-manifests';
+import { type RunningWorker, startWorker } from '../../cli/workerd-host';
 import { assembleManifests } from '../../gateway/manifest/compile';
 import type { CompiledRoute } from '../../gateway/types';
 import { FRAGMENT_IDS, fragmentHtml, hostileSrcs, pageHtml, slotFallback, startAttacker, startFaultOrigin } from './fault-origin';
@@ -91,11 +91,13 @@ export async function runResilience(options: ResilienceOptions): Promise<Resilie
   let catchAll: RunningWorker | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   try {
-    gateway = await startWorker(gatewayWorker(assembleManifests(compileAll(MANIFESTS))), {
+    gateway = await startWorker({
+      routes: assembleManifests(compileAll(MANIFESTS)),
       bindings: { ORIGIN: origin.url },
       onLog: (line) => logs.push(line),
     });
-    catchAll = await startWorker(gatewayWorker(assembleManifests(compileAll({ all: 'route: /*\nfragments:\n  a: { src: "/frag/a/0", fallback: keep }\n' }))), {
+    catchAll = await startWorker({
+      routes: assembleManifests(compileAll({ all: 'route: /*\nfragments:\n  a: { src: "/frag/a/0", fallback: keep }\n' })),
       bindings: { ORIGIN: origin.url },
     });
     const get = (base: string, path: string, init: { method?: string; headers?: Record<string, string>; disconnect?: boolean } = {}) =>

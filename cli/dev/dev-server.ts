@@ -1,0 +1,120 @@
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { assembleManifests } from '../../gateway/manifest/compile';
+import type { CompiledManifests } from '../../gateway/types';
+import { formatDiagnostic } from '../diagnostics';
+import { displayPath } from '../display-path';
+import type { CliIo } from '../io';
+import { loadManifests } from '../load-manifests';
+import { type RunningWorker, startWorker } from '../workerd-host';
+import { watchManifests } from './manifest-watcher';
+
+export interface DevOptions {
+  origin?: string;
+  manifests: string;
+  port: number;
+  demo: boolean;
+  io: CliIo;
+}
+
+export interface DevServer {
+  url: string;
+  origin: string;
+  /** Resolves after the next manifest change has been handled, applied or refused (for tests and logs). */
+  reloaded(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `tessera dev`: the real gateway in workerd, on the same host as the
+ * benchmarks and tests, with the manifests compiled in. Every manifest edit
+ * is recompiled and swapped in without a restart; a broken edit is reported
+ * and the last good manifests keep serving.
+ */
+export async function startDevServer(options: DevOptions): Promise<DevServer> {
+  const { io } = options;
+  const manifestsDir = path.resolve(io.cwd, options.manifests);
+  // Everything that can be wrong is checked before anything starts, so a mistake never leaves workerd running.
+  if (!(await stat(manifestsDir).catch(() => undefined))?.isDirectory()) {
+    throw new Error(`--manifests ${options.manifests} is not a directory`);
+  }
+  if (options.origin !== undefined && !isHttpUrl(options.origin)) {
+    throw new Error('--origin must be an absolute URL such as http://127.0.0.1:3000 (or use --demo)');
+  }
+  await assertPortFree(options.port);
+
+  const compile = async (): Promise<CompiledManifests | undefined> => {
+    const result = await loadManifests(manifestsDir, io.cwd);
+    for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
+    return result.manifests;
+  };
+  let routes = await compile();
+  if (!routes) {
+    io.err.write('tessera dev: manifests have problems; every request is proxied until they are fixed\n');
+    routes = assembleManifests([]);
+  }
+
+  let demo: { url: string; close(): Promise<void> } | undefined;
+  if (options.demo && !options.origin) {
+    const { startDemoOrigin } = await import('../../fragments/demo-origin');
+    demo = await startDemoOrigin();
+  }
+  const origin = options.origin ?? demo?.url;
+  if (!origin) throw new Error('--origin URL is required (or use --demo)');
+
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker({
+      routes,
+      port: options.port,
+      bindings: { ORIGIN: origin, TESSERA_LOG: 'timing', TESSERA_DEV: 'true' },
+      onLog: (line) => void io.out.write(`${line}\n`),
+    });
+  } catch (error) {
+    await demo?.close();
+    throw error;
+  }
+
+  const waiters: Array<() => void> = [];
+  const watcher = watchManifests(manifestsDir, async () => {
+    const next = await compile();
+    if (next) {
+      await worker.reload(next);
+      io.out.write(`tessera dev: manifests reloaded from ${displayPath(manifestsDir, io.cwd)}\n`);
+    } else {
+      io.err.write('tessera dev: still serving the last good manifests\n');
+    }
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+
+  return {
+    url: worker.url,
+    origin,
+    reloaded: () => new Promise((resolve) => waiters.push(resolve)),
+    async close() {
+      watcher.close();
+      await worker.dispose();
+      await demo?.close();
+    },
+  };
+}
+
+/** Fails early and clearly when the port is taken, instead of talking to whatever holds it. */
+async function assertPortFree(port: number): Promise<void> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch {
+    throw new Error(`port ${port} is already in use on 127.0.0.1; pass --port N to use another`);
+  } finally {
+    server.close();
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+}

@@ -1,0 +1,53 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../commands/command';
+import { startDevServer } from './dev-server';
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'Run the gateway locally in front of an origin; manifest edits reload live',
+  usage: `Usage: tessera dev [--origin URL] [--manifests DIR] [--port N]
+
+Runs the real gateway in workerd on 127.0.0.1 in front of an origin, with the
+fragment waterfall of every page in the console. Manifest edits reload live;
+a broken edit is reported and the last good manifests keep serving.
+
+  --origin URL      the origin to front (default: the embedded demo shop)
+  --manifests DIR   manifests directory (default: manifests)
+  --port N          gateway port (default: 8787)
+  --demo            start the embedded demo origin (the default without --origin)
+`,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        origin: { type: 'string' },
+        manifests: { type: 'string' },
+        port: { type: 'string' },
+        demo: { type: 'boolean', default: false },
+      },
+    });
+    const port = Number(values.port ?? 8787);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number, got "${values.port}"`);
+    const server = await startDevServer({
+      origin: values.origin,
+      manifests: values.manifests ?? 'manifests',
+      port,
+      demo: values.demo || !values.origin,
+      io,
+    });
+    io.out.write(
+      `\nTessera dev gateway: ${server.url}/\n` +
+        `  origin:    ${server.origin}${values.origin ? '' : ' (embedded demo)'}\n` +
+        `  manifests: ${values.manifests ?? 'manifests'} (edits reload live)\n` +
+        (values.origin ? '' : `  try:       ${server.url}/products/42\n`) +
+        'Press Ctrl+C to stop.\n',
+    );
+    // Supervision: whatever stops this process stops workerd and the demo origin with it.
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
+import type { CompiledManifests } from '../gateway/types';
+import { PROJECT, readProjectConfig } from './project-config';
+
+/**
+ * Runs a Worker in workerd through Miniflare: the one host behind `tessera
+ * dev`, the benchmarks and the resilience suite. It bundles the Worker from
+ * its entry file, with the project's compatibility settings, and supplies the
+ * compiled routes the gateway entry imports as `tessera:routes`.
+ */
+export const GATEWAY_ENTRY = path.join(PROJECT, 'gateway', 'index.ts');
+
+export interface WorkerHostOptions {
+  /** The Worker's entry module; the gateway unless a bench says otherwise. */
+  entry?: string;
+  /** What the gateway entry imports as `tessera:routes`. */
+  routes?: CompiledManifests;
+  bindings: Record<string, string>;
+  /** 0 (default): any free port. */
+  port?: number;
+  /** Every line the Worker logs (console.log/error). */
+  onLog?: (line: string) => void;
+  /** Opens workerd's V8 inspector on this port (heap readings in bench/memory.ts). */
+  inspectorPort?: number;
+}
+
+export interface RunningWorker {
+  url: string;
+  /** The workerd process serving this Worker, for memory readings. */
+  pid: number | undefined;
+  /** Rebuilds with new routes and swaps the Worker in place; requests keep being served. */
+  reload(routes: CompiledManifests): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startWorker(options: WorkerHostOptions): Promise<RunningWorker> {
+  const config = readProjectConfig();
+  const miniflareOptions = async (routes: CompiledManifests | undefined): Promise<MiniflareOptions> => ({
+    modules: true,
+    script: await bundle(options.entry ?? GATEWAY_ENTRY, routes),
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    bindings: options.bindings,
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+    log: new Log(LogLevel.WARN),
+    // No network here to fetch the real request.cf object from.
+    cf: false,
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+    ...(options.onLog ? { handleStructuredLogs: ({ message }: { message: string }) => void options.onLog?.(message) } : {}),
+  });
+  const before = new Set(childPids());
+  const mf = new Miniflare(await miniflareOptions(options.routes));
+  const url = await mf.ready;
+  const pid = childPids().find((p) => !before.has(p));
+  return {
+    url: url.origin,
+    pid,
+    reload: async (routes) => void (await mf.setOptions(await miniflareOptions(routes))),
+    dispose: () => mf.dispose(),
+  };
+}
+
+async function bundle(entry: string, routes: CompiledManifests | undefined): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    conditions: ['workerd', 'worker'],
+    write: false,
+    plugins: [routesModule(routes)],
+  });
+  return result.outputFiles[0].text;
+}
+
+/** `tessera:routes`, resolved to the routes given (the deployed build aliases it to the generated file). */
+function routesModule(routes: CompiledManifests | undefined): Plugin {
+  return {
+    name: 'tessera-routes',
+    setup(build) {
+      build.onResolve({ filter: /^tessera:routes$/ }, () => ({ path: 'tessera:routes', namespace: 'tessera' }));
+      build.onLoad({ filter: /.*/, namespace: 'tessera' }, () => {
+        if (!routes) throw new Error('this Worker imports tessera:routes, but the host was given no routes');
+        return { contents: JSON.stringify(routes), loader: 'json' };
+      });
+    },
+  };
+}
+
+/** Resident memory of a process in MiB, from /proc (Linux). */
+export function residentMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = execFileSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' });
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    return Number.isFinite(kb) ? kb / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function childPids(): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return [];
+  }
+}
