@@ -1,3 +1,5 @@
+import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
+import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { errorPage } from './http/error-page';
 import { isHtml, originRequestsEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
@@ -22,6 +24,20 @@ export interface GatewayOptions {
   manifests: CompiledManifests;
   /** Outbound fetch; injectable so tests can stand up origins inside workerd. */
   fetch?: typeof fetch;
+  /** The fragment cache's settings; `false` turns it off. */
+  cache?: false | FragmentCacheSettings;
+}
+
+export interface FragmentCacheSettings {
+  /** L1 bound (default 16 MiB). */
+  memoryBytes?: number;
+  /** The Cache API cache used as L2 (default `tessera:fragments`). */
+  cacheName?: string;
+  /** Injected clock and randomness, for tests. */
+  now?: () => number;
+  random?: () => number;
+  /** Replaces the Cache API as L2 (tests inject a failing one); `null`: no L2. */
+  sharedLayer?: CacheLayer | null;
 }
 
 /**
@@ -30,6 +46,8 @@ export interface GatewayOptions {
  */
 export function createGateway(options: GatewayOptions) {
   const matchRoute = createRouter(options.manifests);
+  // One per isolate: every request of this isolate shares its memory layer and in-flight fetches.
+  const cache = options.cache === false ? undefined : createFragmentCache(options.cache ?? {});
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
   const origins = new Map<string, URL | undefined>();
   const originUrl = (origin: string) => {
@@ -59,6 +77,15 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    return composePage({ request, ctx, url, match, origin, fetch: outbound, publicHost: env.PUBLIC_HOST, logTimings: env.TESSERA_LOG === 'timing' });
+    return composePage({ request, ctx, url, match, origin, fetch: outbound, publicHost: env.PUBLIC_HOST, cache, logTimings: env.TESSERA_LOG === 'timing' });
   };
+}
+
+function createFragmentCache(settings: FragmentCacheSettings): FragmentCache {
+  return new FragmentCache({
+    memoryBytes: settings.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+    shared: settings.sharedLayer === undefined ? cacheApiLayer(settings.cacheName ?? 'tessera:fragments') : (settings.sharedLayer ?? undefined),
+    now: settings.now,
+    random: settings.random,
+  });
 }

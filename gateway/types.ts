@@ -107,8 +107,14 @@ export interface CompiledManifests {
   patterns: Array<{ pattern: string; route: number }>;
 }
 
-/** How one fragment's primary src ended, as reported in Server-Timing. */
-export type FragmentOutcome = 'miss' | 'timeout' | 'error' | 'refused';
+/**
+ * How one fragment's primary src ended, as reported in Server-Timing: from
+ * the network (`miss`), from the cache (`hit`; `stale` within its
+ * stale-while-revalidate or stale-if-error window; `revalidated` when a
+ * conditional request confirmed the cached copy), or not at all.
+ */
+export type FragmentOutcome = 'miss' | 'hit' | 'stale' | 'revalidated' | FailureOutcome;
+export type FailureOutcome = 'timeout' | 'error' | 'refused';
 
 export type ContentSource = 'src' | 'fallback-src' | 'fallback-html' | 'keep' | 'empty';
 
@@ -124,6 +130,10 @@ export interface FragmentResult {
   durationMs: number;
   /** Why the primary src failed, for logs and the debug view. */
   detail?: string;
+  /** A stale copy served because the refresh failed (stale-if-error): how it failed. */
+  staleBecause?: FailureOutcome;
+  /** Fetched but not cached, and why (`it sets a cookie`), for the dev log. */
+  notStored?: string;
 }
 
 /** The attributes of an `<esi:include>`, as the assembler and the look-ahead read them. */

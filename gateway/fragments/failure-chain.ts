@@ -1,6 +1,8 @@
 import type pLimit from 'p-limit';
-import type { CompiledRoute, FragmentOutcome, FragmentResult } from '../types';
-import { type FragmentFetchResult, fetchFragment } from './fragment-fetch';
+import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
+import { cachedAttempt } from './cache/cached-attempt';
+import type { FragmentCache } from './cache/fragment-cache';
+import { type FragmentFetchResult, fetchFragment, type Validators } from './fragment-fetch';
 import type { HostPolicy } from './host-policy';
 
 /**
@@ -18,6 +20,12 @@ export interface FetchContext {
   fetch: typeof fetch;
   limit: ReturnType<typeof pLimit>;
   signal: AbortSignal;
+  /** The isolate's fragment cache; absent, nothing is cached. */
+  cache?: FragmentCache;
+  /** For work that outlives the response: background refreshes, cache writes. */
+  waitUntil: (work: Promise<unknown>) => void;
+  /** The page's host, which names cache entries in the Cache API. */
+  host: string;
 }
 
 /** Where a src resolved to: an allowed URL, a refused one, or nothing (a variable without a usable value). */
@@ -34,6 +42,17 @@ export interface FailurePlan {
   timeoutMs: number;
   forwardHeaders: readonly string[];
   contentTypes: readonly string[];
+  /** Present when the primary src is cached (ttl > 0). */
+  cache?: CachePlan;
+}
+
+export interface CachePlan {
+  ttlMs: number;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  /** `name=value` for everything else the answer depends on (vary entries, forwarded negotiation headers). */
+  varies: string[];
+  version: string;
 }
 
 /** A fragment that has settled, before the markers inside it are filled. */
@@ -43,17 +62,28 @@ export interface SettledFragment {
   surrogateEsi: boolean;
 }
 
-type Attempt = { ok: true; html: string; esi: boolean } | { ok: false; outcome: FragmentOutcome; detail: string };
+/** One try at content: a src fetched (or served from the cache), or how it failed. */
+export type Attempt =
+  | {
+      ok: true;
+      html: string;
+      esi: boolean;
+      outcome: Exclude<FragmentOutcome, FailureOutcome>;
+      staleBecause?: FailureOutcome;
+      detail?: string;
+      notStored?: string;
+    }
+  | { ok: false; outcome: FailureOutcome; detail: string };
 
 export async function runFailureChain(context: FetchContext, plan: FailurePlan): Promise<SettledFragment> {
   const began = Date.now();
   const { id } = plan;
-  const first = await attempt(context, plan.primary, plan);
-  if (first.ok) return delivered(id, first, 'src', 'miss', undefined, began);
+  const first = await attempt(context, plan.primary, plan, plan.cache);
+  if (first.ok) return delivered(id, first, 'src', first.outcome, first.detail, began);
 
   let detail = first.detail;
   if (plan.fallbackSrc) {
-    const second = await attempt(context, plan.fallbackSrc(), plan);
+    const second = await attempt(context, plan.fallbackSrc(), plan, undefined);
     if (second.ok) return delivered(id, second, 'fallback-src', first.outcome, detail, began);
     detail += `; fallback: ${second.detail}`;
   }
@@ -64,7 +94,7 @@ export async function runFailureChain(context: FetchContext, plan: FailurePlan):
   return settled(chainFailure(id, first.outcome, 'empty', detail, ms));
 }
 
-async function attempt(context: FetchContext, target: ResolvedUrl, plan: FailurePlan): Promise<Attempt> {
+async function attempt(context: FetchContext, target: ResolvedUrl, plan: FailurePlan, caching: CachePlan | undefined): Promise<Attempt> {
   switch (target.kind) {
     case 'unresolved':
       return { ok: false, outcome: 'error', detail: target.problem };
@@ -72,21 +102,39 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
       return { ok: false, outcome: 'refused', detail: `${target.src} is not the origin or a listed host` };
     case 'allowed': {
       const { url } = target;
-      const fetched: FragmentFetchResult = await context.limit(() =>
-        fetchFragment(url, {
-          fetch: context.fetch,
-          timeoutMs: plan.timeoutMs,
-          maxBytes: context.route.limits.maxFragmentBytes,
-          headers: fragmentHeaders(context.request, plan.forwardHeaders),
-          signal: context.signal,
-          allowRedirect: (location) => context.policy.resolve(location.href) !== undefined,
-          contentTypes: plan.contentTypes,
-        }),
-      );
-      if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: `${url.href}: ${fetched.detail}` };
-      return { ok: true, html: fetched.html, esi: fetched.esi };
+      if (caching && context.cache) {
+        // Shared with other pages, so bounded by its own timeout, not this page's signal.
+        const fetchOnce = (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators);
+        return cachedAttempt(context, context.cache, url, caching, plan.timeoutMs, fetchOnce);
+      }
+      const fetched = await fetchOne(context, url, plan, context.signal, undefined);
+      if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: fetched.detail };
+      if (fetched.kind === 'not-modified') return { ok: false, outcome: 'error', detail: `${url.href}: 304 to an unconditional request` };
+      return { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
     }
   }
+}
+
+async function fetchOne(
+  context: FetchContext,
+  url: URL,
+  plan: FailurePlan,
+  signal: AbortSignal | undefined,
+  validators: Validators | undefined,
+): Promise<FragmentFetchResult> {
+  const fetched = await context.limit(() =>
+    fetchFragment(url, {
+      fetch: context.fetch,
+      timeoutMs: plan.timeoutMs,
+      maxBytes: context.route.limits.maxFragmentBytes,
+      headers: fragmentHeaders(context.request, plan.forwardHeaders),
+      signal,
+      allowRedirect: (location) => context.policy.resolve(location.href) !== undefined,
+      contentTypes: plan.contentTypes,
+      validators,
+    }),
+  );
+  return fetched.ok ? fetched : { ...fetched, detail: `${url.href}: ${fetched.detail}` };
 }
 
 function delivered(
@@ -97,7 +145,11 @@ function delivered(
   detail: string | undefined,
   began: number,
 ): SettledFragment {
-  return { surrogateEsi: delivery.esi, result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail } };
+  const { staleBecause, notStored } = delivery;
+  return {
+    surrogateEsi: delivery.esi,
+    result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail, staleBecause, notStored },
+  };
 }
 
 function fragmentHeaders(request: Request, forward: readonly string[]): Headers {

@@ -2,6 +2,7 @@ import { escapeHtml } from '../http/error-page';
 import { originRequestsEsi } from '../http/headers';
 import { parseUrl } from '../http/parse-url';
 import { isNegotiationHeader } from '../http/visitor-inputs';
+import { type Cacheability, cacheability } from './cache/cacheability';
 
 /**
  * One fragment request: a GET carrying only the declared headers, with a
@@ -20,6 +21,13 @@ export interface FragmentFetchOptions {
   allowRedirect: (location: URL) => boolean;
   /** Lower-cased media types accepted; `text/plain` is escaped into HTML. */
   contentTypes: readonly string[];
+  /** A cached copy's validators: the request is conditional, and a 304 means "still good". */
+  validators?: Validators;
+}
+
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
 }
 
 const MAX_REDIRECTS = 3;
@@ -27,10 +35,16 @@ const MAX_REDIRECTS = 3;
 export type FragmentFetchResult =
   | {
       ok: true;
+      kind: 'content';
       html: string;
       /** The fragment opted in to ESI with its own Surrogate-Control. */
       esi: boolean;
+      /** Whether a shared cache may keep it. */
+      cacheability: Cacheability;
+      validators: Validators;
     }
+  /** The conditional request's answer: the cached copy is still current. */
+  | { ok: true; kind: 'not-modified' }
   | { ok: false; reason: 'timeout' | 'error' | 'refused'; detail: string };
 
 export class FragmentTimeout extends Error {
@@ -54,7 +68,7 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
   try {
     let response: Response;
     let target = url;
-    let headers = options.headers;
+    let headers = withValidators(options.headers, options.validators);
     for (let hop = 0; ; hop++) {
       response = await Promise.race([options.fetch(target.toString(), { method: 'GET', headers, redirect: 'manual', signal: controller.signal }), expired]);
       const location = response.headers.get('location');
@@ -65,6 +79,10 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
       if (hop === MAX_REDIRECTS) return { ok: false, reason: 'error', detail: `more than ${MAX_REDIRECTS} redirects` };
       if (next.origin !== target.origin) headers = withoutCredentials(headers);
       target = next;
+    }
+    if (response.status === 304 && options.validators) {
+      await response.body?.cancel();
+      return { ok: true, kind: 'not-modified' };
     }
     if (response.status < 200 || response.status > 299) {
       await response.body?.cancel();
@@ -77,7 +95,14 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     }
     const text = await Promise.race([readCapped(response, options.maxBytes), expired]);
     const html = type === 'text/plain' ? escapeHtml(text) : text;
-    return { ok: true, html, esi: originRequestsEsi(response.headers) };
+    return {
+      ok: true,
+      kind: 'content',
+      html,
+      esi: originRequestsEsi(response.headers),
+      cacheability: cacheability(target, headers, response),
+      validators: { etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined },
+    };
   } catch (error) {
     if (error === timeout || controller.signal.reason === timeout) return { ok: false, reason: 'timeout', detail: timeout.message };
     return { ok: false, reason: 'error', detail: error instanceof Error ? error.message : String(error) };
@@ -87,6 +112,14 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     // Stops a body that is still streaming after a timeout or an oversize read.
     controller.abort();
   }
+}
+
+function withValidators(headers: Headers, validators: Validators | undefined): Headers {
+  if (!validators?.etag && !validators?.lastModified) return headers;
+  const conditional = new Headers(headers);
+  if (validators.etag) conditional.set('if-none-match', validators.etag);
+  if (validators.lastModified) conditional.set('if-modified-since', validators.lastModified);
+  return conditional;
 }
 
 function mediaType(headers: Headers): string {

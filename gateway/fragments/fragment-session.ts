@@ -1,8 +1,19 @@
 import pLimit from 'p-limit';
 import { scanHtmlIncludes } from '../html/lookahead';
+import { isNegotiationHeader } from '../http/visitor-inputs';
 import type { TimingEntry } from '../observe/server-timing';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
-import { chainFailure, type FailurePlan, type FetchContext, type ResolvedUrl, runFailureChain, type SettledFragment, wasFetched } from './failure-chain';
+import type { FragmentCache } from './cache/fragment-cache';
+import {
+  type CachePlan,
+  chainFailure,
+  type FailurePlan,
+  type FetchContext,
+  type ResolvedUrl,
+  runFailureChain,
+  type SettledFragment,
+  wasFetched,
+} from './failure-chain';
 import type { HostPolicy } from './host-policy';
 import { type RequestVars, resolveSrc } from './request-vars';
 
@@ -39,6 +50,9 @@ export interface FragmentSessionOptions {
   signal: AbortSignal;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
   pageEsi: () => boolean;
+  /** The isolate's fragment cache. */
+  cache?: FragmentCache;
+  waitUntil: (work: Promise<unknown>) => void;
 }
 
 export class FragmentSession {
@@ -49,9 +63,10 @@ export class FragmentSession {
   readonly maxDepth: number;
 
   constructor(private readonly options: FragmentSessionOptions) {
-    const { route, policy, request, fetch } = options;
+    const { route, policy, request, fetch, cache, waitUntil } = options;
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
-    this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal };
+    const host = new URL(request.url).host;
+    this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal, cache, waitUntil, host };
     this.maxDepth = route.limits.maxDepth;
   }
 
@@ -116,6 +131,7 @@ export class FragmentSession {
       timeoutMs: spec.timeoutMs,
       forwardHeaders: spec.forwardHeaders,
       contentTypes: spec.contentTypes,
+      cache: this.cachePlan(spec),
     });
   }
 
@@ -140,7 +156,24 @@ export class FragmentSession {
       timeoutMs: defaults.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
       contentTypes: defaults.contentTypes,
+      cache: this.cachePlan({ ...defaults, vary: [], staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
     });
+  }
+
+  /**
+   * How a fragment is cached, if at all. Its key covers the values of its
+   * `vary` entries and of the negotiation headers it forwards; credentials it
+   * forwards must be named in `vary` (the manifest validator insists), so one
+   * visitor's answer is never another's.
+   */
+  private cachePlan(spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders'>): CachePlan | undefined {
+    if (spec.ttlMs <= 0) return undefined;
+    const { vars, request } = this.options;
+    const varies = spec.vary.map((entry) => `${entry}=${vars.named(entry) ?? ''}`);
+    for (const header of spec.forwardHeaders) {
+      if (isNegotiationHeader(header)) varies.push(`header.${header}=${request.headers.get(header) ?? ''}`);
+    }
+    return { ttlMs: spec.ttlMs, staleWhileRevalidateMs: spec.staleWhileRevalidateMs, staleIfErrorMs: spec.staleIfErrorMs, varies, version: '1' };
   }
 
   private start(key: string, depth: number, plan: FailurePlan): Entry {

@@ -1,4 +1,5 @@
 import { parseUrl } from '../http/parse-url';
+import { isNegotiationHeader } from '../http/visitor-inputs';
 import {
   type CompiledManifests,
   type CompiledRoute,
@@ -62,6 +63,16 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
         message: `expected a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000", got ${JSON.stringify(host)}`,
       });
   });
+
+  if (defaults.ttlMs > 0) {
+    const credentials = defaults.forwardHeaders.filter((h) => !isNegotiationHeader(h));
+    if (credentials.length) {
+      problems.push({
+        path: ['defaults', 'ttl'],
+        message: `expected ttl 0 for undeclared includes that receive ${credentials.join(', ')}: they cannot vary, so one visitor's answer would be served to another (declare the fragment with vary:, or stop forwarding ${credentials.join(', ')})`,
+      });
+    }
+  }
 
   const fragments: Record<string, FragmentSpec> = {};
   for (const [id, spec] of Object.entries(manifest.fragments ?? {})) {
@@ -140,16 +151,26 @@ function compileFragment(
     }
   });
   if (!src) return undefined;
+  const ttlMs = durationMs(spec.ttl, defaults.ttlMs);
+  const forwardHeaders = (spec.forwardHeaders ?? defaults.forwardHeaders).map((h) => h.toLowerCase());
+  const uncovered = ttlMs > 0 ? forwardHeaders.filter((h) => !isNegotiationHeader(h) && !variesOn(spec.vary ?? [], h)) : [];
+  if (uncovered.length) {
+    const example = uncovered[0] === 'cookie' ? 'cookie.session' : `header.${uncovered[0]}`;
+    problems.push({
+      path: spec.ttl === undefined ? at('forwardHeaders') : at('ttl'),
+      message: `expected a vary: list naming what the answer depends on (such as ${example}), because this fragment receives ${uncovered.join(', ')} and is cached; without it one visitor's answer would be served to another`,
+    });
+  }
 
   return {
     id,
     src,
-    ttlMs: durationMs(spec.ttl, defaults.ttlMs),
+    ttlMs,
     timeoutMs: durationMs(spec.timeout, defaults.timeoutMs) || defaults.timeoutMs,
     staleWhileRevalidateMs: durationMs(spec.staleWhileRevalidate, 0),
     staleIfErrorMs: durationMs(spec.staleIfError, 0),
     vary: spec.vary ?? [],
-    forwardHeaders: (spec.forwardHeaders ?? defaults.forwardHeaders).map((h) => h.toLowerCase()),
+    forwardHeaders,
     required: spec.required ?? false,
     fallback,
     contentTypes: spec.contentTypes?.map((t) => t.toLowerCase()) ?? defaults.contentTypes,
@@ -163,6 +184,11 @@ function compileTimeouts(timeouts: RouteManifest['timeouts']): RouteTimeouts {
     originIdleMs: ms(timeouts?.originIdle, DEFAULT_TIMEOUTS.originIdleMs),
     pageMs: ms(timeouts?.page, DEFAULT_TIMEOUTS.pageMs),
   };
+}
+
+/** Whether a vary list covers a forwarded header: any `cookie.*` entry for cookie, `header.NAME` otherwise. */
+function variesOn(vary: readonly string[], header: string): boolean {
+  return header === 'cookie' ? vary.some((v) => v.startsWith('cookie.')) : vary.some((v) => v.toLowerCase() === `header.${header}`);
 }
 
 /** `pricing.example.com` means https; an explicit scheme and port are kept. */

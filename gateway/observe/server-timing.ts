@@ -26,14 +26,16 @@ export function serverTiming(originMs: number, fragments: TimingEntry[]): string
   return entries.join(', ');
 }
 
-/** What the client got: the fresh fragment (hit|miss|stale), a fallback, or nothing. */
+/** What the client got: the src's content (hit|miss|stale|revalidated), a fallback, or nothing. */
 export function timingDesc(result: FragmentResult): string {
   if (result.source === 'src') return result.outcome;
   if (result.source === 'empty') return result.outcome;
   return 'fallback';
 }
 
+/** Why a fallback, or a stale copy served on a failed refresh (stale-if-error), was used. */
 function cause(result: FragmentResult): string {
+  if (result.staleBecause) return `;cause="${result.staleBecause}"`;
   return result.source !== 'src' && result.source !== 'empty' ? `;cause="${result.outcome}"` : '';
 }
 
@@ -51,7 +53,8 @@ export function timingReport(url: URL, originMs: number, totalMs: number, fragme
   const parts = fragments.map(({ id, result }) => {
     if (!result) return `${id} pending`;
     const desc = timingDesc(result);
-    return `${id} ${result.durationMs}ms ${desc}${desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : ''}`;
+    const why = desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : result.staleBecause ? ` (${result.staleBecause})` : '';
+    return `${id} ${result.durationMs}ms ${desc}${why}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
   });
   return `tessera: ${url.pathname}${url.search} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}`;
 }

@@ -1,3 +1,4 @@
+import type { FragmentCache } from '../fragments/cache/fragment-cache';
 import { FragmentSession } from '../fragments/fragment-session';
 import { HostPolicy } from '../fragments/host-policy';
 import { RequestVars } from '../fragments/request-vars';
@@ -23,6 +24,8 @@ export interface ComposeInput {
   fetch: typeof fetch;
   /** Sent to the origin as X-Forwarded-Host. */
   publicHost?: string;
+  /** The isolate's fragment cache. */
+  cache?: FragmentCache;
   /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
   logTimings?: boolean;
 }
@@ -31,7 +34,7 @@ export interface ComposeInput {
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({ request, url, match, origin, fetch, publicHost, logTimings }: ComposeInput): Promise<Response> {
+export async function composePage({ request, ctx, url, match, origin, fetch, publicHost, cache, logTimings }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
@@ -44,6 +47,8 @@ export async function composePage({ request, url, match, origin, fetch, publicHo
     fetch,
     signal: lifetime.signal,
     pageEsi: () => pageEsi,
+    cache,
+    waitUntil: (work) => ctx.waitUntil(work),
   });
   // The origin request goes out first: it gates the head, which fragments never do.
   const pending = fetch(upstreamUrl(origin, url).toString(), {

@@ -115,6 +115,34 @@ describe('tessera validate', () => {
 
 let captured = '';
 
+describe('tessera validate: caching and credentials', () => {
+  it('refuses to cache a fragment that receives credentials unless vary says what its answer depends on', async () => {
+    await manifest(
+      'cart.yaml',
+      ['route: /cart', 'fragments:', '  cart:', '    src: /fragments/cart', '    ttl: 5m', '    forwardHeaders: [cookie, accept-language]', ''].join('\n'),
+    );
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err.split('\n')[0]).toBe(
+      "manifests/cart.yaml:5:10: fragments.cart.ttl: expected a vary: list naming what the answer depends on (such as cookie.session), because this fragment receives cookie and is cached; without it one visitor's answer would be served to another",
+    );
+    await manifest(
+      'cart.yaml',
+      [
+        'route: /cart',
+        'fragments:',
+        '  cart:',
+        '    src: /fragments/cart',
+        '    ttl: 5m',
+        '    forwardHeaders: [cookie]',
+        '    vary: [cookie.session]',
+        '',
+      ].join('\n'),
+    );
+    expect((await run('validate')).code).toBe(0);
+  });
+});
+
 describe('tessera build', () => {
   it('compiles manifests into the module the Worker imports, durations in ms', async () => {
     await manifest('shop.yaml', 'route: /p/:id\ndefaults: { timeout: 300ms }\nfragments:\n  price: { src: "/price/{params.id}", ttl: 5m, fallback: keep }\n');

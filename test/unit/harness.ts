@@ -1,5 +1,5 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { createGateway, type GatewayEnv } from '../../gateway/gateway';
+import { createGateway, type FragmentCacheSettings, type GatewayEnv } from '../../gateway/gateway';
 import { assembleManifests, compileRoute } from '../../gateway/manifest/compile';
 import { type RouteManifest, RouteManifestSchema } from '../../gateway/manifest/schema';
 
@@ -85,14 +85,22 @@ export function compile(...manifests: RouteManifest[]) {
 export interface GatewayTestOptions {
   /** Worker variables besides ORIGIN. */
   env?: Omit<GatewayEnv, 'ORIGIN'>;
+  /** The fragment cache's clock and jitter; each gateway gets a Cache API cache of its own. */
+  cache?: FragmentCacheSettings;
 }
+
+let gateways = 0;
 
 export function gatewayFor(net: ReturnType<typeof upstream>, manifest: RouteManifest, options: GatewayTestOptions = {}) {
   return gatewayForRoutes(net, [manifest], options);
 }
 
 export function gatewayForRoutes(net: ReturnType<typeof upstream>, manifests: RouteManifest[], options: GatewayTestOptions = {}) {
-  const handle = createGateway({ manifests: compile(...manifests), fetch: net.fetch });
+  const handle = createGateway({
+    manifests: compile(...manifests),
+    fetch: net.fetch,
+    cache: { cacheName: `test-${++gateways}-${Math.random()}`, ...options.cache },
+  });
   return async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();
     const response = await handle(new Request(`https://shop.test${path}`, init), { ORIGIN, ...options.env }, ctx);

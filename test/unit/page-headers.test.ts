@@ -19,7 +19,7 @@ describe('Cache-Control of an assembled page', () => {
   });
 
   it('becomes private when a fragment sees the visitor’s cookies or credentials', () => {
-    const perUser = { ...shared, cart: { src: '/cart', ttl: '1h', forwardHeaders: ['Cookie'] } };
+    const perUser = { ...shared, cart: { src: '/cart', ttl: '1h', forwardHeaders: ['Cookie'], vary: ['cookie.sid'] } };
     expect(pageCacheControl('public, max-age=600, s-maxage=900', route({ fragments: perUser }), false)).toBe('max-age=60, private');
     const byTemplate = { ...shared, price: { src: '/p?c={cookie.currency|EUR}', ttl: '1h' } };
     expect(pageCacheControl('public, max-age=600', route({ fragments: byTemplate }), false)).toBe('max-age=60, private');
@@ -54,8 +54,8 @@ describe('a page that varies per visitor is never publicly cacheable', () => {
   it.each([
     ['a {header.authorization} in a src', { src: '/f?t={header.authorization}' }, 'authorization'],
     ['a {cookie.*} in a fallback src', { fallback: { src: '/fb?sid={cookie.sid}' } }, 'cookie'],
-    ['a forwarded x-api-key', { forwardHeaders: ['x-api-key'] }, 'x-api-key'],
-    ['a forwarded cookie', { forwardHeaders: ['cookie'] }, 'cookie'],
+    ['a forwarded x-api-key', { forwardHeaders: ['x-api-key'], vary: ['header.x-api-key'] }, 'x-api-key'],
+    ['a forwarded cookie', { forwardHeaders: ['cookie'], vary: ['cookie.sid'] }, 'cookie'],
     ['a {header.*} that identifies the visitor', { src: '/f?u={header.x-user-id}' }, 'x-user-id'],
   ])('%s makes the page private and varies on it', (_, fragment, header) => {
     const headers = pageCacheHeaders(originHeaders(publicPage), fresh(fragment), false);
@@ -89,13 +89,16 @@ describe('a page that varies per visitor is never publicly cacheable', () => {
   });
 
   it('undeclared includes count with the defaults when the route processes ESI', () => {
-    const esiRoute = route({ defaults: { ttl: '10m', forwardHeaders: ['x-api-key'] } });
-    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, true).cacheControl).toBe('max-age=600, private');
-    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, false).cacheControl).toBe(publicPage);
+    // Undeclared includes cannot vary, so a cached default may only forward negotiation headers.
+    const esiRoute = route({ defaults: { ttl: '10m', forwardHeaders: ['accept-language'] } });
+    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, true)).toEqual({ cacheControl: publicPage, vary: 'accept-language' });
+    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, false)).toEqual({ cacheControl: publicPage, vary: null });
+    const credentialed = route({ defaults: { ttl: 0, forwardHeaders: ['x-api-key'] } });
+    expect(pageCacheHeaders(originHeaders(publicPage), credentialed, true).cacheControl).toBe('private, no-cache');
   });
 
   it('keeps an origin Vary of * as it is', () => {
-    expect(pageCacheHeaders(originHeaders(publicPage, '*'), fresh({ forwardHeaders: ['cookie'] }), false).vary).toBe('*');
+    expect(pageCacheHeaders(originHeaders(publicPage, '*'), fresh({ forwardHeaders: ['cookie'], vary: ['cookie.sid'] }), false).vary).toBe('*');
   });
 
   it('is applied to GET and HEAD alike', async () => {

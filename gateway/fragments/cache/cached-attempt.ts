@@ -1,0 +1,98 @@
+import type { FailureOutcome } from '../../types';
+import type { Attempt, CachePlan, FetchContext } from '../failure-chain';
+import type { FragmentFetchResult, Validators } from '../fragment-fetch';
+import { type CacheKey, cacheKey } from './cache-key';
+import { type CachedFragment, freshness } from './cached-fragment';
+import type { FragmentCache } from './fragment-cache';
+
+/**
+ * A cached fragment's primary src: fresh → hit; within stale-while-revalidate
+ * → served stale at once, refreshed once in the background; otherwise
+ * refreshed now (conditionally, when the copy has validators), and if that
+ * fails a copy within stale-if-error is served before the fallback chain.
+ *
+ * The refresh is coalesced per key across the isolate and bounded by its own
+ * timeout, not by the page that started it: other pages may be waiting on it.
+ * Each waiter still has its own timeout and its own page's abort.
+ */
+export type FetchOnce = (validators: Validators | undefined) => Promise<FragmentFetchResult>;
+
+export async function cachedAttempt(
+  context: FetchContext,
+  cache: FragmentCache,
+  url: URL,
+  plan: CachePlan,
+  timeoutMs: number,
+  fetchOnce: FetchOnce,
+): Promise<Attempt> {
+  const key = await cacheKey({ url: url.href, varies: plan.varies, version: plan.version }, context.host);
+  const cached = await cache.lookup(key);
+  const state = cached ? freshness(cached, cache.now()).state : 'expired';
+  if (cached && state === 'fresh') return served(cached, 'hit');
+
+  const refresh = () => cache.coalesce(key, () => refreshed(context, cache, key, plan, cached, fetchOnce));
+  if (cached && state === 'stale-while-revalidate') {
+    context.waitUntil(refresh());
+    return served(cached, 'stale');
+  }
+  const result = await waitFor(refresh(), timeoutMs, context.signal);
+  if (result.ok || !cached || state === 'expired') return result;
+  return { ...served(cached, 'stale'), staleBecause: result.outcome, detail: result.detail };
+}
+
+async function refreshed(
+  context: FetchContext,
+  cache: FragmentCache,
+  key: CacheKey,
+  plan: CachePlan,
+  cached: CachedFragment | undefined,
+  fetchOnce: FetchOnce,
+): Promise<Attempt> {
+  const validators = cached && (cached.etag || cached.lastModified) ? { etag: cached.etag, lastModified: cached.lastModified } : undefined;
+  const fetched = await fetchOnce(validators);
+  if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: fetched.detail };
+  if (fetched.kind === 'not-modified') {
+    if (!cached) return { ok: false, outcome: 'error', detail: '304 to an unconditional request' };
+    const renewed = { ...cached, storedAt: cache.now(), ttlMs: cache.jitter(plan.ttlMs) };
+    cache.store(key, renewed, context.waitUntil);
+    return served(renewed, 'revalidated');
+  }
+  const attempt: Attempt = { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
+  if (!fetched.cacheability.storable) return { ...attempt, notStored: fetched.cacheability.why };
+  cache.store(
+    key,
+    {
+      html: fetched.html,
+      surrogateEsi: fetched.esi,
+      storedAt: cache.now(),
+      ttlMs: cache.jitter(plan.ttlMs),
+      staleWhileRevalidateMs: plan.staleWhileRevalidateMs,
+      staleIfErrorMs: plan.staleIfErrorMs,
+      ...fetched.validators,
+    },
+    context.waitUntil,
+  );
+  return attempt;
+}
+
+function served(entry: CachedFragment, outcome: 'hit' | 'stale' | 'revalidated'): Extract<Attempt, { ok: true }> {
+  return { ok: true, html: entry.html, esi: entry.surrogateEsi, outcome };
+}
+
+/** A waiter's own bound on a shared refresh: its timeout, and its page ending. */
+function waitFor(shared: Promise<Attempt>, timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
+  let timer: ReturnType<typeof setTimeout> = setTimeout(() => {}, 0);
+  let onAbort: (() => void) | undefined;
+  const failed = (outcome: FailureOutcome, detail: string): Attempt => ({ ok: false, outcome, detail });
+  const bounded = new Promise<Attempt>((resolve) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => resolve(failed('timeout', `no complete response within ${timeoutMs}ms`)), timeoutMs);
+    onAbort = () => resolve(failed('error', 'the page ended'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([shared, bounded]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  });
+}

@@ -1,0 +1,80 @@
+import type { CacheLayer } from './cache-api-layer';
+import type { CacheKey } from './cache-key';
+import { type CachedFragment, sizeInMemory } from './cached-fragment';
+import { MemoryLru } from './memory-lru';
+
+/**
+ * The per-isolate fragment cache: L1 memory in front of an optional shared
+ * layer (L2, the Cache API), and the isolate-wide map of fetches in flight
+ * that makes N concurrent misses for one key one upstream fetch. A layer that
+ * throws is skipped, logged once, and never breaks a page.
+ */
+export interface FragmentCacheOptions {
+  /** L1 bound in bytes. */
+  memoryBytes: number;
+  /** L2; absent where the platform has none. */
+  shared?: CacheLayer;
+  /** Injected in tests, so TTLs never need real waiting. */
+  now?: () => number;
+  /** In [0, 1); drives the ±10% TTL jitter. */
+  random?: () => number;
+}
+
+export const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
+
+export class FragmentCache {
+  readonly now: () => number;
+  private readonly random: () => number;
+  private readonly memory: MemoryLru<CachedFragment>;
+  private readonly shared?: CacheLayer;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly reported = new Set<string>();
+
+  constructor(options: FragmentCacheOptions) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.memory = new MemoryLru(options.memoryBytes, sizeInMemory);
+    this.shared = options.shared;
+  }
+
+  /** L1, then L2 (which refills L1). */
+  async lookup(key: CacheKey): Promise<CachedFragment | undefined> {
+    const local = this.memory.get(key.id);
+    if (local || !this.shared) return local;
+    try {
+      const entry = await this.shared.get(key.url);
+      if (entry) this.memory.set(key.id, entry);
+      return entry;
+    } catch (error) {
+      this.degraded(this.shared.name, error);
+      return undefined;
+    }
+  }
+
+  /** L1 at once; L2 in the background. */
+  store(key: CacheKey, entry: CachedFragment, waitUntil: (work: Promise<unknown>) => void): void {
+    this.memory.set(key.id, entry);
+    const { shared } = this;
+    if (shared) waitUntil(shared.put(key.url, entry).catch((error) => this.degraded(shared.name, error)));
+  }
+
+  /** A TTL spread by ±10%, so entries filled together do not expire together. */
+  jitter(ttlMs: number): number {
+    return Math.round(ttlMs * (0.9 + 0.2 * this.random()));
+  }
+
+  /** Runs `fetch` once per key at a time; concurrent callers share its result. `finally` always clears it. */
+  coalesce<T>(key: CacheKey, fetch: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key.id);
+    if (running) return running as Promise<T>;
+    const started = fetch().finally(() => this.inflight.delete(key.id));
+    this.inflight.set(key.id, started);
+    return started;
+  }
+
+  private degraded(layer: string, error: unknown): void {
+    if (this.reported.has(layer)) return;
+    this.reported.add(layer);
+    console.error(`tessera: fragment cache layer ${layer} failed; continuing without it:`, error);
+  }
+}
