@@ -55,6 +55,10 @@ export async function startFixtureOrigin() {
         return send('<p>with cookie</p>', { 'set-cookie': 'fragment=leak; Path=/' });
       case '/frag/fast':
         return send('<b>fast ñ</b>');
+      case '/cached':
+        return send('<div data-slot="counted"></div>');
+      case '/frag/counted':
+        return send(`<i>counted ${requests.filter((p) => p === '/frag/counted').length}</i>`);
       case '/frag/price':
         return send(`€${url.searchParams.get('v') ?? '2'}`);
       case '/echo': {

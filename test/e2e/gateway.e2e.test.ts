@@ -26,6 +26,7 @@ beforeAll(async () => {
   manifests = await mkdtemp(path.join(tmpdir(), 'tessera-e2e-'));
   await writeFile(path.join(manifests, 'page.yaml'), MANIFEST('2'));
   await writeFile(path.join(manifests, 'other.yaml'), 'routes: [/gzip, /br, /utf8]\ndefaults: { timeout: 2s }\n');
+  await writeFile(path.join(manifests, 'cached.yaml'), 'route: /cached\nfragments:\n  counted: { src: /frag/counted, ttl: 1m, timeout: 2s }\n');
   gateway = await startDevServer({ origin: origin.url, manifests, port: await freePort(), demo: false, io });
 });
 
@@ -71,6 +72,17 @@ describe('gateway end to end', () => {
 
   it('keeps UTF-8 intact when the origin splits characters across TCP writes', async () => {
     expect(await (await fetch(`${gateway.url}/utf8`)).text()).toBe('<p>Grüße — 日本 😀</p><b>fast ñ</b>');
+  });
+
+  it('serves a cached fragment from the cache on the next page view', async () => {
+    const first = await (await fetch(`${gateway.url}/cached`)).text();
+    const second = await (await fetch(`${gateway.url}/cached`)).text();
+    expect([first, second]).toEqual(['<div data-slot="counted"><i>counted 1</i></div>', '<div data-slot="counted"><i>counted 1</i></div>']);
+    expect(origin.requests.filter((p) => p === '/frag/counted')).toHaveLength(1);
+    // The waterfall line reaches the dev console from workerd after the body.
+    const hit = /tessera: \/cached \d+ms \| origin \d+ms \| counted \d+ms hit/;
+    for (const deadline = Date.now() + 5000; !hit.test(log.join('')) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(log.join('')).toMatch(hit);
   });
 
   it('proxies other methods with their bodies, and unknown paths untouched', async () => {

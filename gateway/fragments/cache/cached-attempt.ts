@@ -26,7 +26,10 @@ export async function cachedAttempt(
   fetchOnce: FetchOnce,
 ): Promise<Attempt> {
   const key = await cacheKey({ url: url.href, varies: plan.varies, version: plan.version }, context.host);
-  const cached = await cache.lookup(key);
+  const looked = await cache.lookup(key);
+  // The L2 lookup is asynchronous: a fetch for this key may have finished (and
+  // stored into L1, before leaving the in-flight map) while it ran.
+  const cached = cache.peek(key) ?? looked;
   const state = cached ? freshness(cached, cache.now()).state : 'expired';
   if (cached && state === 'fresh') return served(cached, 'hit');
 

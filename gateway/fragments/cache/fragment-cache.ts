@@ -51,6 +51,11 @@ export class FragmentCache {
     }
   }
 
+  /** L1 only, synchronously: what a fetch that just finished stored. */
+  peek(key: CacheKey): CachedFragment | undefined {
+    return this.memory.get(key.id);
+  }
+
   /** L1 at once; L2 in the background. */
   store(key: CacheKey, entry: CachedFragment, waitUntil: (work: Promise<unknown>) => void): void {
     this.memory.set(key.id, entry);
