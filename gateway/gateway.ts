@@ -1,5 +1,7 @@
+import { handlePurge, PURGE_PATH } from './admin/purge';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
+import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
 import { errorPage } from './http/error-page';
 import { isHtml, originRequestsEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
@@ -18,6 +20,10 @@ export interface GatewayEnv {
   TESSERA_LOG?: string;
   /** `true` under `tessera dev` only. */
   TESSERA_DEV?: string;
+  /** Bearer token for the admin endpoints (purge); unset, they are off. */
+  TESSERA_ADMIN_TOKEN?: string;
+  /** Fragment and tag versions, for purge (see fragments/cache/versions.ts). */
+  TESSERA_VERSIONS?: KVNamespace;
 }
 
 export interface GatewayOptions {
@@ -55,8 +61,17 @@ export function createGateway(options: GatewayOptions) {
     return origins.get(origin);
   };
 
+  // Bindings arrive with the first request; the store is the isolate's from then on.
+  let versions: VersionStore | undefined;
+  const versionStore = (env: GatewayEnv) => {
+    versions ??= env.TESSERA_VERSIONS ? new KvVersions(env.TESSERA_VERSIONS, cache?.now) : FIXED_VERSIONS;
+    return versions;
+  };
+
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
+    // Answered by the gateway itself, before routing: never proxied to the origin.
+    if (url.pathname === PURGE_PATH) return handlePurge(request, env.TESSERA_ADMIN_TOKEN, versionStore(env));
     const match = matchRoute(url);
     const origin = originUrl(match?.route.origin ?? env.ORIGIN ?? '');
     if (!origin) {
@@ -77,7 +92,17 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    return composePage({ request, ctx, url, match, origin, fetch: outbound, publicHost: env.PUBLIC_HOST, cache, logTimings: env.TESSERA_LOG === 'timing' });
+    return composePage({
+      request,
+      ctx,
+      url,
+      match,
+      origin,
+      fetch: outbound,
+      publicHost: env.PUBLIC_HOST,
+      cache: cache && { store: cache, versions: versionStore(env) },
+      logTimings: env.TESSERA_LOG === 'timing',
+    });
   };
 }
 

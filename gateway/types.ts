@@ -47,6 +47,8 @@ export interface FragmentSpec {
   fallback: FallbackSpec;
   /** Lower-cased media types accepted from the fragment host; anything else is a failure. */
   contentTypes: string[];
+  /** Purge groups: purging a tag purges every fragment that carries it. */
+  tags: string[];
 }
 
 /** What an include that no manifest entry declares gets. */

@@ -52,7 +52,8 @@ export interface CachePlan {
   staleIfErrorMs: number;
   /** `name=value` for everything else the answer depends on (vary entries, forwarded negotiation headers). */
   varies: string[];
-  version: string;
+  /** The fragment's and its tags' versions (read from KV at most every few seconds). */
+  version: Promise<string>;
 }
 
 /** A fragment that has settled, before the markers inside it are filled. */

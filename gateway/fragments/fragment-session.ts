@@ -4,6 +4,7 @@ import { isNegotiationHeader } from '../http/visitor-inputs';
 import type { TimingEntry } from '../observe/server-timing';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
 import type { FragmentCache } from './cache/fragment-cache';
+import type { VersionStore } from './cache/versions';
 import {
   type CachePlan,
   chainFailure,
@@ -40,6 +41,11 @@ interface Entry {
   result?: FragmentResult;
 }
 
+export interface SessionCache {
+  store: FragmentCache;
+  versions: VersionStore;
+}
+
 export interface FragmentSessionOptions {
   route: CompiledRoute;
   policy: HostPolicy;
@@ -50,8 +56,8 @@ export interface FragmentSessionOptions {
   signal: AbortSignal;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
   pageEsi: () => boolean;
-  /** The isolate's fragment cache. */
-  cache?: FragmentCache;
+  /** The isolate's fragment cache and the versions its keys include. */
+  cache?: SessionCache;
   waitUntil: (work: Promise<unknown>) => void;
 }
 
@@ -63,7 +69,8 @@ export class FragmentSession {
   readonly maxDepth: number;
 
   constructor(private readonly options: FragmentSessionOptions) {
-    const { route, policy, request, fetch, cache, waitUntil } = options;
+    const { route, policy, request, fetch, waitUntil } = options;
+    const cache = options.cache?.store;
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
     const host = new URL(request.url).host;
     this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal, cache, waitUntil, host };
@@ -131,7 +138,7 @@ export class FragmentSession {
       timeoutMs: spec.timeoutMs,
       forwardHeaders: spec.forwardHeaders,
       contentTypes: spec.contentTypes,
-      cache: this.cachePlan(spec),
+      cache: this.cachePlan(spec.id, spec),
     });
   }
 
@@ -156,7 +163,7 @@ export class FragmentSession {
       timeoutMs: defaults.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
       contentTypes: defaults.contentTypes,
-      cache: this.cachePlan({ ...defaults, vary: [], staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
+      cache: this.cachePlan(src, { ...defaults, vary: [], tags: [], staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
     });
   }
 
@@ -166,14 +173,19 @@ export class FragmentSession {
    * forwards must be named in `vary` (the manifest validator insists), so one
    * visitor's answer is never another's.
    */
-  private cachePlan(spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders'>): CachePlan | undefined {
-    if (spec.ttlMs <= 0) return undefined;
+  private cachePlan(
+    id: string,
+    spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'tags'>,
+  ): CachePlan | undefined {
+    const cache = this.options.cache;
+    if (spec.ttlMs <= 0 || !cache) return undefined;
     const { vars, request } = this.options;
     const varies = spec.vary.map((entry) => `${entry}=${vars.named(entry) ?? ''}`);
     for (const header of spec.forwardHeaders) {
       if (isNegotiationHeader(header)) varies.push(`header.${header}=${request.headers.get(header) ?? ''}`);
     }
-    return { ttlMs: spec.ttlMs, staleWhileRevalidateMs: spec.staleWhileRevalidateMs, staleIfErrorMs: spec.staleIfErrorMs, varies, version: '1' };
+    const version = cache.versions.version(id, spec.tags);
+    return { ttlMs: spec.ttlMs, staleWhileRevalidateMs: spec.staleWhileRevalidateMs, staleIfErrorMs: spec.staleIfErrorMs, varies, version };
   }
 
   private start(key: string, depth: number, plan: FailurePlan): Entry {

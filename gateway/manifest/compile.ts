@@ -174,6 +174,7 @@ function compileFragment(
     required: spec.required ?? false,
     fallback,
     contentTypes: spec.contentTypes?.map((t) => t.toLowerCase()) ?? defaults.contentTypes,
+    tags: spec.tags ?? [],
   };
 }
 

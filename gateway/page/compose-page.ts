@@ -1,5 +1,4 @@
-import type { FragmentCache } from '../fragments/cache/fragment-cache';
-import { FragmentSession } from '../fragments/fragment-session';
+import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
 import { HostPolicy } from '../fragments/host-policy';
 import { RequestVars } from '../fragments/request-vars';
 import { assembleResponse } from '../html/assemble';
@@ -24,8 +23,8 @@ export interface ComposeInput {
   fetch: typeof fetch;
   /** Sent to the origin as X-Forwarded-Host. */
   publicHost?: string;
-  /** The isolate's fragment cache. */
-  cache?: FragmentCache;
+  /** The isolate's fragment cache and the versions its keys include. */
+  cache?: SessionCache;
   /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
   logTimings?: boolean;
 }

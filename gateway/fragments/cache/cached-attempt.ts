@@ -25,7 +25,7 @@ export async function cachedAttempt(
   timeoutMs: number,
   fetchOnce: FetchOnce,
 ): Promise<Attempt> {
-  const key = await cacheKey({ url: url.href, varies: plan.varies, version: plan.version }, context.host);
+  const key = await cacheKey({ url: url.href, varies: plan.varies, version: await plan.version }, context.host);
   const looked = await cache.lookup(key);
   // The L2 lookup is asynchronous: a fetch for this key may have finished (and
   // stored into L1, before leaving the in-flight map) while it ran.

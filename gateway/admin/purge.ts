@@ -1,0 +1,53 @@
+import type { PurgeTargets, VersionStore } from '../fragments/cache/versions';
+
+/**
+ * `POST /__tessera/purge` with `Authorization: Bearer $TESSERA_ADMIN_TOKEN`
+ * and a body such as `{"fragments": ["header"], "tags": ["chrome"]}`. It bumps
+ * the versions those fragments' cache keys include. The token is compared in
+ * constant time; 401 without one, 403 with a wrong one.
+ */
+export const PURGE_PATH = '/__tessera/purge';
+
+export async function handlePurge(request: Request, adminToken: string | undefined, versions: VersionStore): Promise<Response> {
+  if (!adminToken) return answer(404, { error: 'purge is off: set the TESSERA_ADMIN_TOKEN secret to enable it' });
+  if (request.method !== 'POST') return answer(405, { error: 'use POST' }, { allow: 'POST' });
+  const presented = /^Bearer (.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+  if (!presented) return answer(401, { error: 'an Authorization: Bearer token is required' }, { 'www-authenticate': 'Bearer' });
+  if (!(await sameSecret(presented, adminToken))) return answer(403, { error: 'the token is not the admin token' });
+
+  const targets = parseTargets(await request.text());
+  if (typeof targets === 'string') return answer(400, { error: targets });
+  try {
+    await versions.purge(targets);
+  } catch (error) {
+    return answer(501, { error: error instanceof Error ? error.message : String(error) });
+  }
+  return answer(200, { purged: targets, propagation: 'now in this isolate; within about 70 s everywhere (KV propagation plus a 10 s version memo)' });
+}
+
+function parseTargets(body: string): PurgeTargets | string {
+  const expected = 'expected JSON such as {"fragments": ["header"], "tags": ["chrome"]}';
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    return expected;
+  }
+  const list = (value: unknown) => (value === undefined ? [] : Array.isArray(value) && value.every((v) => typeof v === 'string' && v) ? value : undefined);
+  const record = (data ?? {}) as Record<string, unknown>;
+  const fragments = list(record.fragments);
+  const tags = list(record.tags);
+  if (!fragments || !tags || fragments.length + tags.length === 0) return expected;
+  return { fragments, tags };
+}
+
+/** Equal-length digests compared in constant time, so response timing tells nothing about the token. */
+async function sameSecret(presented: string, secret: string): Promise<boolean> {
+  const digest = (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  const [a, b] = await Promise.all([digest(presented), digest(secret)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+function answer(status: number, body: object, headers: Record<string, string> = {}): Response {
+  return new Response(`${JSON.stringify(body)}\n`, { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers } });
+}

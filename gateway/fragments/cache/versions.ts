@@ -1,0 +1,64 @@
+/**
+ * Fragment versions, the purge mechanism: a fragment's cache key includes the
+ * version of the fragment and of each of its tags, so bumping one makes every
+ * old entry unreachable everywhere, without a cache walk. Versions live in a
+ * KV namespace (`TESSERA_VERSIONS`), one key per fragment or tag, written with
+ * the purge time, so concurrent purges never lose a bump. Each isolate re-reads
+ * a version at most every `memoMs`; a purge therefore takes effect at once in
+ * the isolate that served it, and elsewhere within KV's propagation (up to
+ * about 60 s across data centres) plus `memoMs`.
+ */
+export interface PurgeTargets {
+  fragments: string[];
+  tags: string[];
+}
+
+export interface VersionStore {
+  /** The version part of a cache key, for a fragment and its tags. */
+  version(fragment: string, tags: readonly string[]): Promise<string>;
+  purge(targets: PurgeTargets): Promise<void>;
+}
+
+export const VERSION_MEMO_MS = 10_000;
+
+/** Without a KV namespace every version is 0, and purge is not available. */
+export const FIXED_VERSIONS: VersionStore = {
+  version: async () => '0',
+  purge: async () => {
+    throw new Error('purge needs a KV namespace bound as TESSERA_VERSIONS');
+  },
+};
+
+export class KvVersions implements VersionStore {
+  private readonly memo = new Map<string, { value: Promise<string>; readAt: number }>();
+
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly now: () => number = Date.now,
+    private readonly memoMs = VERSION_MEMO_MS,
+  ) {}
+
+  async version(fragment: string, tags: readonly string[]): Promise<string> {
+    const names = [`fragment:${fragment}`, ...tags.map((tag) => `tag:${tag}`)];
+    return (await Promise.all(names.map((name) => this.read(name)))).join('.');
+  }
+
+  async purge({ fragments, tags }: PurgeTargets): Promise<void> {
+    const stamp = String(this.now());
+    const names = [...fragments.map((f) => `fragment:${f}`), ...tags.map((t) => `tag:${t}`)];
+    await Promise.all(names.map((name) => this.kv.put(`version:${name}`, stamp)));
+    for (const name of names) this.memo.set(name, { value: Promise.resolve(stamp), readAt: this.now() });
+  }
+
+  private read(name: string): Promise<string> {
+    const known = this.memo.get(name);
+    if (known && this.now() - known.readAt < this.memoMs) return known.value;
+    // A KV failure must not break pages: the last known version, or 0, stands.
+    const value = this.kv
+      .get(`version:${name}`)
+      .then((v) => v ?? '0')
+      .catch(() => known?.value ?? '0');
+    this.memo.set(name, { value, readAt: this.now() });
+    return value;
+  }
+}
