@@ -24,6 +24,8 @@ export interface GatewayEnv {
   TESSERA_ADMIN_TOKEN?: string;
   /** Fragment and tag versions, for purge (see fragments/cache/versions.ts). */
   TESSERA_VERSIONS?: KVNamespace;
+  /** User id → segment name, for routes with `segment:` (see page/segment.ts). */
+  SEGMENTS?: KVNamespace;
 }
 
 export interface GatewayOptions {
@@ -101,6 +103,7 @@ export function createGateway(options: GatewayOptions) {
       fetch: outbound,
       publicHost: env.PUBLIC_HOST,
       cache: cache && { store: cache, versions: versionStore(env) },
+      segments: env.SEGMENTS,
       logTimings: env.TESSERA_LOG === 'timing',
     });
   };

@@ -4,7 +4,7 @@
  * JSON module; everything here is therefore plain, serialisable data.
  */
 
-export type TemplateSource = 'params' | 'query' | 'cookie' | 'header' | 'geo';
+export type TemplateSource = 'params' | 'query' | 'cookie' | 'header' | 'geo' | 'segment';
 
 export interface TemplateVariable {
   source: TemplateSource;
@@ -78,6 +78,14 @@ export interface RouteLimits {
   maxDepth: number;
   /** Fragment bodies above this many bytes are a failure. */
   maxFragmentBytes: number;
+  /** Cached variants (distinct keys) per fragment and isolate; past it, new variants are not stored. */
+  variantsPerFragment: number;
+}
+
+/** Where a route reads the user id that the SEGMENTS namespace maps to a segment name. */
+export interface SegmentSource {
+  source: 'cookie' | 'header';
+  name: string;
 }
 
 export type EsiMode = 'auto' | 'on' | 'off';
@@ -98,6 +106,8 @@ export interface CompiledRoute {
   fragments: Record<string, FragmentSpec>;
   limits: RouteLimits;
   timeouts: RouteTimeouts;
+  /** Absent: the route uses no segments. */
+  segment?: SegmentSource;
   onFailure: { status: number; html?: string };
 }
 

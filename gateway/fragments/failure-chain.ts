@@ -47,6 +47,10 @@ export interface FailurePlan {
 }
 
 export interface CachePlan {
+  /** The fragment's id, which its variant count is kept under. */
+  fragment: string;
+  /** Past this many cached variants in the isolate, new ones are not stored. */
+  maxVariants: number;
   ttlMs: number;
   staleWhileRevalidateMs: number;
   staleIfErrorMs: number;

@@ -185,7 +185,15 @@ export class FragmentSession {
       if (isNegotiationHeader(header)) varies.push(`header.${header}=${request.headers.get(header) ?? ''}`);
     }
     const version = cache.versions.version(id, spec.tags);
-    return { ttlMs: spec.ttlMs, staleWhileRevalidateMs: spec.staleWhileRevalidateMs, staleIfErrorMs: spec.staleIfErrorMs, varies, version };
+    return {
+      fragment: id,
+      maxVariants: this.options.route.limits.variantsPerFragment,
+      ttlMs: spec.ttlMs,
+      staleWhileRevalidateMs: spec.staleWhileRevalidateMs,
+      staleIfErrorMs: spec.staleIfErrorMs,
+      varies,
+      version,
+    };
   }
 
   private start(key: string, depth: number, plan: FailurePlan): Entry {

@@ -11,9 +11,16 @@ export class RequestVars {
     private readonly request: Request,
     private readonly url: URL,
     private readonly params: Record<string, string>,
+    /** The visitor's segment, looked up before any fragment starts; absent when unknown. */
+    private readonly segment?: string,
   ) {}
 
-  get(variable: TemplateVariable): string | undefined {
+  /** The same request's values, with the visitor's segment known. */
+  withSegment(segment: string | undefined): RequestVars {
+    return new RequestVars(this.request, this.url, this.params, segment);
+  }
+
+  get(variable: Pick<TemplateVariable, 'source' | 'name'>): string | undefined {
     switch (variable.source) {
       case 'params':
         return this.params[variable.name];
@@ -23,6 +30,8 @@ export class RequestVars {
         return this.request.headers.get(variable.name) ?? undefined;
       case 'cookie':
         return this.cookieJar().get(variable.name);
+      case 'segment':
+        return this.segment;
       case 'geo': {
         const cf = (this.request as { cf?: { country?: unknown } }).cf;
         return typeof cf?.country === 'string' ? cf.country : undefined;
@@ -32,6 +41,7 @@ export class RequestVars {
 
   /** A value by its template name, such as `cookie.session` or `geo.country` (the form `vary` lists use). */
   named(name: string): string | undefined {
+    if (name === 'segment') return this.segment;
     const dot = name.indexOf('.');
     const source = name.slice(0, dot) as TemplateVariable['source'];
     const key = source === 'header' ? name.slice(dot + 1).toLowerCase() : name.slice(dot + 1);

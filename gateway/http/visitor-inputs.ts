@@ -56,6 +56,9 @@ export function addInput(inputs: VisitorInputs, source: TemplateSource, name: st
     case 'geo':
       inputs.private = true; // Derived from the client address: no request header a cache could vary on.
       return;
+    case 'segment':
+      inputs.private = true; // Looked up from the visitor's own id.
+      return;
     case 'header':
       addHeader(inputs, name);
       return;
@@ -81,7 +84,8 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
     for (const header of fragment.forwardHeaders) addHeader(inputs, header);
     for (const entry of fragment.vary) {
       const dot = entry.indexOf('.');
-      addInput(inputs, entry.slice(0, dot) as TemplateSource, entry.slice(dot + 1));
+      if (entry === 'segment') addInput(inputs, 'segment', '');
+      else addInput(inputs, entry.slice(0, dot) as TemplateSource, entry.slice(dot + 1));
     }
   }
   if (esiActive) for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);

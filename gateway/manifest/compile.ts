@@ -9,10 +9,11 @@ import {
   type FragmentSpec,
   type RouteLimits,
   type RouteTimeouts,
+  type SegmentSource,
 } from '../types';
 import { durationMs } from './duration';
 import type { FragmentManifest, RouteManifest } from './schema';
-import { parseSrcTemplate, TemplateError, templateParams } from './src-template';
+import { parseSrcTemplate, TemplateError, templateParams, usesSegment } from './src-template';
 
 /**
  * Turns validated manifests into the `CompiledRoute`s the Worker imports:
@@ -33,6 +34,7 @@ export const DEFAULT_LIMITS: RouteLimits = {
   maxIncludes: 64,
   maxDepth: 3,
   maxFragmentBytes: 1024 * 1024,
+  variantsPerFragment: 100,
 };
 export const DEFAULT_FAILURE_STATUS = 502;
 export const DEFAULT_TIMEOUTS: RouteTimeouts = {
@@ -80,6 +82,17 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
     if (fragment) fragments[id] = fragment;
   }
 
+  if (!manifest.segment) {
+    for (const fragment of Object.values(fragments)) {
+      if (usesSegment(fragment.src) || usesSegment(fragment.fallback.src) || fragment.vary.includes('segment')) {
+        problems.push({
+          path: ['fragments', fragment.id],
+          message: 'expected segment: on the route (such as "cookie.uid") for a fragment that uses {segment}',
+        });
+      }
+    }
+  }
+
   if (problems.length) return { problems };
   return {
     problems,
@@ -94,6 +107,7 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
       fragments,
       limits: { ...DEFAULT_LIMITS, ...manifest.limits },
       timeouts: compileTimeouts(manifest.timeouts),
+      segment: manifest.segment ? segmentSource(manifest.segment) : undefined,
       onFailure: { status: manifest.onFailure?.status ?? DEFAULT_FAILURE_STATUS, html: manifest.onFailure?.html },
     },
   };
@@ -185,6 +199,13 @@ function compileTimeouts(timeouts: RouteManifest['timeouts']): RouteTimeouts {
     originIdleMs: ms(timeouts?.originIdle, DEFAULT_TIMEOUTS.originIdleMs),
     pageMs: ms(timeouts?.page, DEFAULT_TIMEOUTS.pageMs),
   };
+}
+
+function segmentSource(text: string): SegmentSource {
+  const dot = text.indexOf('.');
+  const source = text.slice(0, dot) as SegmentSource['source'];
+  const name = text.slice(dot + 1);
+  return { source, name: source === 'header' ? name.toLowerCase() : name };
 }
 
 /** Whether a vary list covers a forwarded header: any `cookie.*` entry for cookie, `header.NAME` otherwise. */

@@ -109,8 +109,9 @@ const LimitsSchema = z.strictObject(
     maxIncludes: positiveInt('a whole number from 1 to 1000', 1000).optional(),
     maxDepth: positiveInt('a whole number from 1 to 10', 10).optional(),
     maxFragmentBytes: positiveInt('a byte count from 1 to 26214400', 26_214_400).optional(),
+    variantsPerFragment: positiveInt('a whole number from 1 to 10000', 10_000).optional(),
   },
-  { error: expected('a mapping of concurrency:, maxIncludes:, maxDepth:, maxFragmentBytes:') },
+  { error: expected('a mapping of concurrency:, maxIncludes:, maxDepth:, maxFragmentBytes:, variantsPerFragment:') },
 );
 
 const OnFailureSchema = z.strictObject(
@@ -145,6 +146,10 @@ export const RouteManifestSchema = z.strictObject(
     hosts: list(text('a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000"'), 'a list of hosts').optional(),
     limits: LimitsSchema.optional(),
     timeouts: TimeoutsSchema.optional(),
+    segment: z
+      .string({ error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })
+      .regex(/^(cookie|header)\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })
+      .optional(),
     onFailure: OnFailureSchema.optional(),
   },
   { error: expected('a mapping with route: and fragments:') },

@@ -6,10 +6,15 @@ import type { SrcTemplate, TemplatePart, TemplateSource } from '../types';
  * only concatenates.
  */
 const SOURCES: readonly TemplateSource[] = ['params', 'query', 'cookie', 'header', 'geo'];
+
+/** Whether a template reads the user's segment. */
+export function usesSegment(template: SrcTemplate | undefined): boolean {
+  return !!template?.parts.some((p) => typeof p !== 'string' && p.source === 'segment');
+}
 const GEO_FIELDS = ['country'];
 const VARIABLE = /\{([^{}]*)\}/g;
 
-export const TEMPLATE_HINT = '{params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country} (optionally with |default)';
+export const TEMPLATE_HINT = '{params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default)';
 
 export class TemplateError extends Error {}
 
@@ -31,6 +36,7 @@ function parseVariable(body: string): TemplatePart {
   const bar = body.indexOf('|');
   const name = (bar === -1 ? body : body.slice(0, bar)).trim();
   const fallback = bar === -1 ? undefined : body.slice(bar + 1);
+  if (name === 'segment') return { source: 'segment', name: '', default: fallback };
   const dot = name.indexOf('.');
   const source = name.slice(0, dot) as TemplateSource;
   const key = name.slice(dot + 1);

@@ -12,6 +12,7 @@ import { serverTiming, timingReport } from '../observe/server-timing';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
 import { PageLifetime } from './page-lifetime';
+import { lookupSegment } from './segment';
 
 export interface ComposeInput {
   request: Request;
@@ -25,6 +26,8 @@ export interface ComposeInput {
   publicHost?: string;
   /** The isolate's fragment cache and the versions its keys include. */
   cache?: SessionCache;
+  /** User id → segment name, for routes with `segment:`. */
+  segments?: KVNamespace;
   /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
   logTimings?: boolean;
 }
@@ -33,28 +36,30 @@ export interface ComposeInput {
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({ request, ctx, url, match, origin, fetch, publicHost, cache, logTimings }: ComposeInput): Promise<Response> {
+export async function composePage({ request, ctx, url, match, origin, fetch, publicHost, cache, segments, logTimings }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
-  const session = new FragmentSession({
-    route,
-    policy: new HostPolicy(origin.origin, route.hosts),
-    vars: new RequestVars(request, url, match.params),
-    request,
-    fetch,
-    signal: lifetime.signal,
-    pageEsi: () => pageEsi,
-    cache,
-    waitUntil: (work) => ctx.waitUntil(work),
-  });
   // The origin request goes out first: it gates the head, which fragments never do.
   const pending = fetch(upstreamUrl(origin, url).toString(), {
     method: 'GET',
     headers: originRequestHeaders(request, url, { forAssembly: true, publicHost }),
     redirect: 'manual',
     signal: lifetime.signal,
+  });
+  const requestVars = new RequestVars(request, url, match.params);
+  const vars = route.segment ? requestVars.withSegment(await lookupSegment(route.segment, requestVars, segments)) : requestVars;
+  const session = new FragmentSession({
+    route,
+    policy: new HostPolicy(origin.origin, route.hosts),
+    vars,
+    request,
+    fetch,
+    signal: lifetime.signal,
+    pageEsi: () => pageEsi,
+    cache,
+    waitUntil: (work) => ctx.waitUntil(work),
   });
   session.prefetchDeclared();
 

@@ -68,7 +68,7 @@ describe('tessera validate', () => {
         'manifests/product.yaml:9:3: fragments.recs.src: required: expected a URL path or absolute URL (a string)',
         '  9 |   recs:',
         '        ^',
-        'manifests/product.yaml:12:10: fragments.nav.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME} or {geo.country} (optionally with |default), got {user.id}',
+        'manifests/product.yaml:12:10: fragments.nav.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {user.id}',
         '  12 |     src: /nav/{user.id}',
         '                ^',
         'manifests/product.yaml:13:15: fragments.nav.required: expected true or false, got "yes"',

@@ -2,5 +2,6 @@
 declare namespace Cloudflare {
   interface Env {
     TESSERA_VERSIONS: KVNamespace;
+    SEGMENTS: KVNamespace;
   }
 }

@@ -62,6 +62,9 @@ async function refreshed(
   }
   const attempt: Attempt = { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
   if (!fetched.cacheability.storable) return { ...attempt, notStored: fetched.cacheability.why };
+  if (!cache.admit(plan.fragment, key, plan.maxVariants)) {
+    return { ...attempt, notStored: `more than ${plan.maxVariants} variants of this fragment in this isolate (check its vary)` };
+  }
   cache.store(
     key,
     {

@@ -28,6 +28,7 @@ export class FragmentCache {
   private readonly memory: MemoryLru<CachedFragment>;
   private readonly shared?: CacheLayer;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly variants = new Map<string, Set<string>>();
   private readonly reported = new Set<string>();
 
   constructor(options: FragmentCacheOptions) {
@@ -61,6 +62,19 @@ export class FragmentCache {
     this.memory.set(key.id, entry);
     const { shared } = this;
     if (shared) waitUntil(shared.put(key.url, entry).catch((error) => this.degraded(shared.name, error)));
+  }
+
+  /**
+   * Whether one more variant (distinct key) of a fragment may be stored: a
+   * `vary` on something with many values must not fill the cache with it.
+   */
+  admit(fragment: string, key: CacheKey, maxVariants: number): boolean {
+    const keys = this.variants.get(fragment) ?? new Set<string>();
+    this.variants.set(fragment, keys);
+    if (keys.has(key.id)) return true;
+    if (keys.size >= maxVariants) return false;
+    keys.add(key.id);
+    return true;
   }
 
   /** A TTL spread by ±10%, so entries filled together do not expire together. */
