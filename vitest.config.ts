@@ -7,7 +7,9 @@ export default defineConfig({
     projects: [
       {
         // The gateway itself, inside workerd with the project's compatibility settings.
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { kvNamespaces: ['TESSERA_VERSIONS', 'SEGMENTS'] } })],
+        plugins: [
+          cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { kvNamespaces: ['TESSERA_VERSIONS', 'SEGMENTS', 'TESSERA_LAST_GOOD'] } }),
+        ],
         // wrangler.toml's [alias], which Vite does not read.
         resolve: { alias: { 'tessera:routes': fileURLToPath(new URL('./gateway/generated/routes.json', import.meta.url)) } },
         test: { name: 'workerd', include: ['test/unit/**/*.test.ts'] },

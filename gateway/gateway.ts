@@ -1,6 +1,7 @@
 import { handlePurge, PURGE_PATH } from './admin/purge';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
+import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
 import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
 import { errorPage } from './http/error-page';
 import { isHtml, originRequestsEsi } from './http/headers';
@@ -26,6 +27,8 @@ export interface GatewayEnv {
   TESSERA_VERSIONS?: KVNamespace;
   /** User id → segment name, for routes with `segment:` (see page/segment.ts). */
   SEGMENTS?: KVNamespace;
+  /** Last good fragment copies, for fragments with `lastGood: true` (L3). */
+  TESSERA_LAST_GOOD?: KVNamespace;
 }
 
 export interface GatewayOptions {
@@ -63,11 +66,16 @@ export function createGateway(options: GatewayOptions) {
     return origins.get(origin);
   };
 
-  // Bindings arrive with the first request; the store is the isolate's from then on.
+  // Bindings arrive with the first request; these are the isolate's from then on.
   let versions: VersionStore | undefined;
   const versionStore = (env: GatewayEnv) => {
     versions ??= env.TESSERA_VERSIONS ? new KvVersions(env.TESSERA_VERSIONS, cache?.now) : FIXED_VERSIONS;
     return versions;
+  };
+  let lastGood: LastGoodLayer | undefined;
+  const lastGoodLayer = (env: GatewayEnv) => {
+    if (env.TESSERA_LAST_GOOD) lastGood ??= kvLastGood(env.TESSERA_LAST_GOOD, cache?.now ?? Date.now);
+    return lastGood;
   };
 
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
@@ -102,7 +110,7 @@ export function createGateway(options: GatewayOptions) {
       origin,
       fetch: outbound,
       publicHost: env.PUBLIC_HOST,
-      cache: cache && { store: cache, versions: versionStore(env) },
+      cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env) },
       segments: env.SEGMENTS,
       logTimings: env.TESSERA_LOG === 'timing',
     });

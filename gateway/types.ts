@@ -49,6 +49,8 @@ export interface FragmentSpec {
   contentTypes: string[];
   /** Purge groups: purging a tag purges every fragment that carries it. */
   tags: string[];
+  /** Keep the last good copy in KV too (L3), for stale-if-error in a cold data centre. */
+  lastGood: boolean;
 }
 
 /** What an include that no manifest entry declares gets. */

@@ -2,6 +2,7 @@ import type pLimit from 'p-limit';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
 import { cachedAttempt } from './cache/cached-attempt';
 import type { FragmentCache } from './cache/fragment-cache';
+import type { LastGoodLayer } from './cache/last-good-layer';
 import { type FragmentFetchResult, fetchFragment, type Validators } from './fragment-fetch';
 import type { HostPolicy } from './host-policy';
 
@@ -58,6 +59,8 @@ export interface CachePlan {
   varies: string[];
   /** The fragment's and its tags' versions (read from KV at most every few seconds). */
   version: Promise<string>;
+  /** L3, when the fragment opted in to a last-good copy and the namespace is bound. */
+  lastGood?: LastGoodLayer;
 }
 
 /** A fragment that has settled, before the markers inside it are filled. */

@@ -4,6 +4,7 @@ import { isNegotiationHeader } from '../http/visitor-inputs';
 import type { TimingEntry } from '../observe/server-timing';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
 import type { FragmentCache } from './cache/fragment-cache';
+import type { LastGoodLayer } from './cache/last-good-layer';
 import type { VersionStore } from './cache/versions';
 import {
   type CachePlan,
@@ -44,6 +45,8 @@ interface Entry {
 export interface SessionCache {
   store: FragmentCache;
   versions: VersionStore;
+  /** L3, when the TESSERA_LAST_GOOD namespace is bound. */
+  lastGood?: LastGoodLayer;
 }
 
 export interface FragmentSessionOptions {
@@ -163,7 +166,7 @@ export class FragmentSession {
       timeoutMs: defaults.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
       contentTypes: defaults.contentTypes,
-      cache: this.cachePlan(src, { ...defaults, vary: [], tags: [], staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
+      cache: this.cachePlan(src, { ...defaults, vary: [], tags: [], lastGood: false, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
     });
   }
 
@@ -175,7 +178,7 @@ export class FragmentSession {
    */
   private cachePlan(
     id: string,
-    spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'tags'>,
+    spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'tags' | 'lastGood'>,
   ): CachePlan | undefined {
     const cache = this.options.cache;
     if (spec.ttlMs <= 0 || !cache) return undefined;
@@ -193,6 +196,7 @@ export class FragmentSession {
       staleIfErrorMs: spec.staleIfErrorMs,
       varies,
       version,
+      lastGood: spec.lastGood ? cache.lastGood : undefined,
     };
   }
 

@@ -176,6 +176,10 @@ function compileFragment(
     });
   }
 
+  if (spec.lastGood && !spec.staleIfError) {
+    problems.push({ path: at('lastGood'), message: 'expected staleIfError: as well, for how long the last good copy may be served' });
+  }
+
   return {
     id,
     src,
@@ -189,6 +193,7 @@ function compileFragment(
     fallback,
     contentTypes: spec.contentTypes?.map((t) => t.toLowerCase()) ?? defaults.contentTypes,
     tags: spec.tags ?? [],
+    lastGood: spec.lastGood ?? false,
   };
 }
 

@@ -69,6 +69,7 @@ export const FragmentManifestSchema = z.strictObject(
     required: z.boolean({ error: expected('true or false') }).optional(),
     fallback: FallbackSchema.optional(),
     contentTypes: list(mediaType, 'a list of media types').optional(),
+    lastGood: z.boolean({ error: expected('true or false') }).optional(),
     tags: list(
       z.string({ error: expected('a tag (a string)') }).regex(/^[A-Za-z0-9_.:-]+$/, { error: expected('a tag of letters, digits and _ . : -') }),
       'a list of tags',

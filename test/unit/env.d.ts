@@ -3,5 +3,6 @@ declare namespace Cloudflare {
   interface Env {
     TESSERA_VERSIONS: KVNamespace;
     SEGMENTS: KVNamespace;
+    TESSERA_LAST_GOOD: KVNamespace;
   }
 }

@@ -1,7 +1,8 @@
+import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CacheLayer } from '../../gateway/fragments/cache/cache-api-layer';
 import type { RouteManifest } from '../../gateway/manifest/schema';
-import { delay, gate, gatewayFor, html, upstream } from './harness';
+import { compile, delay, gate, gatewayFor, html, upstream } from './harness';
 
 /** A clock the test moves: TTLs are checked without waiting for them. */
 function clock(start = 1_000_000) {
@@ -270,5 +271,35 @@ describe('fragment cache: layers', () => {
       await response.settled();
     }
     expect(fragment.fetches).toBe(1);
+  });
+});
+
+describe('fragment cache: the last good copy in KV (L3)', () => {
+  it('serves stale-if-error in a cold data centre from the copy another one kept', async () => {
+    let down = false;
+    const src = `/f?${Math.random()}`;
+    const net = upstream({ '/page': page, '/f': () => (down ? html('down', {}, 503) : html('good')) });
+    const time = clock();
+    const manifest = (lastGood: boolean) =>
+      ({ route: '/page', fragments: { f: { src, ttl: '10s', staleIfError: '1h', lastGood, fallback: 'keep' } } }) as RouteManifest;
+    const inDataCentre = (name: string, lastGood: boolean) =>
+      gatewayFor(net, manifest(lastGood), { cache: { cacheName: name, now: time.now }, env: { TESSERA_LAST_GOOD: env.TESSERA_LAST_GOOD } });
+
+    const warm = await inDataCentre('dc-a', true)('/page');
+    expect(slot(await warm.text())).toBe('good');
+    await warm.settled(); // the KV write happens in the background
+
+    down = true;
+    time.advance(60_000);
+    const cold = await inDataCentre('dc-b', true)('/page');
+    expect(slot(await cold.text())).toBe('good');
+    const optedOut = await inDataCentre('dc-c', false)('/page');
+    expect(slot(await optedOut.text())).toBe('own');
+  });
+
+  it('is refused without staleIfError, which says how long the copy may serve', () => {
+    expect(() => compile({ route: '/page', fragments: { f: { src: '/f', ttl: '1m', lastGood: true } } })).toThrow(
+      'fragments.f.lastGood: expected staleIfError: as well, for how long the last good copy may be served',
+    );
   });
 });

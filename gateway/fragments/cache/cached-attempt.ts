@@ -39,8 +39,11 @@ export async function cachedAttempt(
     return served(cached, 'stale');
   }
   const result = await waitFor(refresh(), timeoutMs, context.signal);
-  if (result.ok || !cached || state === 'expired') return result;
-  return { ...served(cached, 'stale'), staleBecause: result.outcome, detail: result.detail };
+  if (result.ok) return result;
+  // A cold data centre has no copy in L1 or L2; the last-good copy in KV may still be in its window.
+  const fallback = cached ?? (await cache.lastGood(key, plan.lastGood));
+  if (!fallback || freshness(fallback, cache.now()).state === 'expired') return result;
+  return { ...served(fallback, 'stale'), staleBecause: result.outcome, detail: result.detail };
 }
 
 async function refreshed(
@@ -65,19 +68,17 @@ async function refreshed(
   if (!cache.admit(plan.fragment, key, plan.maxVariants)) {
     return { ...attempt, notStored: `more than ${plan.maxVariants} variants of this fragment in this isolate (check its vary)` };
   }
-  cache.store(
-    key,
-    {
-      html: fetched.html,
-      surrogateEsi: fetched.esi,
-      storedAt: cache.now(),
-      ttlMs: cache.jitter(plan.ttlMs),
-      staleWhileRevalidateMs: plan.staleWhileRevalidateMs,
-      staleIfErrorMs: plan.staleIfErrorMs,
-      ...fetched.validators,
-    },
-    context.waitUntil,
-  );
+  const entry: CachedFragment = {
+    html: fetched.html,
+    surrogateEsi: fetched.esi,
+    storedAt: cache.now(),
+    ttlMs: cache.jitter(plan.ttlMs),
+    staleWhileRevalidateMs: plan.staleWhileRevalidateMs,
+    staleIfErrorMs: plan.staleIfErrorMs,
+    ...fetched.validators,
+  };
+  cache.store(key, entry, context.waitUntil);
+  cache.keepLastGood(key, entry, plan.lastGood, context.waitUntil);
   return attempt;
 }
 

@@ -1,6 +1,7 @@
 import type { CacheLayer } from './cache-api-layer';
 import type { CacheKey } from './cache-key';
 import { type CachedFragment, sizeInMemory } from './cached-fragment';
+import type { LastGoodLayer } from './last-good-layer';
 import { MemoryLru } from './memory-lru';
 
 /**
@@ -50,6 +51,21 @@ export class FragmentCache {
       this.degraded(this.shared.name, error);
       return undefined;
     }
+  }
+
+  /** L3, for fragments that opt in: only consulted when a refresh failed and L1 and L2 had nothing. */
+  async lastGood(key: CacheKey, layer: LastGoodLayer | undefined): Promise<CachedFragment | undefined> {
+    if (!layer) return undefined;
+    try {
+      return await layer.get(key.id);
+    } catch (error) {
+      this.degraded('KV last-good', error);
+      return undefined;
+    }
+  }
+
+  keepLastGood(key: CacheKey, entry: CachedFragment, layer: LastGoodLayer | undefined, waitUntil: (work: Promise<unknown>) => void): void {
+    if (layer) waitUntil(layer.put(key.id, entry).catch((error) => this.degraded('KV last-good', error)));
   }
 
   /** L1 only, synchronously: what a fetch that just finished stored. */
