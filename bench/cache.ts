@@ -4,11 +4,14 @@
  *     hit) against the pass-through Worker on the same workerd: requests/s
  *     and p99 at concurrency 32 (goal: req/s ratio ≥ 0.8);
  *   - 200 concurrent cold requests for pages sharing one fragment key:
- *     upstream fragment fetches (goal: 1).
+ *     upstream fragment fetches (goal: 1);
+ *   - the latency a miss pays for `coalesce: global` (the Durable Object hop).
  * Interleaved A/B rounds; bounded in count; 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';
+import { checkManifest } from '../cli/load-manifests';
 import { type RunningWorker, startWorker } from '../cli/workerd-host';
+import { assembleManifests } from '../gateway/manifest/compile';
 import { PASS_THROUGH_ENTRY, startBenchOrigin } from './bench-origin';
 
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -90,4 +93,43 @@ try {
 } finally {
   await coldGateway.dispose();
   await cold.close();
+}
+
+// The price of coalesce: global: sequential cold misses, each on a new key, with and without the Durable Object hop.
+const priced = await startBenchOrigin({ originMs: 0, fragmentMs: [0], pageKb: 10 });
+const missLatency = async (coalesce: 'isolate' | 'global') => {
+  const manifest = `route: /page\nfragments:\n  f0: { src: "/frag/0?k={query.k}", ttl: 1h, coalesce: ${coalesce} }\n`;
+  const { route } = checkManifest(manifest, 'priced.yaml', 'priced');
+  if (!route) throw new Error('bench manifest is invalid');
+  const worker = await startWorker({ routes: assembleManifests([route]), bindings: { ORIGIN: priced.url } });
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const { port } = new URL(worker.url);
+    const timings: number[] = [];
+    for (let i = 0; i < 45; i++) {
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: `/page?k=${coalesce}-${i}`, agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+          .on('error', reject)
+          .end();
+      });
+      if (i >= 5) timings.push(performance.now() - started); // the first few warm the isolate and the Object
+    }
+    agent.destroy();
+    return median(timings);
+  } finally {
+    await worker.dispose();
+  }
+};
+try {
+  const isolate = await missLatency('isolate');
+  const global = await missLatency('global');
+  console.log(
+    `\ncost of coalesce: global per miss: ${(global - isolate).toFixed(2)} ms (page with one cold fragment: ${isolate.toFixed(2)} ms per isolate, ${global.toFixed(2)} ms through the Durable Object; median of 40)`,
+  );
+} finally {
+  await priced.close();
 }

@@ -25,10 +25,18 @@ export interface WorkerHostOptions {
   onLog?: (line: string) => void;
   /** Opens workerd's V8 inspector on this port (heap readings in bench/memory.ts). */
   inspectorPort?: number;
+  /**
+   * More copies of the gateway, each a Worker (an isolate) of its own with its
+   * own memory cache, sharing the first one's Durable Objects: what several
+   * isolates in one data centre look like.
+   */
+  peers?: number;
 }
 
 export interface RunningWorker {
   url: string;
+  /** Fetch through one of the peers (0 is the main Worker at `url`). */
+  fetchPeer(peer: number, path: string, init?: RequestInit): Promise<Response>;
   /** The workerd process serving this Worker, for memory readings. */
   pid: number | undefined;
   /** Rebuilds with new routes and swaps the Worker in place; requests keep being served. */
@@ -38,26 +46,40 @@ export interface RunningWorker {
 
 export async function startWorker(options: WorkerHostOptions): Promise<RunningWorker> {
   const config = readProjectConfig();
-  const miniflareOptions = async (routes: CompiledManifests | undefined): Promise<MiniflareOptions> => ({
-    modules: true,
-    script: await bundle(options.entry ?? GATEWAY_ENTRY, routes),
-    compatibilityDate: config.compatibility_date,
-    compatibilityFlags: config.compatibility_flags,
-    bindings: options.bindings,
-    host: '127.0.0.1',
-    port: options.port ?? 0,
-    log: new Log(LogLevel.WARN),
-    // No network here to fetch the real request.cf object from.
-    cf: false,
-    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
-    ...(options.onLog ? { handleStructuredLogs: ({ message }: { message: string }) => void options.onLog?.(message) } : {}),
-  });
+  const gateway = !options.entry || options.entry === GATEWAY_ENTRY;
+  const miniflareOptions = async (routes: CompiledManifests | undefined): Promise<MiniflareOptions> => {
+    const script = await bundle(options.entry ?? GATEWAY_ENTRY, routes);
+    const worker = (name: string) => ({
+      name,
+      modules: true,
+      script,
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      bindings: options.bindings,
+      // Every copy binds the Durable Objects of the first, as isolates of one Worker do.
+      ...(gateway ? { durableObjects: { TESSERA_COALESCER: { className: 'FragmentCoalescer', scriptName: 'gateway-0' } } } : {}),
+    });
+    return {
+      workers: Array.from({ length: 1 + (options.peers ?? 0) }, (_, i) => worker(`gateway-${i}`)),
+      host: '127.0.0.1',
+      port: options.port ?? 0,
+      log: new Log(LogLevel.WARN),
+      // No network here to fetch the real request.cf object from.
+      cf: false,
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      ...(options.onLog ? { handleStructuredLogs: ({ message }: { message: string }) => void options.onLog?.(message) } : {}),
+    };
+  };
   const before = new Set(childPids());
   const mf = new Miniflare(await miniflareOptions(options.routes));
   const url = await mf.ready;
   const pid = childPids().find((p) => !before.has(p));
   return {
     url: url.origin,
+    fetchPeer: async (peer, path, init) => {
+      const worker = await mf.getWorker(`gateway-${peer}`);
+      return (await worker.fetch(new URL(path, url).href, init as never)) as unknown as Response;
+    },
     pid,
     reload: async (routes) => void (await mf.setOptions(await miniflareOptions(routes))),
     dispose: () => mf.dispose(),

@@ -29,6 +29,8 @@ export interface GatewayEnv {
   SEGMENTS?: KVNamespace;
   /** Last good fragment copies, for fragments with `lastGood: true` (L3). */
   TESSERA_LAST_GOOD?: KVNamespace;
+  /** FragmentCoalescer objects, for `coalesce: global`. */
+  TESSERA_COALESCER?: DurableObjectNamespace;
 }
 
 export interface GatewayOptions {
@@ -110,7 +112,7 @@ export function createGateway(options: GatewayOptions) {
       origin,
       fetch: outbound,
       publicHost: env.PUBLIC_HOST,
-      cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env) },
+      cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env), coalescer: env.TESSERA_COALESCER },
       segments: env.SEGMENTS,
       logTimings: env.TESSERA_LOG === 'timing',
     });

@@ -2,6 +2,9 @@ import manifests from 'tessera:routes';
 import { createGateway, type GatewayEnv } from './gateway';
 import type { CompiledManifests } from './types';
 
+// Durable Object classes must be exported by the Worker's entry.
+export { FragmentCoalescer } from './fragments/cache/global-coalescer';
+
 // Compiled and validated by `tessera build` (wrangler runs it before bundling).
 const handle = createGateway({ manifests: manifests as CompiledManifests });
 

@@ -51,6 +51,8 @@ export interface FragmentSpec {
   tags: string[];
   /** Keep the last good copy in KV too (L3), for stale-if-error in a cold data centre. */
   lastGood: boolean;
+  /** `global`: misses go through a Durable Object per key, one fetch across all isolates. */
+  coalesce: 'isolate' | 'global';
 }
 
 /** What an include that no manifest entry declares gets. */

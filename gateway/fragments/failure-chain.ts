@@ -2,6 +2,7 @@ import type pLimit from 'p-limit';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
 import { cachedAttempt } from './cache/cached-attempt';
 import type { FragmentCache } from './cache/fragment-cache';
+import { type CoalescedFetch, fetchThroughCoalescer } from './cache/global-coalescer';
 import type { LastGoodLayer } from './cache/last-good-layer';
 import { type FragmentFetchResult, fetchFragment, type Validators } from './fragment-fetch';
 import type { HostPolicy } from './host-policy';
@@ -27,6 +28,8 @@ export interface FetchContext {
   waitUntil: (work: Promise<unknown>) => void;
   /** The page's host, which names cache entries in the Cache API. */
   host: string;
+  /** The Durable Object namespace behind `coalesce: global`; absent, coalescing stays per isolate. */
+  coalescer?: DurableObjectNamespace;
 }
 
 /** Where a src resolved to: an allowed URL, a refused one, or nothing (a variable without a usable value). */
@@ -61,6 +64,8 @@ export interface CachePlan {
   version: Promise<string>;
   /** L3, when the fragment opted in to a last-good copy and the namespace is bound. */
   lastGood?: LastGoodLayer;
+  /** Misses go through the Durable Object for the key (`coalesce: global`). */
+  global: boolean;
 }
 
 /** A fragment that has settled, before the markers inside it are filled. */
@@ -112,7 +117,12 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
       const { url } = target;
       if (caching && context.cache) {
         // Shared with other pages, so bounded by its own timeout, not this page's signal.
-        const fetchOnce = (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators);
+        const { coalescer } = context;
+        const fetchOnce =
+          caching.global && coalescer
+            ? (validators: Validators | undefined, key: string) =>
+                context.limit(() => fetchThroughCoalescer(coalescer, coalescedJob(context, url, plan, key, validators)))
+            : (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators);
         return cachedAttempt(context, context.cache, url, caching, plan.timeoutMs, fetchOnce);
       }
       const fetched = await fetchOne(context, url, plan, context.signal, undefined);
@@ -157,6 +167,20 @@ function delivered(
   return {
     surrogateEsi: delivery.esi,
     result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail, staleBecause, notStored },
+  };
+}
+
+function coalescedJob(context: FetchContext, url: URL, plan: FailurePlan, key: string, validators: Validators | undefined): CoalescedFetch {
+  return {
+    key,
+    url: url.href,
+    origin: context.policy.origin,
+    hosts: context.route.hosts,
+    headers: [...fragmentHeaders(context.request, plan.forwardHeaders)],
+    timeoutMs: plan.timeoutMs,
+    maxBytes: context.route.limits.maxFragmentBytes,
+    contentTypes: [...plan.contentTypes],
+    validators,
   };
 }
 

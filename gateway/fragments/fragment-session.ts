@@ -47,6 +47,8 @@ export interface SessionCache {
   versions: VersionStore;
   /** L3, when the TESSERA_LAST_GOOD namespace is bound. */
   lastGood?: LastGoodLayer;
+  /** The Durable Object namespace behind `coalesce: global`. */
+  coalescer?: DurableObjectNamespace;
 }
 
 export interface FragmentSessionOptions {
@@ -76,7 +78,8 @@ export class FragmentSession {
     const cache = options.cache?.store;
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
     const host = new URL(request.url).host;
-    this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal, cache, waitUntil, host };
+    const coalescer = options.cache?.coalescer;
+    this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal, cache, waitUntil, host, coalescer };
     this.maxDepth = route.limits.maxDepth;
   }
 
@@ -166,7 +169,7 @@ export class FragmentSession {
       timeoutMs: defaults.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
       contentTypes: defaults.contentTypes,
-      cache: this.cachePlan(src, { ...defaults, vary: [], tags: [], lastGood: false, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
+      cache: this.cachePlan(src, { ...defaults, vary: [], tags: [], lastGood: false, coalesce: 'isolate', staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
     });
   }
 
@@ -178,7 +181,7 @@ export class FragmentSession {
    */
   private cachePlan(
     id: string,
-    spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'tags' | 'lastGood'>,
+    spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'tags' | 'lastGood' | 'coalesce'>,
   ): CachePlan | undefined {
     const cache = this.options.cache;
     if (spec.ttlMs <= 0 || !cache) return undefined;
@@ -197,6 +200,7 @@ export class FragmentSession {
       varies,
       version,
       lastGood: spec.lastGood ? cache.lastGood : undefined,
+      global: spec.coalesce === 'global',
     };
   }
 

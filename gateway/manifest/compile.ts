@@ -78,7 +78,7 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
 
   const fragments: Record<string, FragmentSpec> = {};
   for (const [id, spec] of Object.entries(manifest.fragments ?? {})) {
-    const fragment = compileFragment(id, spec, defaults, paramNames, problems);
+    const fragment = compileFragment(id, spec, defaults, paramNames, problems, manifest.coalesce ?? 'isolate');
     if (fragment) fragments[id] = fragment;
   }
 
@@ -129,6 +129,7 @@ function compileFragment(
   defaults: FragmentDefaults,
   paramNames: Set<string>,
   problems: CompileProblem[],
+  routeCoalesce: FragmentSpec['coalesce'],
 ): FragmentSpec | undefined {
   const at = (...path: (string | number)[]) => ['fragments', id, ...path];
   const template = (raw: string, path: (string | number)[]) => {
@@ -194,6 +195,7 @@ function compileFragment(
     contentTypes: spec.contentTypes?.map((t) => t.toLowerCase()) ?? defaults.contentTypes,
     tags: spec.tags ?? [],
     lastGood: spec.lastGood ?? false,
+    coalesce: spec.coalesce ?? routeCoalesce,
   };
 }
 

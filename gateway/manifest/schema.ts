@@ -70,6 +70,7 @@ export const FragmentManifestSchema = z.strictObject(
     fallback: FallbackSchema.optional(),
     contentTypes: list(mediaType, 'a list of media types').optional(),
     lastGood: z.boolean({ error: expected('true or false') }).optional(),
+    coalesce: z.enum(['isolate', 'global'], { error: expected('isolate or global') }).optional(),
     tags: list(
       z.string({ error: expected('a tag (a string)') }).regex(/^[A-Za-z0-9_.:-]+$/, { error: expected('a tag of letters, digits and _ . : -') }),
       'a list of tags',
@@ -147,6 +148,7 @@ export const RouteManifestSchema = z.strictObject(
     hosts: list(text('a host such as "pricing.example.com" or an origin such as "http://127.0.0.1:9000"'), 'a list of hosts').optional(),
     limits: LimitsSchema.optional(),
     timeouts: TimeoutsSchema.optional(),
+    coalesce: z.enum(['isolate', 'global'], { error: expected('isolate or global') }).optional(),
     segment: z
       .string({ error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })
       .regex(/^(cookie|header)\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })

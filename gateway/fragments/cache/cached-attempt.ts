@@ -15,7 +15,7 @@ import type { FragmentCache } from './fragment-cache';
  * timeout, not by the page that started it: other pages may be waiting on it.
  * Each waiter still has its own timeout and its own page's abort.
  */
-export type FetchOnce = (validators: Validators | undefined) => Promise<FragmentFetchResult>;
+export type FetchOnce = (validators: Validators | undefined, key: string) => Promise<FragmentFetchResult>;
 
 export async function cachedAttempt(
   context: FetchContext,
@@ -55,7 +55,7 @@ async function refreshed(
   fetchOnce: FetchOnce,
 ): Promise<Attempt> {
   const validators = cached && (cached.etag || cached.lastModified) ? { etag: cached.etag, lastModified: cached.lastModified } : undefined;
-  const fetched = await fetchOnce(validators);
+  const fetched = await fetchOnce(validators, key.id);
   if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: fetched.detail };
   if (fetched.kind === 'not-modified') {
     if (!cached) return { ok: false, outcome: 'error', detail: '304 to an unconditional request' };
