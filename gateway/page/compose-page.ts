@@ -98,18 +98,15 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
     );
   }
 
-  let body = lifetime.watchOrigin(page.body);
+  const splitter = splitBeforeMarkers();
+  lifetime.pipeOrigin(page.body, splitter.writable);
+  let body = splitter.readable;
   if (pageEsi) body = body.pipeThrough(lookAheadWindow((include) => session.discover(include)));
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
-  const assembled = assembleResponse(new Response(body.pipeThrough(splitBeforeMarkers())), session, { depth: 0, ancestry: [], esi: pageEsi }).body;
+  const assembled = assembleResponse(new Response(body), session, { depth: 0, ancestry: [], esi: pageEsi }).body;
   if (!assembled) throw new Error('HTMLRewriter returned no body for a page that has one');
-  let out = lifetime.deliver(assembled);
-  if (logTimings) out = out.pipeThrough(afterLastChunk(() => console.log(timingReport(url, originMs, Date.now() - began, session.timings()))));
-  return new Response(out, { status: page.status, statusText: page.statusText, headers });
-}
-
-function afterLastChunk(done: () => void): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({ flush: done });
+  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, session.timings())) : undefined;
+  return new Response(lifetime.deliver(assembled, report), { status: page.status, statusText: page.statusText, headers });
 }

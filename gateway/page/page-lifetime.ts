@@ -69,9 +69,17 @@ export class PageLifetime {
     }
   }
 
-  /** The origin body, ended as a failure when it breaks or stays silent longer than the idle timeout. */
-  watchOrigin(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  /**
+   * Pumps the origin body into the first stage of assembly, noting every
+   * chunk: a body silent for longer than the idle timeout ends the page, and
+   * so does one that breaks. The stage is closed, never errored, either way:
+   * the rewriter after it would end cleanly on an error anyway (and report it
+   * as unhandled); `deliver` is what fails the client stream. When the page
+   * ends early the origin read is cancelled, which stops the download.
+   */
+  pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>): void {
     const reader = body.getReader();
+    const writer = stage.getWriter();
     const idleMs = this.timeouts.originIdleMs;
     let bytes = 0;
     let lastChunkAt = Date.now();
@@ -84,39 +92,35 @@ export class PageLifetime {
       this.end(new PageAborted('origin-idle', `origin body stalled for ${idleMs}ms after ${bytes} bytes`));
     };
     let idle = setTimeout(checkIdle, idleMs);
-    // Cancellation does not travel back through HTMLRewriter to its input: stop the origin here.
     this.signal.addEventListener('abort', () => void reader.cancel(this.failure).catch(() => {}));
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
+    const pump = async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || this.failure) return;
+          bytes += value.byteLength;
+          lastChunkAt = Date.now();
+          await writer.write(value);
+        }
+      } catch (error) {
+        if (!this.failure)
           this.end(new PageAborted('origin-broken', `origin body broke after ${bytes} bytes: ${error instanceof Error ? error.message : String(error)}`));
-          chunk = { done: true, value: undefined };
-        }
-        if (this.failure || chunk.done) {
-          clearTimeout(idle);
-          // Closed even on failure: the rewriter downstream would end cleanly on an error anyway
-          // (and report it as unhandled); `deliver` errors the client stream instead.
-          return controller.close();
-        }
-        bytes += chunk.value.byteLength;
-        lastChunkAt = Date.now();
-        controller.enqueue(chunk.value);
-      },
-      cancel: (reason) => {
+      } finally {
         clearTimeout(idle);
-        return reader.cancel(reason);
-      },
-    });
+        void writer.close().catch(() => {});
+      }
+    };
+    void pump();
   }
 
   /**
    * The body the client receives. It errors as soon as the page ends with a
-   * failure, and a client that stops reading ends the page (and so every fetch).
+   * failure, and a client that stops reading ends the page (and so every
+   * fetch). `done` runs after a page that completed. (A native pipe would
+   * save this stage's per-chunk cost, but workerd does not implement pipeTo
+   * between the rewriter's output and another internal stream.)
    */
-  deliver(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  deliver(body: ReadableStream<Uint8Array>, done?: () => void): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let finished = false;
     return new ReadableStream<Uint8Array>({
@@ -140,7 +144,9 @@ export class PageLifetime {
         if (chunk.done) {
           finished = true;
           this.release();
-          return controller.close();
+          controller.close();
+          done?.();
+          return;
         }
         controller.enqueue(chunk.value);
       },
