@@ -10,17 +10,19 @@ const GT = 0x3e;
 const ESI = new TextEncoder().encode('<esi:');
 const DATA_SLOT = new TextEncoder().encode('data-slot');
 
-export function splitBeforeMarkers(): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, controller) {
-      let start = 0;
-      for (const cut of markerOffsets(chunk)) {
-        if (cut > start) controller.enqueue(chunk.subarray(start, cut));
-        start = cut;
-      }
-      controller.enqueue(start === 0 ? chunk : chunk.subarray(start));
-    },
-  });
+/**
+ * A chunk cut just before every marker tag in it. The page lifetime's origin
+ * pump writes the pieces into a native stream the rewriter reads, so cutting
+ * costs no JavaScript stream stage of its own (each one costs workerd
+ * throughput per chunk).
+ */
+export function* piecesBeforeMarkers(chunk: Uint8Array): Generator<Uint8Array> {
+  let start = 0;
+  for (const cut of markerOffsets(chunk)) {
+    if (cut > start) yield chunk.subarray(start, cut);
+    start = cut;
+  }
+  yield start === 0 ? chunk : chunk.subarray(start);
 }
 
 /** Offsets of the `<` of every marker tag that starts in this chunk. */

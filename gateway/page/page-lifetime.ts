@@ -77,7 +77,7 @@ export class PageLifetime {
    * as unhandled); `deliver` is what fails the client stream. When the page
    * ends early the origin read is cancelled, which stops the download.
    */
-  pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>): void {
+  pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pieces: (chunk: Uint8Array) => Iterable<Uint8Array>): void {
     const reader = body.getReader();
     const writer = stage.getWriter();
     const idleMs = this.timeouts.originIdleMs;
@@ -100,7 +100,7 @@ export class PageLifetime {
           if (done || this.failure) return;
           bytes += value.byteLength;
           lastChunkAt = Date.now();
-          await writer.write(value);
+          for (const piece of pieces(value)) await writer.write(piece);
         }
       } catch (error) {
         if (!this.failure)
