@@ -88,18 +88,17 @@ function served(entry: CachedFragment, outcome: 'hit' | 'stale' | 'revalidated')
 
 /** A waiter's own bound on a shared refresh: its timeout, and its page ending. */
 function waitFor(shared: Promise<Attempt>, timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
-  let timer: ReturnType<typeof setTimeout> = setTimeout(() => {}, 0);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const failed = (outcome: FailureOutcome, detail: string): Attempt => ({ ok: false, outcome, detail });
   const bounded = new Promise<Attempt>((resolve) => {
-    clearTimeout(timer);
     timer = setTimeout(() => resolve(failed('timeout', `no complete response within ${timeoutMs}ms`)), timeoutMs);
     onAbort = () => resolve(failed('error', 'the page ended'));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([shared, bounded]).finally(() => {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   });
 }
