@@ -4,7 +4,7 @@ import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
 import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
 import { errorPage } from './http/error-page';
-import { isHtml, originRequestsEsi } from './http/headers';
+import { isHtml, processesEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
 import { parseUrl } from './http/parse-url';
 import { proxyToOrigin } from './http/proxy';
@@ -94,9 +94,8 @@ export function createGateway(options: GatewayOptions) {
         const response = await proxyToOrigin(request, url, origin, outbound, env.PUBLIC_HOST);
         // HEAD promises the headers GET would send, and GET of this page is assembled.
         if (match && request.method === 'HEAD' && response.ok && isHtml(response.headers)) {
-          const { route } = match;
-          const esi = route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(response.headers));
-          return new Response(null, { status: response.status, headers: assembledPageHeaders(response.headers, route, esi) });
+          const headers = assembledPageHeaders(response.headers, match.route, processesEsi(match.route, response.headers));
+          return new Response(null, { status: response.status, headers });
         }
         return response;
       } catch (error) {

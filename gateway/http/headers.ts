@@ -1,3 +1,5 @@
+import type { CompiledRoute } from '../types';
+
 /**
  * Header rules for what crosses the gateway: hop-by-hop headers never do
  * (RFC 9110 §7.6.1), and an assembled page loses the headers that described
@@ -64,6 +66,11 @@ export function assembledResponseHeaders(origin: Headers, esiProcessed: boolean)
   // Surrogate-Control is addressed to us, not to browsers or downstream caches.
   if (esiProcessed) headers.delete('surrogate-control');
   return headers;
+}
+
+/** Whether a route processes ESI in a page with these origin headers: `on`, or `auto` and the origin opted in. */
+export function processesEsi(route: Pick<CompiledRoute, 'esi'>, origin: Headers): boolean {
+  return route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(origin));
 }
 
 /** Edge Architecture 1.0: ESI is enabled by `Surrogate-Control: content="ESI/1.0"`. */

@@ -5,7 +5,7 @@ import { assembleResponse } from '../html/assemble';
 import { lookAheadWindow } from '../html/lookahead';
 import { piecesBeforeMarkers } from '../html/marker-splitter';
 import { errorPage } from '../http/error-page';
-import { isHtml, originRequestHeaders, originRequestsEsi } from '../http/headers';
+import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
 import { passThrough } from '../http/proxy';
 import { serverTiming, timingReport } from '../observe/server-timing';
@@ -81,7 +81,7 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
     lifetime.release();
     return passThrough(page);
   }
-  pageEsi = route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(page.headers));
+  pageEsi = processesEsi(route, page.headers);
 
   const required = await session.requiredDelivered();
   if (!required.ok) {
