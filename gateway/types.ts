@@ -39,7 +39,8 @@ export interface FragmentSpec {
   timeoutMs: number;
   staleWhileRevalidateMs: number;
   staleIfErrorMs: number;
-  vary: string[];
+  /** What the fragment's answer depends on, parsed from `vary:` (`cookie.session`, `segment`, …). */
+  vary: TemplateVariable[];
   /** Lower-cased request header names passed to the fragment host. */
   forwardHeaders: string[];
   /** A required fragment is awaited before the status is sent; its failure fails the page. */

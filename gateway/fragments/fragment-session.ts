@@ -186,7 +186,7 @@ export class FragmentSession {
     const cache = this.options.cache;
     if (spec.ttlMs <= 0 || !cache) return undefined;
     const { vars, request } = this.options;
-    const varies = spec.vary.map((entry) => `${entry}=${vars.named(entry) ?? ''}`);
+    const varies = spec.vary.map((variable) => `${variable.source}.${variable.name}=${vars.get(variable) ?? ''}`);
     for (const header of spec.forwardHeaders) {
       if (isNegotiationHeader(header)) varies.push(`header.${header}=${request.headers.get(header) ?? ''}`);
     }

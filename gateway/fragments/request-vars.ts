@@ -39,15 +39,6 @@ export class RequestVars {
     }
   }
 
-  /** A value by its template name, such as `cookie.session` or `geo.country` (the form `vary` lists use). */
-  named(name: string): string | undefined {
-    if (name === 'segment') return this.segment;
-    const dot = name.indexOf('.');
-    const source = name.slice(0, dot) as TemplateVariable['source'];
-    const key = source === 'header' ? name.slice(dot + 1).toLowerCase() : name.slice(dot + 1);
-    return this.get({ source, name: key });
-  }
-
   private cookieJar(): Map<string, string> {
     if (!this.cookies) {
       this.cookies = new Map();

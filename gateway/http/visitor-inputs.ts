@@ -82,11 +82,7 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
     addTemplate(inputs, fragment.src);
     addTemplate(inputs, fragment.fallback.src);
     for (const header of fragment.forwardHeaders) addHeader(inputs, header);
-    for (const entry of fragment.vary) {
-      const dot = entry.indexOf('.');
-      if (entry === 'segment') addInput(inputs, 'segment', '');
-      else addInput(inputs, entry.slice(0, dot) as TemplateSource, entry.slice(dot + 1));
-    }
+    for (const variable of fragment.vary) addInput(inputs, variable.source, variable.name);
   }
   if (esiActive) for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
   return inputs;

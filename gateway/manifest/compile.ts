@@ -10,6 +10,7 @@ import {
   type RouteLimits,
   type RouteTimeouts,
   type SegmentSource,
+  type TemplateVariable,
 } from '../types';
 import { durationMs } from './duration';
 import type { FragmentManifest, RouteManifest } from './schema';
@@ -84,7 +85,7 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
 
   if (!manifest.segment) {
     for (const fragment of Object.values(fragments)) {
-      if (usesSegment(fragment.src) || usesSegment(fragment.fallback.src) || fragment.vary.includes('segment')) {
+      if (usesSegment(fragment.src) || usesSegment(fragment.fallback.src) || fragment.vary.some((v) => v.source === 'segment')) {
         problems.push({
           path: ['fragments', fragment.id],
           message: 'expected segment: on the route (such as "cookie.uid") for a fragment that uses {segment}',
@@ -157,9 +158,11 @@ function compileFragment(
     fallback.html = spec.fallback.html;
     if (spec.fallback.src !== undefined) fallback.src = template(spec.fallback.src, at('fallback', 'src'));
   }
+  const vary: TemplateVariable[] = [];
   (spec.vary ?? []).forEach((name, i) => {
     try {
-      parseSrcTemplate(`{${name}}`);
+      // A vary entry is a template variable by itself; the parser is the one srcs use.
+      vary.push(parseSrcTemplate(`{${name}}`).parts[0] as TemplateVariable);
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
       problems.push({ path: at('vary', i), message: `expected a variable such as "geo.country" or "header.accept-language", got ${JSON.stringify(name)}` });
@@ -168,7 +171,7 @@ function compileFragment(
   if (!src) return undefined;
   const ttlMs = durationMs(spec.ttl, defaults.ttlMs);
   const forwardHeaders = (spec.forwardHeaders ?? defaults.forwardHeaders).map((h) => h.toLowerCase());
-  const uncovered = ttlMs > 0 ? forwardHeaders.filter((h) => !isNegotiationHeader(h) && !variesOn(spec.vary ?? [], h)) : [];
+  const uncovered = ttlMs > 0 ? forwardHeaders.filter((h) => !isNegotiationHeader(h) && !variesOn(vary, h)) : [];
   if (uncovered.length) {
     const example = uncovered[0] === 'cookie' ? 'cookie.session' : `header.${uncovered[0]}`;
     problems.push({
@@ -188,7 +191,7 @@ function compileFragment(
     timeoutMs: durationMs(spec.timeout, defaults.timeoutMs) || defaults.timeoutMs,
     staleWhileRevalidateMs: durationMs(spec.staleWhileRevalidate, 0),
     staleIfErrorMs: durationMs(spec.staleIfError, 0),
-    vary: spec.vary ?? [],
+    vary,
     forwardHeaders,
     required: spec.required ?? false,
     fallback,
@@ -216,8 +219,8 @@ function segmentSource(text: string): SegmentSource {
 }
 
 /** Whether a vary list covers a forwarded header: any `cookie.*` entry for cookie, `header.NAME` otherwise. */
-function variesOn(vary: readonly string[], header: string): boolean {
-  return header === 'cookie' ? vary.some((v) => v.startsWith('cookie.')) : vary.some((v) => v.toLowerCase() === `header.${header}`);
+function variesOn(vary: readonly TemplateVariable[], header: string): boolean {
+  return header === 'cookie' ? vary.some((v) => v.source === 'cookie') : vary.some((v) => v.source === 'header' && v.name === header);
 }
 
 /** `pricing.example.com` means https; an explicit scheme and port are kept. */
