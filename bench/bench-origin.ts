@@ -6,9 +6,15 @@ import { assembleManifests } from '../gateway/manifest/compile';
 import type { CompiledManifests } from '../gateway/types';
 
 /**
- * The benchmarks' origin on 127.0.0.1: one page of about `pageKb` KB with a
- * data-slot per fragment, and fragment endpoints answering after their
- * injected latency. The manifest that assembles it comes along.
+ * The benchmarks' origin on 127.0.0.1: one page of about `pageKb` KB in
+ * several markups, the same filler and the same fragment positions in each,
+ * and fragment endpoints answering after their injected latency. Fragment i
+ * sits at document position i and takes `fragmentMs[i]`. The manifests that
+ * assemble it come along:
+ *   /page          `<div data-slot>` markers, fragments declared (ESI off)
+ *   /esi-declared  `<esi:include src>` tags whose src the manifest declares
+ *   /esi-found     `<esi:include src>` tags the manifest knows nothing of
+ *   /tailor        Zalando Tailor's `<fragment src>` tags (bench/peers)
  */
 export interface BenchOriginOptions {
   originMs: number;
@@ -20,6 +26,7 @@ export interface BenchOriginOptions {
 
 export interface BenchOrigin {
   url: string;
+  /** The data-slot page's markup. */
   page: string;
   manifests: CompiledManifests;
   /** Fragment requests the origin has answered. */
@@ -30,37 +37,58 @@ export interface BenchOrigin {
 /** The baseline Worker the gateway is measured against. */
 export const PASS_THROUGH_ENTRY = fileURLToPath(new URL('./pass-through.worker.ts', import.meta.url));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 const FILLER = `<p>${'lorem ipsum dolor sit amet '.repeat(37)}</p>\n`; // ~1 KB
+
+/** The same page with each fragment's marker written by `marker`. */
+function pageWith(fragmentMs: number[], pageKb: number, marker: (i: number) => string): string {
+  const filler = FILLER.repeat(Math.floor(pageKb / Math.max(1, fragmentMs.length)));
+  return `<!doctype html><html><head><title>bench</title></head><body>\n${fragmentMs.map((_, i) => `${filler}${marker(i)}\n`).join('')}</body></html>`;
+}
 
 export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentTtl }: BenchOriginOptions): Promise<BenchOrigin> {
   let fragmentFetches = 0;
-  const page =
-    `<!doctype html><html><head><title>bench</title></head><body>\n` +
-    fragmentMs.map((_, i) => `${FILLER.repeat(Math.floor(pageKb / Math.max(1, fragmentMs.length)))}<div data-slot="f${i}">fallback</div>\n`).join('') +
-    `</body></html>`;
+  let url = '';
+  const pages = new Map<string, () => string>([
+    ['/page', () => pageWith(fragmentMs, pageKb, (i) => `<div data-slot="f${i}">fallback</div>`)],
+    ['/esi-declared', () => pageWith(fragmentMs, pageKb, (i) => `<esi:include src="/frag/${i}"/>`)],
+    ['/esi-found', () => pageWith(fragmentMs, pageKb, (i) => `<esi:include src="/frag/${i}"/>`)],
+    ['/tailor', () => pageWith(fragmentMs, pageKb, (i) => `<fragment src="${url}/frag/${i}"></fragment>`)],
+  ]);
+  const rendered = new Map<string, string>();
   const server: Server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://bench');
-    const fragment = /^\/frag\/(\d+)$/.exec(url.pathname);
+    const path = new URL(req.url ?? '/', 'http://bench').pathname;
+    const fragment = /^\/frag\/(\d+)$/.exec(path);
     if (fragment) {
       fragmentFetches++;
       await sleep(fragmentMs[Number(fragment[1])]);
       res.writeHead(200, { 'content-type': 'text/html' });
       return res.end(`<span>fragment ${fragment[1]}</span>`);
     }
+    const render = pages.get(path) ?? pages.get('/page');
+    if (!render) return res.writeHead(404).end();
+    if (!rendered.has(path)) rendered.set(path, render());
     await sleep(originMs);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(page);
+    res.end(rendered.get(path));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ttl = fragmentTtl ? `, ttl: ${fragmentTtl}` : '';
-  const manifest = `route: /page\nfragments:${fragmentMs.length ? '\n' : ' {}\n'}${fragmentMs.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s${ttl} }\n`).join('')}`;
-  const { route, diagnostics } = checkManifest(manifest, 'bench.yaml', 'bench');
-  if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  const declared = fragmentMs.length ? `\n${fragmentMs.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s${ttl} }\n`).join('')}` : ' {}\n';
+  const manifests = [
+    `route: /page\nfragments:${declared}`,
+    `route: /esi-declared\nesi: on\nfragments:${declared}`,
+    `route: /esi-found\nesi: on\nfragments: {}\n`,
+  ].map((text, i) => {
+    const { route, diagnostics } = checkManifest(text, `bench-${i}.yaml`, `bench-${i}`);
+    if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+    return route;
+  });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    page,
-    manifests: assembleManifests([route]),
+    url,
+    page: pageWith(fragmentMs, pageKb, (i) => `<div data-slot="f${i}">fallback</div>`),
+    manifests: assembleManifests(manifests),
     fragmentFetches: () => fragmentFetches,
     close: () => {
       server.closeAllConnections();

@@ -86,7 +86,7 @@ export async function startWorker(options: WorkerHostOptions): Promise<RunningWo
   };
 }
 
-async function bundle(entry: string, routes: CompiledManifests | undefined): Promise<string> {
+export async function bundle(entry: string, routes: CompiledManifests | undefined): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,

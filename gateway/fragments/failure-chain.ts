@@ -1,4 +1,4 @@
-import type pLimit from 'p-limit';
+import type { ConnectionSlots, Rank } from '../page/connection-slots';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
 import { cachedAttempt } from './cache/cached-attempt';
 import type { FragmentCache } from './cache/fragment-cache';
@@ -20,7 +20,8 @@ export interface FetchContext {
   policy: HostPolicy;
   request: Request;
   fetch: typeof fetch;
-  limit: ReturnType<typeof pLimit>;
+  /** The page's connections waiting for headers; every fetch queues here. */
+  slots: ConnectionSlots;
   signal: AbortSignal;
   /** The isolate's fragment cache; absent, nothing is cached. */
   cache?: FragmentCache;
@@ -48,6 +49,8 @@ export interface FailurePlan {
   contentTypes: readonly string[];
   /** Present when the primary src is cached (ttl > 0). */
   cache?: CachePlan;
+  /** Its turn among queued fetches: its place in the document once known. */
+  rank: Rank;
 }
 
 export interface CachePlan {
@@ -121,11 +124,11 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
         const fetchOnce =
           caching.global && coalescer
             ? (validators: Validators | undefined, key: string) =>
-                context.limit(() => fetchThroughCoalescer(coalescer, coalescedJob(context, url, plan, key, validators)))
-            : (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators);
+                context.slots.send(plan.rank, context.signal, () => fetchThroughCoalescer(coalescer, coalescedJob(context, url, plan, key, validators)))
+            : (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators, true);
         return cachedAttempt(context, context.cache, url, caching, plan.timeoutMs, fetchOnce);
       }
-      const fetched = await fetchOne(context, url, plan, context.signal, undefined);
+      const fetched = await fetchOne(context, url, plan, context.signal, undefined, false);
       if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: fetched.detail };
       if (fetched.kind === 'not-modified') return { ok: false, outcome: 'error', detail: `${url.href}: 304 to an unconditional request` };
       return { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
@@ -139,19 +142,20 @@ async function fetchOne(
   plan: FailurePlan,
   signal: AbortSignal | undefined,
   validators: Validators | undefined,
+  forCache: boolean,
 ): Promise<FragmentFetchResult> {
-  const fetched = await context.limit(() =>
-    fetchFragment(url, {
-      fetch: context.fetch,
-      timeoutMs: plan.timeoutMs,
-      maxBytes: context.route.limits.maxFragmentBytes,
-      headers: fragmentHeaders(context.request, plan.forwardHeaders),
-      signal,
-      allowRedirect: (location) => context.policy.resolve(location.href) !== undefined,
-      contentTypes: plan.contentTypes,
-      validators,
-    }),
-  );
+  const fetched = await fetchFragment(url, {
+    fetch: context.fetch,
+    timeoutMs: plan.timeoutMs,
+    maxBytes: context.route.limits.maxFragmentBytes,
+    headers: fragmentHeaders(context.request, plan.forwardHeaders),
+    signal,
+    allowRedirect: (location) => context.policy.resolve(location.href) !== undefined,
+    contentTypes: plan.contentTypes,
+    validators,
+    judgeCacheability: forCache,
+    slot: (abort) => context.slots.acquire(plan.rank, abort),
+  });
   return fetched.ok ? fetched : { ...fetched, detail: `${url.href}: ${fetched.detail}` };
 }
 

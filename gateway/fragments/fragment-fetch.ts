@@ -2,6 +2,7 @@ import { escapeHtml } from '../http/error-page';
 import { originRequestsEsi } from '../http/headers';
 import { parseUrl } from '../http/parse-url';
 import { isNegotiationHeader } from '../http/visitor-inputs';
+import type { Release } from '../page/connection-slots';
 import { type Cacheability, cacheability } from './cache/cacheability';
 
 /**
@@ -23,6 +24,14 @@ export interface FragmentFetchOptions {
   contentTypes: readonly string[];
   /** A cached copy's validators: the request is conditional, and a 304 means "still good". */
   validators?: Validators;
+  /** Whether the answer may be cached is judged only for fragments that are (it costs a cache-policy parse). */
+  judgeCacheability: boolean;
+  /**
+   * Waits for a connection slot of the page (absent: sent at once). The
+   * timeout starts when the request is actually sent, and the slot is freed
+   * when its response headers arrive.
+   */
+  slot?: (signal: AbortSignal) => Promise<Release>;
 }
 
 export interface Validators {
@@ -55,22 +64,32 @@ export class FragmentTimeout extends Error {
 
 export async function fetchFragment(url: URL, options: FragmentFetchOptions): Promise<FragmentFetchResult> {
   const controller = new AbortController();
-  const timeout = new FragmentTimeout(options.timeoutMs);
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort);
+  let rejectExpired: (error: FragmentTimeout) => void = () => {};
+  const expired = new Promise<never>((_, reject) => (rejectExpired = reject));
+  expired.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  // The timeout error is made only when it fires: an Error captures a stack trace, which costs CPU on every fetch.
+  const startTimer = () => {
+    timer ??= setTimeout(() => {
+      const timeout = new FragmentTimeout(options.timeoutMs);
       controller.abort(timeout);
-      reject(timeout);
+      rejectExpired(timeout);
     }, options.timeoutMs);
-  });
+  };
   try {
     let response: Response;
     let target = url;
     let headers = withValidators(options.headers, options.validators);
     for (let hop = 0; ; hop++) {
-      response = await Promise.race([options.fetch(target.toString(), { method: 'GET', headers, redirect: 'manual', signal: controller.signal }), expired]);
+      const release = options.slot ? await options.slot(controller.signal) : undefined;
+      startTimer();
+      try {
+        response = await Promise.race([options.fetch(target.toString(), { method: 'GET', headers, redirect: 'manual', signal: controller.signal }), expired]);
+      } finally {
+        release?.();
+      }
       const location = response.headers.get('location');
       if (response.status < 300 || response.status > 399 || location === null) break;
       await response.body?.cancel();
@@ -100,11 +119,12 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
       kind: 'content',
       html,
       esi: originRequestsEsi(response.headers),
-      cacheability: cacheability(target, headers, response),
+      cacheability: options.judgeCacheability ? cacheability(target, headers, response) : { storable: false, why: 'the fragment is not cached' },
       validators: { etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined },
     };
   } catch (error) {
-    if (error === timeout || controller.signal.reason === timeout) return { ok: false, reason: 'timeout', detail: timeout.message };
+    const reason = controller.signal.reason;
+    if (error instanceof FragmentTimeout || reason instanceof FragmentTimeout) return { ok: false, reason: 'timeout', detail: (reason ?? error).message };
     return { ok: false, reason: 'error', detail: error instanceof Error ? error.message : String(error) };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
@@ -145,6 +165,8 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
     throw new Error(`body of ${declared} bytes exceeds the ${maxBytes}-byte cap`);
   }
   if (!response.body) return '';
+  // A declared length within the cap bounds the body already: one native read.
+  if (declared > 0 && response.headers.get('content-encoding') === null) return response.text();
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let size = 0;

@@ -1,7 +1,8 @@
-import pLimit from 'p-limit';
-import { scanHtmlIncludes } from '../html/lookahead';
+import type { Placement } from '../html/assemble';
+import { MarkupScanner } from '../html/markup-scanner';
 import { isNegotiationHeader } from '../http/visitor-inputs';
 import type { TimingEntry } from '../observe/server-timing';
+import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
 import type { FragmentCache } from './cache/fragment-cache';
 import type { LastGoodLayer } from './cache/last-good-layer';
@@ -37,9 +38,9 @@ export interface PlacedFragment extends SettledFragment {
 interface Entry {
   key: string;
   id: string;
-  settled: Promise<SettledFragment>;
-  /** Set once settled, for Server-Timing. */
-  result?: FragmentResult;
+  settled: Promise<PlacedFragment>;
+  /** Set once settled: for Server-Timing, and so the assembler places it without waiting. */
+  placed?: PlacedFragment;
 }
 
 export interface SessionCache {
@@ -59,6 +60,8 @@ export interface FragmentSessionOptions {
   fetch: typeof fetch;
   /** The page's lifetime: when it aborts (client gone, deadline), every fragment fetch stops. */
   signal: AbortSignal;
+  /** The page's connection slots, which the origin request holds one of too. */
+  slots: ConnectionSlots;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
   pageEsi: () => boolean;
   /** The isolate's fragment cache and the versions its keys include. */
@@ -68,6 +71,8 @@ export interface FragmentSessionOptions {
 
 export class FragmentSession {
   private readonly entries = new Map<string, Entry>();
+  /** Document order of the markers seen so far, by entry key: queued fetches go in this order. */
+  private readonly positions = new Map<string, number>();
   private readonly declaredByUrl = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly fetchContext: FetchContext;
@@ -79,7 +84,7 @@ export class FragmentSession {
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
     const host = new URL(request.url).host;
     const coalescer = options.cache?.coalescer;
-    this.fetchContext = { route, policy, request, fetch, limit: pLimit(route.limits.concurrency), signal, cache, waitUntil, host, coalescer };
+    this.fetchContext = { route, policy, request, fetch, slots: options.slots, signal, cache, waitUntil, host, coalescer };
     this.maxDepth = route.limits.maxDepth;
   }
 
@@ -97,20 +102,30 @@ export class FragmentSession {
   }
 
   /** The fragment for `<div data-slot="id">`; `undefined` for a slot the manifest does not declare. */
-  slot(id: string, depth: number): Promise<PlacedFragment> | undefined {
+  slot(id: string, depth: number): Placement | undefined {
     const spec = this.options.route.fragments[id];
-    return spec ? placed(this.declaredEntry(spec, depth)) : undefined;
+    return spec ? placement(this.seen(this.declaredEntry(spec, depth))) : undefined;
   }
 
   /** The fragment for an `<esi:include>`; `undefined` when it names nothing. */
-  include(include: IncludeAttributes, depth: number): Promise<PlacedFragment> | undefined {
+  include(include: IncludeAttributes, depth: number): Placement | undefined {
     const entry = this.includeEntry(include, depth);
-    return entry ? placed(entry) : undefined;
+    return entry ? placement(this.seen(entry)) : undefined;
   }
 
-  /** Look-ahead: start the fetch for an include the rewriter has not reached yet. */
-  discover(include: IncludeAttributes, depth = 0): void {
-    this.includeEntry(include, depth);
+  /**
+   * The markup scanner passed an include the rewriter has not reached yet: its
+   * fetch starts now. Whether the rewriter will have to wait for it there.
+   */
+  discover(include: IncludeAttributes, depth = 0): boolean {
+    const entry = this.includeEntry(include, depth);
+    return entry !== undefined && !this.seen(entry).placed;
+  }
+
+  /** The markup scanner passed `<… data-slot="id">`; whether the rewriter will have to wait for it there. */
+  sighted(id: string): boolean {
+    const entry = this.entries.get(`id:${id}`);
+    return entry !== undefined && !this.seen(entry).placed;
   }
 
   /** Whether `<esi:include>` inside this fragment is processed: decided when it is rendered, when the page's own opt-in is known. */
@@ -120,7 +135,7 @@ export class FragmentSession {
   }
 
   timings(): TimingEntry[] {
-    return [...this.entries.values()].map((e) => ({ id: e.id, result: e.result }));
+    return [...this.entries.values()].map((e) => ({ id: e.id, result: e.placed?.result }));
   }
 
   /** Stops fragment work nobody will read (the page turned out not to need assembly). */
@@ -204,20 +219,38 @@ export class FragmentSession {
     };
   }
 
-  private start(key: string, depth: number, plan: FailurePlan): Entry {
+  /** Notes the entry's place in the document, the first time a marker for it is seen. */
+  private seen(entry: Entry): Entry {
+    if (!this.positions.has(entry.key)) this.positions.set(entry.key, this.positions.size);
+    return entry;
+  }
+
+  /** Markers seen go in document order; fetches for markers not seen yet follow, in the order they started. */
+  private rank(key: string, started: number): number {
+    return this.positions.get(key) ?? UNSEEN + started;
+  }
+
+  private start(key: string, depth: number, plan: Omit<FailurePlan, 'rank'>): Entry {
     const { maxIncludes } = this.options.route.limits;
     if (this.entries.size >= maxIncludes) {
-      const result = chainFailure(plan.id, 'error', 'empty', `more than ${maxIncludes} includes on this page`, 0);
-      return { key, id: plan.id, settled: Promise.resolve({ result, surrogateEsi: false }), result };
+      const refused: PlacedFragment = {
+        key,
+        result: chainFailure(plan.id, 'error', 'empty', `more than ${maxIncludes} includes on this page`, 0),
+        surrogateEsi: false,
+      };
+      return { key, id: plan.id, settled: Promise.resolve(refused), placed: refused };
     }
-    const entry: Entry = { key, id: plan.id, settled: runFailureChain(this.fetchContext, plan) };
+    const started = this.entries.size;
+    const ranked: FailurePlan = { ...plan, rank: () => this.rank(key, started) };
+    const entry: Entry = { key, id: plan.id, settled: runFailureChain(this.fetchContext, ranked).then((settled) => ({ key, ...settled })) };
     this.entries.set(key, entry);
     void entry.settled.then((settled) => {
-      entry.result = settled.result;
+      entry.placed = settled;
       // Start the includes inside this fragment now, not when the rewriter reaches them.
       const html = settled.result.html;
       if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && html.includes('<esi:') && this.esiInside(settled)) {
-        void scanHtmlIncludes(html, (nested) => this.discover(nested, depth + 1)).catch(() => {});
+        const scanner = new MarkupScanner({ include: (nested) => this.discover(nested, depth + 1), slot: () => false }, true);
+        scanner.pieces(new TextEncoder().encode(html));
       }
     });
     return entry;
@@ -234,6 +267,9 @@ export class FragmentSession {
   }
 }
 
-async function placed(entry: Entry): Promise<PlacedFragment> {
-  return { key: entry.key, ...(await entry.settled) };
+/** Ranks after every position a page can have (maxIncludes bounds them). */
+const UNSEEN = 1_000_000;
+
+function placement(entry: Entry): Placement {
+  return entry.placed ? { ready: true, fragment: entry.placed } : { ready: false, fragment: entry.settled };
 }

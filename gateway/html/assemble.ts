@@ -10,11 +10,17 @@ import type { IncludeAttributes } from '../types';
  * first unsettled marker has already streamed to the client.
  */
 
+/**
+ * A marker's fragment: settled already (rendered without suspending the
+ * rewriter, which costs CPU on every marker), or still in flight.
+ */
+export type Placement = { ready: true; fragment: PlacedFragment } | { ready: false; fragment: Promise<PlacedFragment> };
+
 /** What the assembler needs from a fragment session. */
 export interface FragmentSource {
   readonly maxDepth: number;
-  slot(id: string, depth: number): Promise<PlacedFragment> | undefined;
-  include(include: IncludeAttributes, depth: number): Promise<PlacedFragment> | undefined;
+  slot(id: string, depth: number): Placement | undefined;
+  include(include: IncludeAttributes, depth: number): Placement | undefined;
   /** Whether `<esi:include>` inside this fragment is processed. */
   esiInside(fragment: PlacedFragment): boolean;
 }
@@ -39,31 +45,54 @@ export async function assembleHtml(html: string, source: FragmentSource, context
 
 function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRewriter {
   const rewriter = new HTMLRewriter().on('[data-slot]', {
-    async element(element) {
+    element(element) {
       const id = element.getAttribute('data-slot') ?? '';
-      const fragment = source.slot(id, context.depth);
-      if (!fragment) return; // Not declared in the manifest: the origin's markup stands.
-      const html = await settle(render(fragment, source, context), null, `data-slot="${id}"`);
-      if (html !== null) element.setInnerContent(html, { html: true });
+      const placement = source.slot(id, context.depth);
+      if (!placement) return; // Not declared in the manifest: the origin's markup stands.
+      return place(placement, source, context, `data-slot="${id}"`, (html) => {
+        if (html !== null) element.setInnerContent(html, { html: true });
+      });
     },
   });
   if (!context.esi) return rewriter;
   return rewriter
     .on('esi\\:include', {
-      async element(element) {
+      element(element) {
         const include = includeAttributes(element);
-        const fragment = source.include(include, context.depth);
-        const html = fragment ? await settle(render(fragment, source, context), null, `esi:include src="${include.src}"`) : null;
-        element.replace(html ?? '', { html: true });
+        const placement = source.include(include, context.depth);
+        if (!placement) return void element.remove();
+        return place(placement, source, context, `esi:include src="${include.src}"`, (html) => element.replace(html ?? '', { html: true }));
       },
     })
     .on('esi\\:remove', { element: (element) => void element.remove() })
     .on('esi\\:comment', { element: (element) => void element.remove() });
 }
 
+/**
+ * Renders a marker's fragment: synchronously when it has settled and holds no
+ * markers of its own, otherwise by suspending the rewriter until it has.
+ */
+function place(
+  placement: Placement,
+  source: FragmentSource,
+  context: MarkupContext,
+  marker: string,
+  apply: (html: string | null) => void,
+): Promise<void> | undefined {
+  if (placement.ready) {
+    const rendered = renderSettled(placement.fragment, source, context);
+    if (!(rendered instanceof Promise)) return void apply(rendered);
+    return settle(rendered, null, marker).then(apply);
+  }
+  return settle(
+    placement.fragment.then((fragment) => renderSettled(fragment, source, context)),
+    null,
+    marker,
+  ).then(apply);
+}
+
 /** A fragment's markup with its own markers filled; `null` keeps the marker's content. */
-async function render(pending: Promise<PlacedFragment>, source: FragmentSource, context: MarkupContext): Promise<string | null> {
-  const fragment = await pending;
+function renderSettled(fragment: PlacedFragment, source: FragmentSource, context: MarkupContext): string | null | Promise<string | null> {
   if (context.ancestry.includes(fragment.key)) return ''; // A fragment including itself, directly or not.
   const { html } = fragment.result;
   const depth = context.depth + 1;

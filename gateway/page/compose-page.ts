@@ -2,8 +2,7 @@ import { FragmentSession, type SessionCache } from '../fragments/fragment-sessio
 import { HostPolicy } from '../fragments/host-policy';
 import { RequestVars } from '../fragments/request-vars';
 import { assembleResponse } from '../html/assemble';
-import { lookAheadWindow } from '../html/lookahead';
-import { piecesBeforeMarkers } from '../html/marker-splitter';
+import { MarkupScanner } from '../html/markup-scanner';
 import { errorPage } from '../http/error-page';
 import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
@@ -11,6 +10,7 @@ import { passThrough } from '../http/proxy';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
+import { ConnectionSlots } from './connection-slots';
 import { PageLifetime } from './page-lifetime';
 import { lookupSegment } from './segment';
 
@@ -32,6 +32,8 @@ export interface ComposeInput {
   logTimings?: boolean;
 }
 
+const FIRST = () => Number.NEGATIVE_INFINITY;
+
 /**
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
@@ -41,13 +43,16 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
   const { route } = match;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
-  // The origin request goes out first: it gates the head, which fragments never do.
-  const pending = fetch(upstreamUrl(origin, url).toString(), {
-    method: 'GET',
-    headers: originRequestHeaders(request, url, { forAssembly: true, publicHost }),
-    redirect: 'manual',
-    signal: lifetime.signal,
-  });
+  const slots = new ConnectionSlots(route.limits.concurrency);
+  // The origin request goes out first, ahead of any queued fragment: it gates the head, which fragments never do.
+  const pending = slots.send(FIRST, lifetime.signal, () =>
+    fetch(upstreamUrl(origin, url).toString(), {
+      method: 'GET',
+      headers: originRequestHeaders(request, url, { forAssembly: true, publicHost }),
+      redirect: 'manual',
+      signal: lifetime.signal,
+    }),
+  );
   const requestVars = new RequestVars(request, url, match.params);
   const vars = route.segment ? requestVars.withSegment(await lookupSegment(route.segment, requestVars, segments)) : requestVars;
   const session = new FragmentSession({
@@ -57,6 +62,7 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
     request,
     fetch,
     signal: lifetime.signal,
+    slots,
     pageEsi: () => pageEsi,
     cache,
     waitUntil: (work) => ctx.waitUntil(work),
@@ -98,11 +104,11 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
     );
   }
 
-  // The pump cuts chunks before markers itself and writes into a native stream: one JavaScript stage fewer.
+  // The pump scans and cuts the markup itself and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
-  lifetime.pipeOrigin(page.body, input.writable, piecesBeforeMarkers);
-  let body: ReadableStream<Uint8Array> = input.readable;
-  if (pageEsi) body = body.pipeThrough(lookAheadWindow((include) => session.discover(include)));
+  const scanner = new MarkupScanner({ include: (include) => session.discover(include), slot: (id) => session.sighted(id) }, pageEsi);
+  lifetime.pipeOrigin(page.body, input.writable, (chunk) => scanner.pieces(chunk));
+  const body = input.readable;
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));

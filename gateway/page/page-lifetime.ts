@@ -1,4 +1,12 @@
 import type { RouteTimeouts } from '../types';
+import { type ChunkReader, chunkReader } from './chunk-reader';
+import { WriteWindow } from './write-window';
+
+/**
+ * How far the origin pump may read ahead of the assembling rewriter, so that
+ * the markup scanner starts fetches for includes further down the page.
+ */
+export const LOOKAHEAD_BYTES = 256 * 1024;
 
 /**
  * One assembled page from request to last byte. Every fetch the page makes,
@@ -78,8 +86,8 @@ export class PageLifetime {
    * ends early the origin read is cancelled, which stops the download.
    */
   pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pieces: (chunk: Uint8Array) => Iterable<Uint8Array>): void {
-    const reader = body.getReader();
-    const writer = stage.getWriter();
+    const reader = chunkReader(body);
+    const writer = new WriteWindow(stage.getWriter(), LOOKAHEAD_BYTES);
     const idleMs = this.timeouts.originIdleMs;
     let bytes = 0;
     let lastChunkAt = Date.now();
@@ -121,7 +129,7 @@ export class PageLifetime {
    * between the rewriter's output and another internal stream.)
    */
   deliver(body: ReadableStream<Uint8Array>, done?: () => void): ReadableStream<Uint8Array> {
-    const reader = body.getReader();
+    const reader = chunkReader(body);
     let finished = false;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -162,7 +170,7 @@ export class PageLifetime {
  * With the origin side closed, it finishes at once; cancelling it instead
  * makes workerd report the cancellation as an unhandled rejection.
  */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+async function drain(reader: ChunkReader): Promise<void> {
   try {
     while (!(await reader.read()).done);
   } catch {

@@ -45,6 +45,7 @@ function fetchForAll(job: CoalescedFetch): Promise<FragmentFetchResult> {
     allowRedirect: (location) => policy.resolve(location.href) !== undefined,
     contentTypes: job.contentTypes,
     validators: job.validators,
+    judgeCacheability: true,
   });
 }
 

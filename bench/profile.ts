@@ -1,0 +1,66 @@
+/**
+ * Where an assembled page's CPU goes: samples the gateway's isolate with the
+ * V8 profiler while it serves PAGES pages (100 KB, 10 fragments, no latency)
+ * at concurrency 8, then prints the functions with the most self time.
+ * `npm run bench:profile`. Bounded; 127.0.0.1 only.
+ */
+import { Agent, request } from 'node:http';
+import { startBenchOrigin } from './bench-origin';
+import { inspect } from './inspector';
+import { serveWorker } from './workerd-serve';
+
+const PAGES = Number(process.env.PAGES ?? 1000);
+const INSPECTOR_PORT = Number(process.env.INSPECTOR_PORT ?? 9331);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+const origin = await startBenchOrigin({ originMs: 0, fragmentMs: Array(Number(process.env.FRAGMENTS ?? 10)).fill(0), pageKb: 100 });
+const gateway = await serveWorker({ routes: origin.manifests, bindings: { ORIGIN: origin.url }, inspectorPort: INSPECTOR_PORT });
+const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+const load = async (pages: number) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next++ < pages) {
+        await new Promise<void>((resolve, reject) =>
+          request(`${gateway.url}${process.env.PAGE ?? '/page'}`, { agent }, (res) => res.resume().on('end', resolve).on('error', reject))
+            .on('error', reject)
+            .end(),
+        );
+      }
+    }),
+  );
+};
+try {
+  await load(200);
+  const session = await inspect(INSPECTOR_PORT);
+  await session.call('Profiler.enable');
+  await session.call('Profiler.setSamplingInterval', { interval: 100 });
+  const cpu0 = gateway.cpuMs();
+  await session.call('Profiler.start');
+  await load(PAGES);
+  const { profile } = (await session.call('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number } };
+  const processMs = gateway.cpuMs() - cpu0;
+  session.close();
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  for (const sample of profile.samples) {
+    const { functionName, url, lineNumber } = byNode.get(sample)?.callFrame ?? { functionName: '?', url: '', lineNumber: 0 };
+    const name = `${functionName || '(anonymous)'} ${url ? `${url.split('/').pop()}:${lineNumber + 1}` : ''}`;
+    self.set(name, (self.get(name) ?? 0) + 1);
+  }
+  const total = profile.samples.length;
+  const perPage = (share: number) => ((share / total) * ((profile.endTime - profile.startTime) / 1000 / PAGES)).toFixed(3);
+  console.log(`${PAGES} pages; process CPU ${(processMs / PAGES).toFixed(2)} ms/page; isolate samples ${total}\n`);
+  console.log('self ms/page (wall share)  function');
+  for (const [name, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+    console.log(`${perPage(hits).padStart(8)}  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+} finally {
+  agent.destroy();
+  await gateway.close();
+  await origin.close();
+}

@@ -1,0 +1,272 @@
+import type { IncludeAttributes } from '../types';
+
+/**
+ * One cheap byte-level pass over the origin page, run by the origin pump as
+ * the bytes arrive, that does two jobs:
+ *
+ * - It cuts each chunk just before every marker tag (`<esi:include>`, or a tag
+ *   carrying `data-slot`) whose fragment is still in flight. HTMLRewriter
+ *   emits output only when it finishes an *input chunk* (measured in workerd),
+ *   so a page arriving in one chunk would otherwise be held back, head
+ *   included, behind its first slow marker. Each cut costs a trip through the
+ *   streams, so markers whose fragment has settled are not cut before.
+ * - It reports every marker it passes, ahead of the assembling rewriter, so
+ *   undeclared includes start their fetches early and queued fetches learn
+ *   their place in the document.
+ *
+ * It is not an HTML parser, only enough of a tokenizer to stay in step with
+ * one: it knows tags and their quoted attributes, comments, raw-text elements
+ * (`<script>`, `<style>`, …) and, when ESI is on, `<esi:remove>`. The
+ * assembling rewriter stays the judge of what is rendered; a marker this
+ * misses only starts later.
+ */
+export interface MarkupEvents {
+  /** Whether the rewriter will wait at this marker (the piece is cut before it only then). */
+  include(include: IncludeAttributes): boolean;
+  slot(id: string): boolean;
+}
+
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+const BANG = 0x21;
+const DASH = 0x2d;
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+const APOSTROPHE = 0x27;
+
+/** An unfinished tag is carried into the next chunk up to this size; past it, the scanner lets it go. */
+const MAX_CARRY = 16 * 1024;
+const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes']);
+const MAX_NAME = 'esi:include'.length;
+
+type Mode = { kind: 'text' } | { kind: 'comment' } | { kind: 'raw'; until: Uint8Array };
+
+/** Where a construct starting at `<` ended: after its `>`, or not within the bytes scanned so far. */
+type Step = { complete: true; next: number } | { complete: false };
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const ESI_REMOVE = encoder.encode('esi:remove');
+
+export class MarkupScanner {
+  private mode: Mode = { kind: 'text' };
+  /** Bytes of a construct that the last chunk ended inside, scanned again with the next chunk. */
+  private carry: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    private readonly events: MarkupEvents,
+    /** Whether `<esi:…>` is processed on this page; data-slot markers always are. */
+    private readonly esi: boolean,
+  ) {}
+
+  /** The chunk, cut before every marker tag that starts in it, after reporting the markers. */
+  pieces(chunk: Uint8Array): Uint8Array[] {
+    const carried = this.carry.length;
+    const bytes = carried ? concat(this.carry, chunk) : chunk;
+    this.carry = new Uint8Array(0);
+    const cuts: number[] = [];
+    let at = 0;
+    while (at < bytes.length) {
+      const mode = this.mode;
+      if (mode.kind === 'comment') {
+        const end = commentEnd(bytes, at);
+        if (end === -1) {
+          this.keep(bytes, Math.max(at, bytes.length - 2));
+          break;
+        }
+        this.mode = { kind: 'text' };
+        at = end;
+        continue;
+      }
+      const lt = bytes.indexOf(LT, at);
+      if (lt === -1) break;
+      if (mode.kind === 'raw') {
+        const closes = closesRawText(bytes, lt, mode.until);
+        if (closes === undefined) {
+          this.keep(bytes, lt);
+          break;
+        }
+        if (closes) this.mode = { kind: 'text' };
+        at = closes ? lt : lt + 1;
+        continue;
+      }
+      const step = this.construct(bytes, lt, cuts, carried);
+      if (!step.complete) {
+        if (bytes.length - lt <= MAX_CARRY) {
+          if (lt >= carried) cuts.push(lt - carried); // Let what comes before it through now.
+          this.keep(bytes, lt);
+          break;
+        }
+        at = lt + 1; // A tag this long is let go: the rewriter still sees it.
+        continue;
+      }
+      at = step.next;
+    }
+    return split(chunk, cuts);
+  }
+
+  /** Reads the construct at `<`; notes a cut before a marker tag that starts in this chunk. */
+  private construct(bytes: Uint8Array, lt: number, cuts: number[], carried: number): Step {
+    if (lt + 1 >= bytes.length) return { complete: false };
+    const next = bytes[lt + 1];
+    if (next === BANG) {
+      if (lt + 4 > bytes.length) return { complete: false };
+      if (bytes[lt + 2] === DASH && bytes[lt + 3] === DASH) {
+        this.mode = { kind: 'comment' };
+        return { complete: true, next: lt + 4 };
+      }
+      return tagEnd(bytes, lt);
+    }
+    if (next === SLASH) return tagEnd(bytes, lt);
+    if (!isLetter(next)) return { complete: true, next: lt + 1 };
+    const tag = readTag(bytes, lt);
+    if (!tag) return { complete: false };
+    // Only short names can be one this scanner cares about; the rest are not decoded.
+    const name = tag.name.end - tag.name.start <= MAX_NAME ? lower(bytes, tag.name) : '';
+    if (this.report(bytes, tag, name) && lt >= carried) cuts.push(lt - carried);
+    if (RAW_TEXT.has(name)) this.mode = { kind: 'raw', until: encoder.encode(name) };
+    else if (this.esi && name === 'esi:remove' && !tag.selfClosing) this.mode = { kind: 'raw', until: ESI_REMOVE };
+    return { complete: true, next: tag.end };
+  }
+
+  /** Reports the tag if it is a marker; whether the rewriter will wait there. */
+  private report(bytes: Uint8Array, tag: Tag, name: string): boolean {
+    if (this.esi && name === 'esi:include') {
+      const value = (attribute: string) => attributeValue(bytes, tag, attribute);
+      return this.events.include({ src: value('src'), alt: value('alt'), id: value('id') });
+    }
+    const slot = attributeValue(bytes, tag, 'data-slot');
+    return slot !== null && this.events.slot(slot);
+  }
+
+  private keep(bytes: Uint8Array, from: number): void {
+    this.carry = bytes.slice(from);
+  }
+}
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+interface Tag {
+  name: Span;
+  attributes: Array<{ name: Span; value: Span | null }>;
+  selfClosing: boolean;
+  /** Just after the closing `>`. */
+  end: number;
+}
+
+/** A start tag at `<`, its attributes as the HTML tokenizer splits them; null if the bytes end inside it. */
+function readTag(bytes: Uint8Array, lt: number): Tag | null {
+  const length = bytes.length;
+  let i = lt + 1;
+  while (i < length && !isSpace(bytes[i]) && bytes[i] !== SLASH && bytes[i] !== GT) i++;
+  const tag: Tag = { name: { start: lt + 1, end: i }, attributes: [], selfClosing: false, end: 0 };
+  for (;;) {
+    while (i < length && (isSpace(bytes[i]) || bytes[i] === SLASH)) {
+      tag.selfClosing = bytes[i] === SLASH;
+      i++;
+    }
+    if (i >= length) return null;
+    if (bytes[i] === GT) {
+      tag.end = i + 1;
+      return tag;
+    }
+    tag.selfClosing = false;
+    const nameStart = i;
+    // The first character of a name may be `=`; after that it ends the name.
+    i++;
+    while (i < length && !isSpace(bytes[i]) && bytes[i] !== SLASH && bytes[i] !== GT && bytes[i] !== EQUALS) i++;
+    const name = { start: nameStart, end: i };
+    while (i < length && isSpace(bytes[i])) i++;
+    if (i >= length) return null;
+    if (bytes[i] !== EQUALS) {
+      tag.attributes.push({ name, value: null });
+      continue;
+    }
+    i++;
+    while (i < length && isSpace(bytes[i])) i++;
+    if (i >= length) return null;
+    const quote = bytes[i];
+    if (quote === QUOTE || quote === APOSTROPHE) {
+      const close = bytes.indexOf(quote, i + 1);
+      if (close === -1) return null;
+      tag.attributes.push({ name, value: { start: i + 1, end: close } });
+      i = close + 1;
+      continue;
+    }
+    const start = i;
+    while (i < length && !isSpace(bytes[i]) && bytes[i] !== GT) i++;
+    tag.attributes.push({ name, value: { start, end: i } });
+  }
+}
+
+/** The raw value of the first attribute called `name` (lower-case), as HTMLRewriter's getAttribute returns it. */
+function attributeValue(bytes: Uint8Array, tag: Tag, name: string): string | null {
+  for (const attribute of tag.attributes) {
+    if (attribute.name.end - attribute.name.start !== name.length) continue;
+    if (lower(bytes, attribute.name) !== name) continue;
+    return attribute.value ? decoder.decode(bytes.subarray(attribute.value.start, attribute.value.end)) : '';
+  }
+  return null;
+}
+
+/** After the `>` of an end tag, a doctype or another `<!…>`; quotes do not count there. */
+function tagEnd(bytes: Uint8Array, lt: number): Step {
+  const gt = bytes.indexOf(GT, lt);
+  return gt === -1 ? { complete: false } : { complete: true, next: gt + 1 };
+}
+
+/** Just after the `-->` that ends a comment whose body starts at `from`; -1 if it does not end here. */
+function commentEnd(bytes: Uint8Array, from: number): number {
+  for (let gt = bytes.indexOf(GT, from); gt !== -1; gt = bytes.indexOf(GT, gt + 1)) {
+    if (gt - from >= 2 && bytes[gt - 1] === DASH && bytes[gt - 2] === DASH) return gt + 1;
+  }
+  return -1;
+}
+
+/** Whether the `<` at `lt` starts `</name` followed by a delimiter; undefined if the bytes end too soon to tell. */
+function closesRawText(bytes: Uint8Array, lt: number, name: Uint8Array): boolean | undefined {
+  const after = lt + 2 + name.length;
+  for (let i = lt + 1; i < Math.min(after, bytes.length); i++) {
+    const expected = i === lt + 1 ? SLASH : name[i - lt - 2];
+    if ((bytes[i] | (i === lt + 1 ? 0 : 0x20)) !== expected) return false;
+  }
+  if (after >= bytes.length) return undefined;
+  const delimiter = bytes[after];
+  return isSpace(delimiter) || delimiter === SLASH || delimiter === GT;
+}
+
+function lower(bytes: Uint8Array, span: Span): string {
+  return decoder.decode(bytes.subarray(span.start, span.end)).toLowerCase();
+}
+
+function isLetter(byte: number): boolean {
+  const folded = byte | 0x20;
+  return folded >= 0x61 && folded <= 0x7a;
+}
+
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x09 || byte === 0x0c || byte === 0x0d;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+function split(chunk: Uint8Array, cuts: number[]): Uint8Array[] {
+  if (cuts.length === 0) return [chunk];
+  const pieces: Uint8Array[] = [];
+  let start = 0;
+  for (const cut of cuts) {
+    if (cut > start) pieces.push(chunk.subarray(start, cut));
+    start = Math.max(start, cut);
+  }
+  pieces.push(chunk.subarray(start));
+  return pieces;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { MarkupScanner } from '../../gateway/html/markup-scanner';
+import type { IncludeAttributes } from '../../gateway/types';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (piece: Uint8Array) => new TextDecoder().decode(piece);
+
+/** Scans `markup` cut into the given chunks; the markers reported and the pieces written. */
+function scan(chunks: string[], esi = true) {
+  const markers: Array<IncludeAttributes | { slot: string }> = [];
+  const scanner = new MarkupScanner({ include: (include) => markers.push(include) > 0, slot: (slot) => markers.push({ slot }) > 0 }, esi);
+  const pieces = chunks.flatMap((chunk) => scanner.pieces(bytes(chunk)).map(text));
+  return { markers, pieces };
+}
+
+/** What HTMLRewriter itself reads from the same markup: the reference the scanner must agree with. */
+async function rewriterMarkers(markup: string) {
+  const markers: Array<IncludeAttributes | { slot: string }> = [];
+  await new HTMLRewriter()
+    .on('esi\\:include', {
+      element: (e) => void markers.push({ src: e.getAttribute('src'), alt: e.getAttribute('alt'), id: e.getAttribute('id') }),
+    })
+    .on('[data-slot]', { element: (e) => void markers.push({ slot: e.getAttribute('data-slot') ?? '' }) })
+    .transform(new Response(markup))
+    .text();
+  return markers;
+}
+
+const TRICKY = [
+  '<!doctype html><html><head><title>a <esi:include src="/no"/></title>',
+  '<script>if (a <b) document.write("<esi:include src=\'/no\'/>")</script>',
+  '<style>/* <div data-slot="no"> */</style>',
+  '<!-- <esi:include src="/no"/> -- still a comment -->',
+  '</head><body><p title="a > b" data-x=\'<esi:include src="/no"/>\'>text</p>',
+  '<ESI:INCLUDE SRC="/upper" ALT=/alt ID=i1>',
+  '<esi:include src = "/spaced?a=1&amp;b=2" />',
+  '<div class=x DATA-SLOT="first" data-slot="second">own</div>',
+  '<img data-slot=bare src=x.png>',
+  '<esi:include src="/last"/></body></html>',
+].join('');
+
+describe('the markup scanner', () => {
+  it('reads every marker HTMLRewriter reads, with the same raw attribute values', async () => {
+    const expected = await rewriterMarkers(TRICKY);
+    expect(expected).toHaveLength(5);
+    expect(scan([TRICKY]).markers).toEqual(expected);
+  });
+
+  it('reads the same markers wherever the chunks are cut, and loses no byte', async () => {
+    const expected = await rewriterMarkers(TRICKY);
+    for (let cut = 1; cut < TRICKY.length; cut++) {
+      const { markers, pieces } = scan([TRICKY.slice(0, cut), TRICKY.slice(cut)]);
+      expect(pieces.join(''), `cut at ${cut}`).toBe(TRICKY);
+      expect(markers, `cut at ${cut}`).toEqual(expected);
+    }
+  });
+
+  it('starts a new piece before every marker tag, so output up to it can flush', () => {
+    const markup = '<p>a</p><ESI:include src="x"/><div class="c" data-slot="s">x</div>';
+    expect(scan([markup]).pieces).toEqual(['<p>a</p>', '<ESI:include src="x"/>', '<div class="c" data-slot="s">x</div>']);
+  });
+
+  it('lets the markup before a tag cut off by the chunk end through at once', () => {
+    expect(scan(['<p>a</p><span data-sl', 'ot="s">x</span>']).pieces).toEqual(['<p>a</p>', '<span data-sl', 'ot="s">x</span>']);
+  });
+
+  it('skips includes inside esi:remove, and reads them when ESI is off only as plain markup', () => {
+    const markup = '<esi:remove><esi:include src="/removed"/></esi:remove><esi:include src="/kept"/><div data-slot="s"></div>';
+    expect(scan([markup]).markers).toEqual([{ src: '/kept', alt: null, id: null }, { slot: 's' }]);
+    expect(scan([markup], false).markers).toEqual([{ slot: 's' }]);
+    expect(scan([markup], false).pieces).toEqual([
+      '<esi:remove><esi:include src="/removed"/></esi:remove><esi:include src="/kept"/>',
+      '<div data-slot="s"></div>',
+    ]);
+  });
+
+  it('lets go of a tag longer than it carries between chunks, and keeps scanning after it', () => {
+    const huge = `<div title="${'x'.repeat(40_000)}">`;
+    const { markers, pieces } = scan([huge.slice(0, 20_000), huge.slice(20_000), '<esi:include src="/after"/>']);
+    expect(pieces.join('')).toBe(`${huge}<esi:include src="/after"/>`);
+    expect(markers).toEqual([{ src: '/after', alt: null, id: null }]);
+  });
+});
