@@ -14,6 +14,7 @@ import type { CompiledManifests } from '../gateway/types';
  *   /page          `<div data-slot>` markers, fragments declared (ESI off)
  *   /esi-declared  `<esi:include src>` tags whose src the manifest declares
  *   /esi-found     `<esi:include src>` tags the manifest knows nothing of
+ *   /cached        the data-slot page, its fragments cached for an hour
  *   /tailor        Zalando Tailor's `<fragment src>` tags (bench/peers)
  */
 export interface BenchOriginOptions {
@@ -31,6 +32,8 @@ export interface BenchOrigin {
   manifests: CompiledManifests;
   /** Fragment requests the origin has answered. */
   fragmentFetches(): number;
+  /** Switches the injected latencies off (saturation runs) and on again. */
+  setLatency(enabled: boolean): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ function pageWith(fragmentMs: number[], pageKb: number, marker: (i: number) => s
 
 export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentTtl }: BenchOriginOptions): Promise<BenchOrigin> {
   let fragmentFetches = 0;
+  let latency = true;
   let url = '';
   const pages = new Map<string, () => string>([
     ['/page', () => pageWith(fragmentMs, pageKb, (i) => `<div data-slot="f${i}">fallback</div>`)],
@@ -61,25 +65,27 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     const fragment = /^\/frag\/(\d+)$/.exec(path);
     if (fragment) {
       fragmentFetches++;
-      await sleep(fragmentMs[Number(fragment[1])]);
+      if (latency) await sleep(fragmentMs[Number(fragment[1])]);
       res.writeHead(200, { 'content-type': 'text/html' });
       return res.end(`<span>fragment ${fragment[1]}</span>`);
     }
     const render = pages.get(path) ?? pages.get('/page');
     if (!render) return res.writeHead(404).end();
     if (!rendered.has(path)) rendered.set(path, render());
-    await sleep(originMs);
+    if (latency) await sleep(originMs);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(rendered.get(path));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const ttl = fragmentTtl ? `, ttl: ${fragmentTtl}` : '';
-  const declared = fragmentMs.length ? `\n${fragmentMs.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s${ttl} }\n`).join('')}` : ' {}\n';
+  const declare = (ttl: string) =>
+    fragmentMs.length ? `\n${fragmentMs.map((_, i) => `  f${i}: { src: /frag/${i}, timeout: 2s${ttl} }\n`).join('')}` : ' {}\n';
+  const declared = declare(fragmentTtl ? `, ttl: ${fragmentTtl}` : '');
   const manifests = [
     `route: /page\nfragments:${declared}`,
     `route: /esi-declared\nesi: on\nfragments:${declared}`,
     `route: /esi-found\nesi: on\nfragments: {}\n`,
+    `route: /cached\nfragments:${declare(', ttl: 1h')}`,
   ].map((text, i) => {
     const { route, diagnostics } = checkManifest(text, `bench-${i}.yaml`, `bench-${i}`);
     if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));
@@ -90,6 +96,9 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     page: pageWith(fragmentMs, pageKb, (i) => `<div data-slot="f${i}">fallback</div>`),
     manifests: assembleManifests(manifests),
     fragmentFetches: () => fragmentFetches,
+    setLatency: (enabled) => {
+      latency = enabled;
+    },
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -34,8 +34,10 @@ export interface MarkupContext {
   esi: boolean;
 }
 
-export function assembleResponse(page: Response, source: FragmentSource, context: MarkupContext): Response {
-  return markerRewriter(source, context).transform(page);
+/** The page through the assembling rewriter; `atEnd` runs when its markup ends, and may throw to fail the stream. */
+export function assembleResponse(page: Response, source: FragmentSource, context: MarkupContext, atEnd?: () => void): Response {
+  const rewriter = markerRewriter(source, context);
+  return (atEnd ? rewriter.onDocument({ end: () => atEnd() }) : rewriter).transform(page);
 }
 
 /** The same, for a fragment's markup (nested markers). */

@@ -112,8 +112,7 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
-  const assembled = assembleResponse(new Response(body), session, { depth: 0, ancestry: [], esi: pageEsi }).body;
-  if (!assembled) throw new Error('HTMLRewriter returned no body for a page that has one');
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, session.timings())) : undefined;
-  return new Response(lifetime.deliver(assembled, report), { status: page.status, statusText: page.statusText, headers });
+  const assembled = assembleResponse(new Response(body), session, { depth: 0, ancestry: [], esi: pageEsi }, () => lifetime.finish(report));
+  return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
 }

@@ -1,5 +1,5 @@
 import type { RouteTimeouts } from '../types';
-import { type ChunkReader, chunkReader } from './chunk-reader';
+import { chunkReader } from './chunk-reader';
 import { WriteWindow } from './write-window';
 
 /**
@@ -15,7 +15,7 @@ export const LOOKAHEAD_BYTES = 256 * 1024;
  *
  * A page that ends early must never look complete. `HTMLRewriter` ends its
  * output cleanly when its input errors, so the failure is carried on the side:
- * `deliver` errors the client stream whenever the page ended with a failure.
+ * `finish` errors the client stream whenever the page ended with a failure.
  * (workerd then still writes a clean chunked end — workerd#6818 — but a client
  * reading the Worker's stream directly, and any runtime that resets on a stream
  * error, sees the failure.)
@@ -82,12 +82,14 @@ export class PageLifetime {
    * chunk: a body silent for longer than the idle timeout ends the page, and
    * so does one that breaks. The stage is closed, never errored, either way:
    * the rewriter after it would end cleanly on an error anyway (and report it
-   * as unhandled); `deliver` is what fails the client stream. When the page
-   * ends early the origin read is cancelled, which stops the download.
+   * as unhandled); `finish` is what fails the client stream. When the page
+   * ends early the origin read is cancelled, which stops the download; when
+   * the stage is cancelled (the client stopped reading), the page ends.
    */
   pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pieces: (chunk: Uint8Array) => Iterable<Uint8Array>): void {
     const reader = chunkReader(body);
-    const writer = new WriteWindow(stage.getWriter(), LOOKAHEAD_BYTES);
+    const clientGone = () => this.end(new PageAborted('client-gone', 'the client went away'));
+    const writer = new WriteWindow(stage.getWriter(), LOOKAHEAD_BYTES, clientGone);
     const idleMs = this.timeouts.originIdleMs;
     let bytes = 0;
     let lastChunkAt = Date.now();
@@ -104,15 +106,21 @@ export class PageLifetime {
     const pump = async () => {
       try {
         for (;;) {
-          const { done, value } = await reader.read();
-          if (done || this.failure) return;
-          bytes += value.byteLength;
+          let chunk: ReadableStreamReadResult<Uint8Array>;
+          try {
+            chunk = await reader.read();
+          } catch (error) {
+            if (!this.failure)
+              this.end(new PageAborted('origin-broken', `origin body broke after ${bytes} bytes: ${error instanceof Error ? error.message : String(error)}`));
+            return;
+          }
+          if (chunk.done || this.failure) return;
+          bytes += chunk.value.byteLength;
           lastChunkAt = Date.now();
-          for (const piece of pieces(value)) await writer.write(piece);
+          for (const piece of pieces(chunk.value)) await writer.write(piece);
         }
-      } catch (error) {
-        if (!this.failure)
-          this.end(new PageAborted('origin-broken', `origin body broke after ${bytes} bytes: ${error instanceof Error ? error.message : String(error)}`));
+      } catch {
+        clientGone(); // Only a write fails here: nothing reads the page any more.
       } finally {
         clearTimeout(idle);
         void writer.close().catch(() => {});
@@ -122,58 +130,16 @@ export class PageLifetime {
   }
 
   /**
-   * The body the client receives. It errors as soon as the page ends with a
-   * failure, and a client that stops reading ends the page (and so every
-   * fetch). `done` runs after a page that completed. (A native pipe would
-   * save this stage's per-chunk cost, but workerd does not implement pipeTo
-   * between the rewriter's output and another internal stream.)
+   * Runs when the assembling rewriter reaches the end of the page. After a
+   * failure it throws, which errors the client stream: HTMLRewriter ends its
+   * output cleanly when its input errors, so the failure is raised here, with
+   * no JavaScript stage on the body path. After a page that completed, `done`
+   * runs.
    */
-  deliver(body: ReadableStream<Uint8Array>, done?: () => void): ReadableStream<Uint8Array> {
-    const reader = chunkReader(body);
-    let finished = false;
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.signal.addEventListener('abort', () => {
-          if (finished) return;
-          controller.error(this.failure);
-          void drain(reader);
-        });
-      },
-      pull: async (controller) => {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
-          // Only an unexpected failure inside assembly gets here; fragment failures fall back.
-          this.end(new PageAborted('assembly-failed', `assembly failed: ${error instanceof Error ? error.message : String(error)}`));
-          return;
-        }
-        if (this.failure) return;
-        if (chunk.done) {
-          finished = true;
-          this.release();
-          controller.close();
-          done?.();
-          return;
-        }
-        controller.enqueue(chunk.value);
-      },
-      cancel: () => {
-        this.end(new PageAborted('client-gone', 'the client went away'));
-      },
-    });
-  }
-}
-
-/**
- * Reads what the rewriter still produces after the page ended, and drops it.
- * With the origin side closed, it finishes at once; cancelling it instead
- * makes workerd report the cancellation as an unhandled rejection.
- */
-async function drain(reader: ChunkReader): Promise<void> {
-  try {
-    while (!(await reader.read()).done);
-  } catch {
-    // Already failed: nothing left to release.
+  finish(done?: () => void): void {
+    const failure = this.failure;
+    if (failure) throw failure;
+    this.release();
+    done?.();
   }
 }

@@ -14,7 +14,11 @@ export class WriteWindow {
   constructor(
     private readonly writer: WritableStreamDefaultWriter<Uint8Array>,
     private readonly budget: number,
-  ) {}
+    /** The reading side went away (cancelled), even while nothing is being written. */
+    onGone: () => void,
+  ) {
+    writer.closed.catch(onGone);
+  }
 
   /** Resolves once the bytes not yet taken are within the budget; rejects once a write failed. */
   async write(chunk: Uint8Array): Promise<void> {

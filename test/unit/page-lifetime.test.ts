@@ -93,10 +93,16 @@ describe('a client that goes away', () => {
       cancel: () => originCancelled.open(),
     });
     const net = upstream({ '/page': () => html(body), '/f': fragment.handler });
-    const response = await gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', timeout: '10s' } } })('/page');
+    // Workers aborts the request's signal when the client disconnects (the enable_request_signal flag).
+    const client = new AbortController();
+    const response = await gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', timeout: '10s' } } })('/page', { signal: client.signal });
     const reader = response.body!.getReader();
     await reader.read(); // the head has arrived; the fragment is still pending
-    await reader.cancel('client disconnected');
+    client.abort();
     await Promise.all([fragment.aborted, originCancelled.opened]);
+    const rest = async () => {
+      while (!(await reader.read()).done);
+    };
+    await expect(rest()).rejects.toThrow('the client went away');
   });
 });
