@@ -168,11 +168,11 @@ try {
   );
   const cell = (text: string, width: number) => text.padStart(width);
   console.log(
-    `${'system'.padEnd(30)}${cell('TTFB ÷ direct', 15)}${cell('total ÷ max', 13)}${cell('CPU/page', 10)}${cell('CPU/page sat.', 15)}${cell('req/s ÷ pass', 14)}`,
+    `${'system'.padEnd(30)}${cell('TTFB ÷ direct', 15)}${cell('total ÷ max', 13)}${cell('CPU/page', 10)}${cell('1 at a time', 13)}${cell('req/s ÷ pass', 14)}`,
   );
   for (const r of rows) {
     console.log(
-      `${r.system.name.padEnd(30)}${cell((r.ttfb / directMs).toFixed(2), 15)}${cell(r.system.assembles || r === floorRow ? (r.total / SLOWEST).toFixed(2) : '–', 13)}${cell(`${r.cpu.toFixed(2)} ms`, 10)}${cell(`${r.saturatedCpu.toFixed(2)} ms`, 15)}${cell((r.rps / base.rps).toFixed(2), 14)}`,
+      `${r.system.name.padEnd(30)}${cell((r.ttfb / directMs).toFixed(2), 15)}${cell(r.system.assembles || r === floorRow ? (r.total / SLOWEST).toFixed(2) : '–', 13)}${cell(`${r.saturatedCpu.toFixed(2)} ms`, 10)}${cell(`${r.cpu.toFixed(2)} ms`, 13)}${cell((r.rps / base.rps).toFixed(2), 14)}`,
     );
   }
 
@@ -180,16 +180,19 @@ try {
   const peerRows = rows.filter((r) => peers.some((p) => p.name === r.system.name));
   const hits = row('Tessera, all cache hits');
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const worstCpu = Math.max(...tesseraRows.map((r) => r.cpu));
-  const bestPeer = Math.min(...peerRows.map((r) => r.cpu));
+  // CPU goals are judged at saturation, where CPU is what limits (the 1-at-a-time figures add the runtime's idle wake-ups).
+  const worstCpu = Math.max(...tesseraRows.map((r) => r.saturatedCpu));
+  const bestPeer = Math.min(...peerRows.map((r) => r.saturatedCpu));
   console.log('\ngoals');
   console.log(
-    `  CPU/page uncached, worst Tessera mode ÷ floor: ${(worstCpu / floorRow.cpu).toFixed(2)} (goal ≤ 2) ${verdict(worstCpu <= 2 * floorRow.cpu)}; ` +
+    `  CPU/page uncached, worst Tessera mode ÷ floor: ${(worstCpu / floorRow.saturatedCpu).toFixed(2)} (goal ≤ 2) ${verdict(worstCpu <= 2 * floorRow.saturatedCpu)}; ` +
       (peerRows.length ? `÷ best peer: ${(worstCpu / bestPeer).toFixed(2)} (goal < 1) ${verdict(worstCpu < bestPeer)}` : 'no peers ran'),
   );
   if (hits) {
-    const hitFloor = bare.cpu;
-    console.log(`  CPU/page all hits ÷ (bare HTMLRewriter pass): ${(hits.cpu / hitFloor).toFixed(2)} (goal ≤ 1.3) ${verdict(hits.cpu <= 1.3 * hitFloor)}`);
+    const hitFloor = bare.saturatedCpu;
+    console.log(
+      `  CPU/page all hits ÷ (pass-through + bare HTMLRewriter pass): ${(hits.saturatedCpu / hitFloor).toFixed(2)} (goal ≤ 1.3) ${verdict(hits.saturatedCpu <= 1.3 * hitFloor)}`,
+    );
   }
   const worstTotal = Math.max(...tesseraRows.map((r) => r.total / SLOWEST));
   console.log(`  total ÷ max(origin, slowest), worst Tessera mode: ${worstTotal.toFixed(3)} (goal ≤ 1.10) ${verdict(worstTotal <= 1.1)}`);

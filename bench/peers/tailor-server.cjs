@@ -6,7 +6,7 @@ const Tailor = require('node-tailor');
 
 const origin = process.env.ORIGIN;
 const agent = new http.Agent({ keepAlive: true });
-const fetchTemplate = (request, parseTemplate) =>
+const fetchTemplate = (_request, parseTemplate) =>
   new Promise((resolve, reject) => {
     http
       .get(`${origin}/tailor`, { agent }, (response) => {

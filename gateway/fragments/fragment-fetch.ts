@@ -124,13 +124,14 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     };
   } catch (error) {
     const reason = controller.signal.reason;
+    // Stops a body that is still streaming after a timeout or an oversize read. (Every other way out has read or
+    // cancelled the body already, and an abort costs measurable CPU per fragment.)
+    controller.abort();
     if (error instanceof FragmentTimeout || reason instanceof FragmentTimeout) return { ok: false, reason: 'timeout', detail: (reason ?? error).message };
     return { ok: false, reason: 'error', detail: error instanceof Error ? error.message : String(error) };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
-    // Stops a body that is still streaming after a timeout or an oversize read.
-    controller.abort();
   }
 }
 

@@ -73,6 +73,7 @@ export class FragmentSession {
   private readonly entries = new Map<string, Entry>();
   /** Document order of the markers seen so far, by entry key: queued fetches go in this order. */
   private readonly positions = new Map<string, number>();
+  private unsettled = 0;
   private readonly declaredByUrl = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly fetchContext: FetchContext;
@@ -120,6 +121,11 @@ export class FragmentSession {
   discover(include: IncludeAttributes, depth = 0): boolean {
     const entry = this.includeEntry(include, depth);
     return entry !== undefined && !this.seen(entry).placed;
+  }
+
+  /** Whether any fragment of the page is still in flight. */
+  waiting(): boolean {
+    return this.unsettled > 0;
   }
 
   /** The markup scanner passed `<… data-slot="id">`; whether the rewriter will have to wait for it there. */
@@ -244,12 +250,14 @@ export class FragmentSession {
     const ranked: FailurePlan = { ...plan, rank: () => this.rank(key, started) };
     const entry: Entry = { key, id: plan.id, settled: runFailureChain(this.fetchContext, ranked).then((settled) => ({ key, ...settled })) };
     this.entries.set(key, entry);
+    this.unsettled++;
     void entry.settled.then((settled) => {
       entry.placed = settled;
+      this.unsettled--;
       // Start the includes inside this fragment now, not when the rewriter reaches them.
       const html = settled.result.html;
       if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && html.includes('<esi:') && this.esiInside(settled)) {
-        const scanner = new MarkupScanner({ include: (nested) => this.discover(nested, depth + 1), slot: () => false }, true);
+        const scanner = new MarkupScanner({ include: (nested) => this.discover(nested, depth + 1), slot: () => false, waiting: () => true }, true);
         scanner.pieces(new TextEncoder().encode(html));
       }
     });

@@ -24,9 +24,10 @@ export interface MarkupEvents {
   /** Whether the rewriter will wait at this marker (the piece is cut before it only then). */
   include(include: IncludeAttributes): boolean;
   slot(id: string): boolean;
+  /** Whether any fragment is still in flight: without ESI, once none is, no marker can make the rewriter wait. */
+  waiting(): boolean;
 }
 
-const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
 const BANG = 0x21;
@@ -37,8 +38,6 @@ const APOSTROPHE = 0x27;
 
 /** An unfinished tag is carried into the next chunk up to this size; past it, the scanner lets it go. */
 const MAX_CARRY = 16 * 1024;
-const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes']);
-const MAX_NAME = 'esi:include'.length;
 
 type Mode = { kind: 'text' } | { kind: 'comment' } | { kind: 'raw'; until: Uint8Array };
 
@@ -46,8 +45,14 @@ type Mode = { kind: 'text' } | { kind: 'comment' } | { kind: 'raw'; until: Uint8
 type Step = { complete: true; next: number } | { complete: false };
 
 const decoder = new TextDecoder();
+/** windows-1252: one character per byte, so string offsets are byte offsets. */
+const SINGLE_BYTE = new TextDecoder('latin1');
 const encoder = new TextEncoder();
+const ESI_INCLUDE = encoder.encode('esi:include');
 const ESI_REMOVE = encoder.encode('esi:remove');
+const DATA_SLOT = encoder.encode('data-slot');
+/** Elements whose content is text to the tokenizer: no tags, no markers inside. */
+const RAW_TEXT = ['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes'].map((name) => encoder.encode(name));
 
 export class MarkupScanner {
   private mode: Mode = { kind: 'text' };
@@ -62,15 +67,19 @@ export class MarkupScanner {
 
   /** The chunk, cut before every marker tag that starts in it, after reporting the markers. */
   pieces(chunk: Uint8Array): Uint8Array[] {
+    // A data-slot page whose fragments have all settled (cache hits, say) has nothing left to find: the rest goes through unscanned.
+    if (!this.esi && !this.events.waiting()) return [chunk];
     const carried = this.carry.length;
     const bytes = carried ? concat(this.carry, chunk) : chunk;
+    // The same bytes as a one-byte-per-character string: V8 searches strings many times faster than typed arrays.
+    const text = SINGLE_BYTE.decode(bytes);
     this.carry = new Uint8Array(0);
     const cuts: number[] = [];
     let at = 0;
     while (at < bytes.length) {
       const mode = this.mode;
       if (mode.kind === 'comment') {
-        const end = commentEnd(bytes, at);
+        const end = commentEnd(bytes, text, at);
         if (end === -1) {
           this.keep(bytes, Math.max(at, bytes.length - 2));
           break;
@@ -79,7 +88,7 @@ export class MarkupScanner {
         at = end;
         continue;
       }
-      const lt = bytes.indexOf(LT, at);
+      const lt = text.indexOf('<', at);
       if (lt === -1) break;
       if (mode.kind === 'raw') {
         const closes = closesRawText(bytes, lt, mode.until);
@@ -91,7 +100,7 @@ export class MarkupScanner {
         at = closes ? lt : lt + 1;
         continue;
       }
-      const step = this.construct(bytes, lt, cuts, carried);
+      const step = this.construct(bytes, text, lt, cuts, carried);
       if (!step.complete) {
         if (bytes.length - lt <= MAX_CARRY) {
           if (lt >= carried) cuts.push(lt - carried); // Let what comes before it through now.
@@ -107,7 +116,7 @@ export class MarkupScanner {
   }
 
   /** Reads the construct at `<`; notes a cut before a marker tag that starts in this chunk. */
-  private construct(bytes: Uint8Array, lt: number, cuts: number[], carried: number): Step {
+  private construct(bytes: Uint8Array, text: string, lt: number, cuts: number[], carried: number): Step {
     if (lt + 1 >= bytes.length) return { complete: false };
     const next = bytes[lt + 1];
     if (next === BANG) {
@@ -116,27 +125,26 @@ export class MarkupScanner {
         this.mode = { kind: 'comment' };
         return { complete: true, next: lt + 4 };
       }
-      return tagEnd(bytes, lt);
+      return tagEnd(text, lt);
     }
-    if (next === SLASH) return tagEnd(bytes, lt);
+    if (next === SLASH) return tagEnd(text, lt);
     if (!isLetter(next)) return { complete: true, next: lt + 1 };
-    const tag = readTag(bytes, lt);
+    const tag = readTag(bytes, text, lt);
     if (!tag) return { complete: false };
-    // Only short names can be one this scanner cares about; the rest are not decoded.
-    const name = tag.name.end - tag.name.start <= MAX_NAME ? lower(bytes, tag.name) : '';
-    if (this.report(bytes, tag, name) && lt >= carried) cuts.push(lt - carried);
-    if (RAW_TEXT.has(name)) this.mode = { kind: 'raw', until: encoder.encode(name) };
-    else if (this.esi && name === 'esi:remove' && !tag.selfClosing) this.mode = { kind: 'raw', until: ESI_REMOVE };
+    if (this.report(bytes, tag) && lt >= carried) cuts.push(lt - carried);
+    const raw = RAW_TEXT.find((name) => named(bytes, tag.name, name));
+    if (raw) this.mode = { kind: 'raw', until: raw };
+    else if (this.esi && !tag.selfClosing && named(bytes, tag.name, ESI_REMOVE)) this.mode = { kind: 'raw', until: ESI_REMOVE };
     return { complete: true, next: tag.end };
   }
 
   /** Reports the tag if it is a marker; whether the rewriter will wait there. */
-  private report(bytes: Uint8Array, tag: Tag, name: string): boolean {
-    if (this.esi && name === 'esi:include') {
-      const value = (attribute: string) => attributeValue(bytes, tag, attribute);
+  private report(bytes: Uint8Array, tag: Tag): boolean {
+    if (this.esi && named(bytes, tag.name, ESI_INCLUDE)) {
+      const value = (attribute: string) => attributeValue(bytes, tag, encoder.encode(attribute));
       return this.events.include({ src: value('src'), alt: value('alt'), id: value('id') });
     }
-    const slot = attributeValue(bytes, tag, 'data-slot');
+    const slot = attributeValue(bytes, tag, DATA_SLOT);
     return slot !== null && this.events.slot(slot);
   }
 
@@ -159,7 +167,7 @@ interface Tag {
 }
 
 /** A start tag at `<`, its attributes as the HTML tokenizer splits them; null if the bytes end inside it. */
-function readTag(bytes: Uint8Array, lt: number): Tag | null {
+function readTag(bytes: Uint8Array, text: string, lt: number): Tag | null {
   const length = bytes.length;
   let i = lt + 1;
   while (i < length && !isSpace(bytes[i]) && bytes[i] !== SLASH && bytes[i] !== GT) i++;
@@ -191,7 +199,7 @@ function readTag(bytes: Uint8Array, lt: number): Tag | null {
     if (i >= length) return null;
     const quote = bytes[i];
     if (quote === QUOTE || quote === APOSTROPHE) {
-      const close = bytes.indexOf(quote, i + 1);
+      const close = text.indexOf(quote === QUOTE ? '"' : "'", i + 1);
       if (close === -1) return null;
       tag.attributes.push({ name, value: { start: i + 1, end: close } });
       i = close + 1;
@@ -204,24 +212,30 @@ function readTag(bytes: Uint8Array, lt: number): Tag | null {
 }
 
 /** The raw value of the first attribute called `name` (lower-case), as HTMLRewriter's getAttribute returns it. */
-function attributeValue(bytes: Uint8Array, tag: Tag, name: string): string | null {
+function attributeValue(bytes: Uint8Array, tag: Tag, name: Uint8Array): string | null {
   for (const attribute of tag.attributes) {
-    if (attribute.name.end - attribute.name.start !== name.length) continue;
-    if (lower(bytes, attribute.name) !== name) continue;
+    if (!named(bytes, attribute.name, name)) continue;
     return attribute.value ? decoder.decode(bytes.subarray(attribute.value.start, attribute.value.end)) : '';
   }
   return null;
 }
 
+/** Whether the bytes in `span` are `name` (lower-case ASCII), ignoring case; no string is made. */
+function named(bytes: Uint8Array, span: Span, name: Uint8Array): boolean {
+  if (span.end - span.start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if ((bytes[span.start + i] | 0x20) !== (name[i] | 0x20)) return false;
+  return true;
+}
+
 /** After the `>` of an end tag, a doctype or another `<!…>`; quotes do not count there. */
-function tagEnd(bytes: Uint8Array, lt: number): Step {
-  const gt = bytes.indexOf(GT, lt);
+function tagEnd(text: string, lt: number): Step {
+  const gt = text.indexOf('>', lt);
   return gt === -1 ? { complete: false } : { complete: true, next: gt + 1 };
 }
 
 /** Just after the `-->` that ends a comment whose body starts at `from`; -1 if it does not end here. */
-function commentEnd(bytes: Uint8Array, from: number): number {
-  for (let gt = bytes.indexOf(GT, from); gt !== -1; gt = bytes.indexOf(GT, gt + 1)) {
+function commentEnd(bytes: Uint8Array, text: string, from: number): number {
+  for (let gt = text.indexOf('>', from); gt !== -1; gt = text.indexOf('>', gt + 1)) {
     if (gt - from >= 2 && bytes[gt - 1] === DASH && bytes[gt - 2] === DASH) return gt + 1;
   }
   return -1;
@@ -237,10 +251,6 @@ function closesRawText(bytes: Uint8Array, lt: number, name: Uint8Array): boolean
   if (after >= bytes.length) return undefined;
   const delimiter = bytes[after];
   return isSpace(delimiter) || delimiter === SLASH || delimiter === GT;
-}
-
-function lower(bytes: Uint8Array, span: Span): string {
-  return decoder.decode(bytes.subarray(span.start, span.end)).toLowerCase();
 }
 
 function isLetter(byte: number): boolean {

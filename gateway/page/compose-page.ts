@@ -106,7 +106,10 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
 
   // The pump scans and cuts the markup itself and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
-  const scanner = new MarkupScanner({ include: (include) => session.discover(include), slot: (id) => session.sighted(id) }, pageEsi);
+  const scanner = new MarkupScanner(
+    { include: (include) => session.discover(include), slot: (id) => session.sighted(id), waiting: () => session.waiting() },
+    pageEsi,
+  );
   lifetime.pipeOrigin(page.body, input.writable, (chunk) => scanner.pieces(chunk));
   const body = input.readable;
 

@@ -8,7 +8,7 @@ const text = (piece: Uint8Array) => new TextDecoder().decode(piece);
 /** Scans `markup` cut into the given chunks; the markers reported and the pieces written. */
 function scan(chunks: string[], esi = true) {
   const markers: Array<IncludeAttributes | { slot: string }> = [];
-  const scanner = new MarkupScanner({ include: (include) => markers.push(include) > 0, slot: (slot) => markers.push({ slot }) > 0 }, esi);
+  const scanner = new MarkupScanner({ include: (include) => markers.push(include) > 0, slot: (slot) => markers.push({ slot }) > 0, waiting: () => true }, esi);
   const pieces = chunks.flatMap((chunk) => scanner.pieces(bytes(chunk)).map(text));
   return { markers, pieces };
 }
@@ -72,6 +72,16 @@ describe('the markup scanner', () => {
       '<esi:remove><esi:include src="/removed"/></esi:remove><esi:include src="/kept"/>',
       '<div data-slot="s"></div>',
     ]);
+  });
+
+  it('lets a page without ESI through unscanned once no fragment is in flight', () => {
+    let waiting = true;
+    const markers: string[] = [];
+    const scanner = new MarkupScanner({ include: () => true, slot: (slot) => markers.push(slot) > 0, waiting: () => waiting }, false);
+    expect(scanner.pieces(bytes('<p>a</p><div data-slot="a"></div>')).map(text)).toEqual(['<p>a</p>', '<div data-slot="a"></div>']);
+    waiting = false;
+    expect(scanner.pieces(bytes('<p>b</p><div data-slot="b"></div>')).map(text)).toEqual(['<p>b</p><div data-slot="b"></div>']);
+    expect(markers).toEqual(['a']);
   });
 
   it('lets go of a tag longer than it carries between chunks, and keeps scanning after it', () => {

@@ -19,9 +19,30 @@ export interface CacheKey {
   url: string;
 }
 
-export async function cacheKey(parts: CacheKeyParts, host: string): Promise<CacheKey> {
+/**
+ * Keys already computed in this isolate. The same few fragments are looked up
+ * on every page, and a digest costs more CPU than the memory hit it leads to.
+ */
+const computed = new Map<string, Promise<CacheKey>>();
+const MAX_COMPUTED = 4096;
+
+export function cacheKey(parts: CacheKeyParts, host: string): Promise<CacheKey> {
   const text = [parts.url, ...parts.varies, `version=${parts.version}`].join('\n');
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  const id = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const memo = `${host}\n${text}`;
+  let key = computed.get(memo);
+  if (!key) {
+    if (computed.size >= MAX_COMPUTED) computed.clear();
+    key = digestKey(text, host);
+    computed.set(memo, key);
+  }
+  return key;
+}
+
+async function digestKey(text: string, host: string): Promise<CacheKey> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  let id = '';
+  for (const byte of digest) id += HEX[byte];
   return { id, url: `https://${host}/__tessera/fragment-cache/${id}` };
 }
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
