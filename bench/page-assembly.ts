@@ -29,7 +29,7 @@ import { serveWorker } from './workerd-serve';
 const FULL = process.argv.includes('--full');
 const LATENCY_ROUNDS = FULL ? 101 : 31;
 const SATURATION_ROUNDS = FULL ? 10 : 3;
-const SATURATION_REQUESTS = FULL ? 400 : 150;
+const SATURATION_REQUESTS = FULL ? 400 : 250;
 const CONCURRENCY = 16;
 const ORIGIN_MS = 50;
 /** Ten fragments of 20–120 ms, placed in the page in this (fixed, shuffled) document order. */

@@ -16,6 +16,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 const origin = await startBenchOrigin({ originMs: 0, fragmentMs: Array(Number(process.env.FRAGMENTS ?? 10)).fill(0), pageKb: 100 });
@@ -47,18 +48,31 @@ try {
   const processMs = gateway.cpuMs() - cpu0;
   session.close();
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const nameOf = (id: number) => {
+    const { functionName, url, lineNumber } = byNode.get(id)?.callFrame ?? { functionName: '?', url: '', lineNumber: 0 };
+    return `${functionName || '(anonymous)'} ${url ? `${url.split('/').pop()}:${lineNumber + 1}` : ''}`;
+  };
   const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   for (const sample of profile.samples) {
-    const { functionName, url, lineNumber } = byNode.get(sample)?.callFrame ?? { functionName: '?', url: '', lineNumber: 0 };
-    const name = `${functionName || '(anonymous)'} ${url ? `${url.split('/').pop()}:${lineNumber + 1}` : ''}`;
-    self.set(name, (self.get(name) ?? 0) + 1);
+    self.set(nameOf(sample), (self.get(nameOf(sample)) ?? 0) + 1);
+    const stack = new Set<string>();
+    for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) stack.add(nameOf(id));
+    for (const name of stack) inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
   }
   const total = profile.samples.length;
   const perPage = (share: number) => ((share / total) * ((profile.endTime - profile.startTime) / 1000 / PAGES)).toFixed(3);
   console.log(`${PAGES} pages; process CPU ${(processMs / PAGES).toFixed(2)} ms/page; isolate samples ${total}\n`);
   console.log('self ms/page (wall share)  function');
-  for (const [name, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
-    console.log(`${perPage(hits).padStart(8)}  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+  const top = (counts: Map<string, number>) => {
+    for (const [name, hits] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 30))
+      console.log(`${perPage(hits).padStart(8)}  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+  };
+  top(self);
+  console.log('\ninclusive ms/page (wall share)  function, with what it calls');
+  top(inclusive);
 } finally {
   agent.destroy();
   await gateway.close();

@@ -3,6 +3,7 @@ import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-laye
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
 import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
+import { HeaderLatency } from './fragments/header-latency';
 import { errorPage } from './http/error-page';
 import { isHtml, processesEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
@@ -62,6 +63,7 @@ export function createGateway(options: GatewayOptions) {
   // One per isolate: every request of this isolate shares its memory layer and in-flight fetches.
   const cache = options.cache === false ? undefined : createFragmentCache(options.cache ?? {});
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const latency = new HeaderLatency();
   const origins = new Map<string, URL | undefined>();
   const originUrl = (origin: string) => {
     if (!origins.has(origin)) origins.set(origin, parseUrl(origin));
@@ -114,6 +116,7 @@ export function createGateway(options: GatewayOptions) {
       cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env), coalescer: env.TESSERA_COALESCER },
       segments: env.SEGMENTS,
       logTimings: env.TESSERA_LOG === 'timing',
+      latency,
     });
   };
 }

@@ -1,10 +1,11 @@
-import type { ConnectionSlots, Rank } from '../page/connection-slots';
+import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
 import { cachedAttempt } from './cache/cached-attempt';
 import type { FragmentCache } from './cache/fragment-cache';
 import { type CoalescedFetch, fetchThroughCoalescer } from './cache/global-coalescer';
 import type { LastGoodLayer } from './cache/last-good-layer';
 import { type FragmentFetchResult, fetchFragment, type Validators } from './fragment-fetch';
+import type { HeaderLatency } from './header-latency';
 import type { HostPolicy } from './host-policy';
 
 /**
@@ -22,6 +23,8 @@ export interface FetchContext {
   fetch: typeof fetch;
   /** The page's connections waiting for headers; every fetch queues here. */
   slots: ConnectionSlots;
+  /** The isolate's memory of how long each fragment URL takes to answer. */
+  latency: HeaderLatency;
   signal: AbortSignal;
   /** The isolate's fragment cache; absent, nothing is cached. */
   cache?: FragmentCache;
@@ -49,8 +52,8 @@ export interface FailurePlan {
   contentTypes: readonly string[];
   /** Present when the primary src is cached (ttl > 0). */
   cache?: CachePlan;
-  /** Its turn among queued fetches: its place in the document once known. */
-  rank: Rank;
+  /** Its turn among queued fetches, given what is known of its URL's latency. */
+  rank: (expectedMs: number | undefined) => number;
 }
 
 export interface CachePlan {
@@ -124,7 +127,11 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
         const fetchOnce =
           caching.global && coalescer
             ? (validators: Validators | undefined, key: string) =>
-                context.slots.send(plan.rank, context.signal, () => fetchThroughCoalescer(coalescer, coalescedJob(context, url, plan, key, validators)))
+                context.slots.send(
+                  () => plan.rank(context.latency.expected(url.href)),
+                  context.signal,
+                  () => fetchThroughCoalescer(coalescer, coalescedJob(context, url, plan, key, validators)),
+                )
             : (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators, true);
         return cachedAttempt(context, context.cache, url, caching, plan.timeoutMs, fetchOnce);
       }
@@ -154,7 +161,14 @@ async function fetchOne(
     contentTypes: plan.contentTypes,
     validators,
     judgeCacheability: forCache,
-    slot: (abort) => context.slots.acquire(plan.rank, abort),
+    slot: async (abort) => {
+      const release = await context.slots.acquire(() => plan.rank(context.latency.expected(url.href)), abort);
+      const sent = Date.now();
+      return () => {
+        context.latency.record(url.href, Date.now() - sent);
+        release();
+      };
+    },
   });
   return fetched.ok ? fetched : { ...fetched, detail: `${url.href}: ${fetched.detail}` };
 }

@@ -17,6 +17,7 @@ import {
   type SettledFragment,
   wasFetched,
 } from './failure-chain';
+import type { HeaderLatency } from './header-latency';
 import type { HostPolicy } from './host-policy';
 import { type RequestVars, resolveSrc } from './request-vars';
 
@@ -62,6 +63,8 @@ export interface FragmentSessionOptions {
   signal: AbortSignal;
   /** The page's connection slots, which the origin request holds one of too. */
   slots: ConnectionSlots;
+  /** The isolate's memory of fragment latencies, which orders the queue. */
+  latency: HeaderLatency;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
   pageEsi: () => boolean;
   /** The isolate's fragment cache and the versions its keys include. */
@@ -74,6 +77,9 @@ export class FragmentSession {
   /** Document order of the markers seen so far, by entry key: queued fetches go in this order. */
   private readonly positions = new Map<string, number>();
   private unsettled = 0;
+  /** Set while the scanner reports an include: its fetch starts on the next turn (see `nextTurn`). */
+  private discovering = false;
+  private turn: Promise<void> | undefined;
   private readonly declaredByUrl = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly fetchContext: FetchContext;
@@ -85,7 +91,7 @@ export class FragmentSession {
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
     const host = new URL(request.url).host;
     const coalescer = options.cache?.coalescer;
-    this.fetchContext = { route, policy, request, fetch, slots: options.slots, signal, cache, waitUntil, host, coalescer };
+    this.fetchContext = { route, policy, request, fetch, slots: options.slots, latency: options.latency, signal, cache, waitUntil, host, coalescer };
     this.maxDepth = route.limits.maxDepth;
   }
 
@@ -119,8 +125,13 @@ export class FragmentSession {
    * fetch starts now. Whether the rewriter will have to wait for it there.
    */
   discover(include: IncludeAttributes, depth = 0): boolean {
-    const entry = this.includeEntry(include, depth);
-    return entry !== undefined && !this.seen(entry).placed;
+    this.discovering = true;
+    try {
+      const entry = this.includeEntry(include, depth);
+      return entry !== undefined && !this.seen(entry).placed;
+    } finally {
+      this.discovering = false;
+    }
   }
 
   /** Whether any fragment of the page is still in flight. */
@@ -231,8 +242,13 @@ export class FragmentSession {
     return entry;
   }
 
-  /** Markers seen go in document order; fetches for markers not seen yet follow, in the order they started. */
-  private rank(key: string, started: number): number {
+  /**
+   * Which queued fetch goes next: those whose latency is known, slowest first
+   * (see HeaderLatency); then markers seen, in document order; then the rest,
+   * in the order they started.
+   */
+  private rank(key: string, started: number, expectedMs: number | undefined): number {
+    if (expectedMs !== undefined) return -expectedMs;
     return this.positions.get(key) ?? UNSEEN + started;
   }
 
@@ -247,8 +263,9 @@ export class FragmentSession {
       return { key, id: plan.id, settled: Promise.resolve(refused), placed: refused };
     }
     const started = this.entries.size;
-    const ranked: FailurePlan = { ...plan, rank: () => this.rank(key, started) };
-    const entry: Entry = { key, id: plan.id, settled: runFailureChain(this.fetchContext, ranked).then((settled) => ({ key, ...settled })) };
+    const ranked: FailurePlan = { ...plan, rank: (expectedMs) => this.rank(key, started, expectedMs) };
+    const chain = this.discovering ? this.nextTurn().then(() => runFailureChain(this.fetchContext, ranked)) : runFailureChain(this.fetchContext, ranked);
+    const entry: Entry = { key, id: plan.id, settled: chain.then((settled) => ({ key, ...settled })) };
     this.entries.set(key, entry);
     this.unsettled++;
     void entry.settled.then((settled) => {
@@ -262,6 +279,22 @@ export class FragmentSession {
       }
     });
     return entry;
+  }
+
+  /**
+   * The next turn of the event loop, shared by every include found in one
+   * chunk. The scanner finds them just before the chunk goes to the rewriter;
+   * starting ten fetches there would hold the chunk, and so the first byte,
+   * back by their CPU time.
+   */
+  private nextTurn(): Promise<void> {
+    this.turn ??= new Promise<void>((resolve) =>
+      setTimeout(() => {
+        this.turn = undefined;
+        resolve();
+      }, 0),
+    );
+    return this.turn;
   }
 
   private resolvePlain(src: string): ResolvedUrl {

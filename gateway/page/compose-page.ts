@@ -1,4 +1,5 @@
 import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
+import type { HeaderLatency } from '../fragments/header-latency';
 import { HostPolicy } from '../fragments/host-policy';
 import { RequestVars } from '../fragments/request-vars';
 import { assembleResponse } from '../html/assemble';
@@ -30,6 +31,8 @@ export interface ComposeInput {
   segments?: KVNamespace;
   /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
   logTimings?: boolean;
+  /** The isolate's memory of fragment latencies. */
+  latency: HeaderLatency;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
@@ -38,7 +41,19 @@ const FIRST = () => Number.NEGATIVE_INFINITY;
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({ request, ctx, url, match, origin, fetch, publicHost, cache, segments, logTimings }: ComposeInput): Promise<Response> {
+export async function composePage({
+  request,
+  ctx,
+  url,
+  match,
+  origin,
+  fetch,
+  publicHost,
+  cache,
+  segments,
+  logTimings,
+  latency,
+}: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
@@ -63,6 +78,7 @@ export async function composePage({ request, ctx, url, match, origin, fetch, pub
     fetch,
     signal: lifetime.signal,
     slots,
+    latency,
     pageEsi: () => pageEsi,
     cache,
     waitUntil: (work) => ctx.waitUntil(work),

@@ -72,6 +72,33 @@ describe('connection slots', () => {
     expect(body).toContain('<div data-slot="d">D</div><div data-slot="c">C</div>');
   });
 
+  it('sends the fragment known to be slowest first, once the isolate has seen it answer', async () => {
+    const sent: string[] = [];
+    const net = upstream({
+      '/page': () => html('<div data-slot="a"></div><div data-slot="b"></div>'),
+      '/a': () => {
+        sent.push('a');
+        return html('A');
+      },
+      '/b': async () => {
+        sent.push('b');
+        await delay(120);
+        return html('B');
+      },
+    });
+    const get = gatewayFor(net, {
+      route: '/page',
+      limits: { concurrency: 1 },
+      fragments: { a: { src: '/a', timeout: '5s' }, b: { src: '/b', timeout: '5s' } },
+    });
+    const page = '<div data-slot="a">A</div><div data-slot="b">B</div>';
+    expect(await (await get('/page')).text()).toBe(page);
+    expect(sent).toEqual(['a', 'b']); // nothing known yet: the order they were declared in
+    sent.length = 0;
+    expect(await (await get('/page')).text()).toBe(page);
+    expect(sent).toEqual(['b', 'a']);
+  });
+
   it('starts a fragment timeout when its request is sent, not while it waits for a slot', async () => {
     const first = gate();
     const net = upstream({
