@@ -10,13 +10,15 @@
  */
 import { Agent, request } from 'node:http';
 import { checkManifest } from '../cli/load-manifests';
-import { type RunningWorker, startWorker } from '../cli/workerd-host';
+import { startWorker } from '../cli/workerd-host';
 import { assembleManifests } from '../gateway/manifest/compile';
 import { PASS_THROUGH_ENTRY, startBenchOrigin } from './bench-origin';
+import { serveWorker } from './workerd-serve';
 
+const FULL = process.argv.includes('--full');
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
-const REQUESTS = Number(process.env.REQUESTS ?? 1500);
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const REQUESTS = Number(process.env.REQUESTS ?? (FULL ? 4000 : 1500));
+const ROUNDS = Number(process.env.ROUNDS ?? (FULL ? 7 : 3));
 const COLD = 200;
 
 function get(agent: Agent, port: string): Promise<number> {
@@ -32,7 +34,7 @@ function get(agent: Agent, port: string): Promise<number> {
   });
 }
 
-async function load(worker: RunningWorker, requests: number, concurrency: number) {
+async function load(worker: { url: string }, requests: number, concurrency: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const { port } = new URL(worker.url);
   const latencies: number[] = [];
@@ -53,8 +55,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 // All hits: ten 1-hour fragments, warmed once.
 const hits = await startBenchOrigin({ originMs: 0, fragmentMs: Array(10).fill(5), pageKb: 100, fragmentTtl: '1h' });
-const gateway = await startWorker({ routes: hits.manifests, bindings: { ORIGIN: hits.url } });
-const passThrough = await startWorker({ entry: PASS_THROUGH_ENTRY, bindings: { ORIGIN: hits.url } });
+// Bare workerd, as in the page assembly bench: no Miniflare entry Worker in front of either.
+const gateway = await serveWorker({ routes: hits.manifests, bindings: { ORIGIN: hits.url } });
+const passThrough = await serveWorker({ entry: PASS_THROUGH_ENTRY, bindings: { ORIGIN: hits.url } });
 try {
   await load(gateway, 50, 4);
   await load(passThrough, 50, 4);
@@ -76,8 +79,8 @@ try {
   console.log(`p99 ratio (Tessera ÷ pass-through):   ${(g.p99 / p.p99).toFixed(2)}`);
   console.log(`fragment fetches during the measured rounds: ${hits.fragmentFetches() - warmFetches}`);
 } finally {
-  await gateway.dispose();
-  await passThrough.dispose();
+  await gateway.close();
+  await passThrough.close();
   await hits.close();
 }
 

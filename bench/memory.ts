@@ -9,10 +9,11 @@
  * Bounded: REQUESTS requests at CONCURRENCY, 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';
-import { type RunningWorker, residentMiB, startWorker } from '../cli/workerd-host';
+import { residentMiB } from '../cli/workerd-host';
 import type { CompiledManifests } from '../gateway/types';
 import { PASS_THROUGH_ENTRY, startBenchOrigin } from './bench-origin';
 import { jsHeap } from './v8-heap';
+import { serveWorker } from './workerd-serve';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 4000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64);
@@ -21,7 +22,7 @@ const PAGE_KB = Number(process.env.PAGE_KB ?? 100);
 
 const origin = await startBenchOrigin({ originMs: 5, fragmentMs: [5, 10, 15, 20, 25, 30], pageKb: PAGE_KB });
 
-async function load(worker: RunningWorker): Promise<number> {
+async function load(worker: { url: string }): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const { port } = new URL(worker.url);
   let next = 0;
@@ -47,7 +48,7 @@ async function load(worker: RunningWorker): Promise<number> {
 }
 
 async function measure(name: string, worker: { entry?: string; routes?: CompiledManifests }, inspectorPort: number) {
-  const running = await startWorker({ ...worker, bindings: { ORIGIN: origin.url }, inspectorPort });
+  const running = await serveWorker({ ...worker, bindings: { ORIGIN: origin.url }, inspectorPort });
   try {
     await load(running); // warm-up pass, so both start from a used isolate
     const before = residentMiB(running.pid);
@@ -60,7 +61,7 @@ async function measure(name: string, worker: { entry?: string; routes?: Compiled
     const idle = residentMiB(running.pid);
     return { name, before, loaded, idle, heap: heap.totalMiB, rps: REQUESTS / seconds, kbPerPage: bytes / REQUESTS / 1024 };
   } finally {
-    await running.dispose();
+    await running.close();
   }
 }
 
