@@ -1,0 +1,402 @@
+import { evaluate } from './expression';
+import { interpolate } from './interpolate';
+import type { EsiVariables } from './variables';
+
+/**
+ * The ESI language, applied to the page's bytes as they stream, before the
+ * assembling rewriter sees them. What it leaves is markup plus
+ * `<esi:include>` tags (which the rewriter fills) and `<tessera-try>`
+ * placeholders for `<esi:try>` blocks:
+ *
+ * - `<esi:remove>` and `<esi:comment>`, paired or self-closing, and whatever
+ *   they hold, are dropped; so is a stray `</esi:include>` after a paired
+ *   include.
+ * - `<!--esi … -->` loses its wrapper; what it holds is processed.
+ * - `<esi:choose>`: the first `<esi:when test>` that holds renders (unwrapped),
+ *   else `<esi:otherwise>`; the other branches are dropped unread, so the
+ *   includes in them are never fetched.
+ * - `<esi:vars>`: `$(…)` inside it is replaced, HTML-escaped.
+ * - `<esi:try>` is held until it ends (it is small: a few includes), and
+ *   handed to the rewriter whole, as a placeholder, since which branch renders
+ *   depends on how its includes fare.
+ * - Any other `<esi:…>` tag is dropped, its content kept: a browser never
+ *   receives a raw ESI tag.
+ *
+ * Everything else passes through as the bytes that arrived. HTML comments
+ * are passed over (ESI inside them is not processed, ESI 1.0 §3.7). A
+ * construct cut by a chunk boundary is carried into the next chunk.
+ */
+export interface TryBlock {
+  attempt: string;
+  except: string;
+}
+
+export interface EsiStreamOptions {
+  variables: EsiVariables;
+  /** Where a `<esi:when test>` that does not parse is reported. */
+  onError: (message: string) => void;
+  /** A `<esi:try>` block was held whole: its placeholder's index, and its branches, ESI already applied. */
+  onTry: (block: TryBlock) => number;
+}
+
+type Frame = { kind: 'choose'; matched: boolean };
+
+/** A tag cut off by the chunk end is carried up to this size; a larger one is passed through as text. */
+const MAX_CARRY = 16 * 1024;
+/** A `<esi:try>` larger than this is not held: its attempt renders and its except is dropped. */
+const MAX_TRY = 256 * 1024;
+/** windows-1252: one character per byte, so string offsets are byte offsets. */
+const SINGLE_BYTE = new TextDecoder('latin1');
+const UTF8 = new TextDecoder();
+const encoder = new TextEncoder();
+const CONSTRUCT = /<\/?esi:|<!--|\$\(|-->/gi;
+/** Only includes (self-closing or not) and plain markup: nothing to apply. */
+const ANY_LANGUAGE = /<esi:(?!include\b)|<\/esi:|<!--esi/i;
+
+/** Where scanning goes on after a construct, and whether its bytes pass through with the markup around them. */
+type Step = { next: number; passes: boolean };
+
+export class EsiStream {
+  private carry = new Uint8Array(0);
+  private readonly frames: Frame[] = [];
+  /** >0 while dropping a construct's content: its nesting depth in ESI elements. */
+  private dropping = 0;
+  private varsDepth = 0;
+  private esiComments = 0;
+  private inComment = false;
+  /** The raw bytes of a `<esi:try>` being held, and its nesting depth. */
+  private held: Uint8Array[] | undefined;
+  private heldBytes = 0;
+  private tryDepth = 0;
+  private out: Uint8Array[] = [];
+
+  constructor(private readonly options: EsiStreamOptions) {}
+
+  /** The chunk with the ESI language applied; bytes that end inside a construct wait for the next chunk. */
+  transform(chunk: Uint8Array): Uint8Array[] {
+    const bytes = this.carry.length ? concat(this.carry, chunk) : chunk;
+    this.carry = new Uint8Array(0);
+    const text = SINGLE_BYTE.decode(bytes);
+    if (this.idle() && !ANY_LANGUAGE.test(text)) {
+      const tail = partialOpener(text, 0, false, false);
+      // The common case: a page with includes only. A chunk that may end inside an opener keeps those bytes back.
+      if (tail === text.length) return [bytes];
+      this.carry = bytes.slice(tail);
+      return [bytes.subarray(0, tail)];
+    }
+    this.out = [];
+    let runFrom = 0;
+    let at = 0;
+    for (;;) {
+      if (this.inComment) {
+        const end = text.indexOf('-->', at);
+        if (end === -1) {
+          const keep = Math.max(at, text.length - 2);
+          this.emit(bytes, runFrom, keep);
+          this.carry = bytes.slice(keep);
+          return this.out;
+        }
+        this.inComment = false;
+        at = end + 3;
+        continue;
+      }
+      CONSTRUCT.lastIndex = at;
+      const match = CONSTRUCT.exec(text);
+      if (!match) {
+        const tail = partialOpener(text, at, this.varsDepth > 0, this.esiComments > 0);
+        this.emit(bytes, runFrom, tail);
+        if (tail < text.length) this.carry = bytes.slice(tail);
+        return this.out;
+      }
+      const position = match.index;
+      const token = match[0];
+      if (token === '$(' && !(this.varsDepth > 0 && this.dropping === 0 && !this.held)) {
+        at = position + 2;
+        continue;
+      }
+      if (token === '-->' && this.esiComments === 0) {
+        at = position + 3;
+        continue;
+      }
+      // What came before goes out under the state it was read in; the construct may change that state.
+      this.emit(bytes, runFrom, position);
+      runFrom = position;
+      const step = this.construct(bytes, text, position, token);
+      if (!step) {
+        if (text.length - position > MAX_CARRY) {
+          // Too long to be a construct worth carrying: it passes as text.
+          runFrom = position;
+          at = position + 1;
+          continue;
+        }
+        this.carry = bytes.slice(position);
+        return this.out;
+      }
+      if (!step.passes) runFrom = step.next;
+      at = step.next;
+    }
+  }
+
+  /** Whatever was carried at the end of the stream. */
+  flush(): Uint8Array[] {
+    this.out = [];
+    if (this.held) {
+      // A try that never ended: its attempt renders.
+      const block = UTF8.decode(concat(...this.held));
+      this.held = undefined;
+      this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '')));
+    }
+    if (this.carry.length && this.dropping === 0) this.out.push(this.carry);
+    this.carry = new Uint8Array(0);
+    return this.out;
+  }
+
+  /** The ESI language applied to a whole piece of markup (a held branch, a fragment). */
+  applyTo(html: string): string {
+    const nested = new EsiStream(this.options);
+    return UTF8.decode(concat(...nested.transform(encoder.encode(html)), ...nested.flush()));
+  }
+
+  private idle(): boolean {
+    return this.dropping === 0 && this.varsDepth === 0 && this.esiComments === 0 && !this.inComment && !this.held && this.frames.length === 0;
+  }
+
+  private emit(bytes: Uint8Array, from: number, to: number): void {
+    if (to <= from) return;
+    if (this.held) this.hold(bytes.subarray(from, to));
+    else if (this.dropping === 0) this.out.push(bytes.subarray(from, to));
+  }
+
+  private text(value: string): void {
+    if (this.held) this.hold(encoder.encode(value));
+    else if (this.dropping === 0) this.out.push(encoder.encode(value));
+  }
+
+  /** Acts on the construct at `at`; undefined when the bytes end inside it. */
+  private construct(bytes: Uint8Array, text: string, at: number, token: string): Step | undefined {
+    if (token === '$(') {
+      const end = text.indexOf(')', at);
+      if (end === -1) return text.length - at > 512 ? { next: at + 2, passes: true } : undefined;
+      this.text(interpolate(UTF8.decode(bytes.subarray(at, end + 1)), this.options.variables, 'html'));
+      return { next: end + 1, passes: false };
+    }
+    if (token === '-->') {
+      if (this.held) return { next: at + 3, passes: true };
+      this.esiComments--;
+      return { next: at + 3, passes: false };
+    }
+    if (token === '<!--') {
+      if (text.length - at < 7) return undefined;
+      if (text.slice(at + 4, at + 7).toLowerCase() === 'esi' && !this.held) {
+        if (this.dropping === 0) this.esiComments++;
+        return { next: at + 7, passes: false };
+      }
+      const end = text.indexOf('-->', at + 4);
+      if (end !== -1) return { next: end + 3, passes: true };
+      this.inComment = true;
+      return { next: at + 4, passes: true };
+    }
+    const tag = readTag(text, at);
+    if (!tag) return undefined;
+    if (this.held) return this.whileHeld(tag);
+    if (this.dropping > 0) {
+      if (tag.closing) this.dropping--;
+      else if (!tag.selfClosing && tag.name !== 'esi:include') this.dropping++;
+      return { next: tag.end, passes: false };
+    }
+    return this.act(bytes, tag);
+  }
+
+  private act(bytes: Uint8Array, tag: Tag): Step {
+    const dropped = { next: tag.end, passes: false };
+    const paired = !tag.selfClosing;
+    if (tag.closing) {
+      if (tag.name === 'esi:vars') this.varsDepth = Math.max(0, this.varsDepth - 1);
+      if (tag.name === 'esi:choose') this.frames.pop();
+      return dropped; // End tags of unwrapped elements, and strays (`</esi:include>`), go.
+    }
+    switch (tag.name) {
+      case 'esi:include':
+        return { next: tag.end, passes: true };
+      case 'esi:remove':
+      case 'esi:comment':
+        if (paired) this.dropping = 1;
+        return dropped;
+      case 'esi:vars':
+        if (paired) this.varsDepth++;
+        return dropped;
+      case 'esi:choose':
+        if (paired) this.frames.push({ kind: 'choose', matched: false });
+        return dropped;
+      case 'esi:when':
+      case 'esi:otherwise': {
+        const frame = this.frames.at(-1);
+        const test = () => this.test(attribute(bytes, tag, 'test') ?? '');
+        const taken = !!frame && !frame.matched && (tag.name === 'esi:otherwise' || test());
+        if (taken && frame) frame.matched = true;
+        else if (paired) this.dropping = 1;
+        return dropped;
+      }
+      case 'esi:try':
+        if (paired) {
+          this.held = [];
+          this.heldBytes = 0;
+          this.tryDepth = 1;
+        }
+        return dropped;
+      default:
+        return dropped; // Unknown ESI tags go; their content stays.
+    }
+  }
+
+  /** Inside a held `<esi:try>`: everything is kept raw until its end tag. */
+  private whileHeld(tag: Tag): Step {
+    if (tag.name === 'esi:try' && !tag.selfClosing) this.tryDepth += tag.closing ? -1 : 1;
+    if (this.tryDepth > 0) return { next: tag.end, passes: true };
+    const held = this.held ?? [];
+    this.held = undefined;
+    const index = this.options.onTry(splitTry(UTF8.decode(concat(...held)), (html) => this.applyTo(html)));
+    this.text(`<tessera-try data-index="${index}"></tessera-try>`);
+    return { next: tag.end, passes: false };
+  }
+
+  private hold(piece: Uint8Array): void {
+    this.heldBytes += piece.byteLength;
+    if (this.heldBytes <= MAX_TRY) {
+      this.held?.push(piece.slice());
+      return;
+    }
+    // Too large to hold: what was held is let through as an attempt, and the except is dropped.
+    this.options.onError(`an <esi:try> larger than ${MAX_TRY} bytes is not held; its attempt renders, its except does not`);
+    const block = UTF8.decode(concat(...(this.held ?? []), piece));
+    this.held = undefined;
+    this.tryDepth = 0;
+    this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '').replace(/<esi:except\b[\s\S]*$/i, '')));
+    this.dropping = 0;
+  }
+
+  private test(expression: string): boolean {
+    try {
+      return evaluate(expression, this.options.variables);
+    } catch (error) {
+      this.options.onError(`esi:when test="${expression}": ${error instanceof Error ? error.message : error}; the branch is not taken`);
+      return false;
+    }
+  }
+}
+
+const OPENERS = ['<esi:', '</esi:', '<!--esi'];
+
+/**
+ * Where an opener this stream acts on may begin at the very end of the text,
+ * cut by the chunk boundary (`<es`, `<!--e`, a `$` inside esi:vars); the text
+ * length when none can.
+ */
+function partialOpener(text: string, from: number, inVars: boolean, inEsiComment: boolean): number {
+  for (let at = Math.max(from, text.length - 6); at < text.length; at++) {
+    const rest = text.slice(at).toLowerCase();
+    if (OPENERS.some((opener) => opener.length > rest.length && opener.startsWith(rest))) return at;
+    if (inVars && rest === '$') return at;
+    if (inEsiComment && (rest === '-' || rest === '--')) return at;
+  }
+  return text.length;
+}
+
+/** The attempt and except branches of a held `<esi:try>` block, each with the ESI language applied. */
+function splitTry(block: string, apply: (html: string) => string): TryBlock {
+  const branch = (name: string) => {
+    const open = new RegExp(`<esi:${name}\\b[^>]*>`, 'i').exec(block);
+    if (!open) return '';
+    const start = open.index + open[0].length;
+    const close = block.toLowerCase().lastIndexOf(`</esi:${name}`);
+    return close > start ? block.slice(start, close) : block.slice(start);
+  };
+  return { attempt: apply(branch('attempt')), except: apply(branch('except')) };
+}
+
+interface Tag {
+  name: string;
+  closing: boolean;
+  selfClosing: boolean;
+  /** Lower-cased name → where its raw value sits (byte offsets). */
+  attributes: Map<string, { start: number; end: number }>;
+  end: number;
+}
+
+/** A tag at `<` (start or end), names lower-cased; null when the text ends inside it. */
+function readTag(text: string, lt: number): Tag | null {
+  let i = lt + 1;
+  const closing = text[i] === '/';
+  if (closing) i++;
+  const nameStart = i;
+  while (i < text.length && !/[\s/>]/.test(text[i])) i++;
+  const name = text.slice(nameStart, i).toLowerCase();
+  const attributes = new Map<string, { start: number; end: number }>();
+  let selfClosing = false;
+  for (;;) {
+    while (i < text.length && /[\s/]/.test(text[i])) {
+      selfClosing = text[i] === '/';
+      i++;
+    }
+    if (i >= text.length) return null;
+    if (text[i] === '>') return { name, closing, selfClosing, attributes, end: i + 1 };
+    selfClosing = false;
+    const attrStart = i;
+    i++;
+    while (i < text.length && !/[\s/>=]/.test(text[i])) i++;
+    const attr = text.slice(attrStart, i).toLowerCase();
+    while (i < text.length && /\s/.test(text[i])) i++;
+    if (i >= text.length) return null;
+    if (text[i] !== '=') {
+      if (!attributes.has(attr)) attributes.set(attr, { start: i, end: i });
+      continue;
+    }
+    i++;
+    while (i < text.length && /\s/.test(text[i])) i++;
+    if (i >= text.length) return null;
+    const quote = text[i];
+    let span: { start: number; end: number };
+    if (quote === '"' || quote === "'") {
+      const close = text.indexOf(quote, i + 1);
+      if (close === -1) return null;
+      span = { start: i + 1, end: close };
+      i = close + 1;
+    } else {
+      const start = i;
+      while (i < text.length && !/[\s>]/.test(text[i])) i++;
+      span = { start, end: i };
+    }
+    if (!attributes.has(attr)) attributes.set(attr, span);
+  }
+}
+
+/** An attribute's value, character references decoded. */
+function attribute(bytes: Uint8Array, tag: Tag, name: string): string | undefined {
+  const span = tag.attributes.get(name);
+  return span ? decodeEntities(UTF8.decode(bytes.subarray(span.start, span.end))) : undefined;
+}
+
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/** HTML character references in an attribute value: the named ones ESI pages use, and numeric ones. */
+export function decodeEntities(value: string): string {
+  if (!value.includes('&')) return value;
+  return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
+    if (ref[0] === '#') {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
+      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return NAMED[ref.toLowerCase()] ?? whole;
+  });
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
+}

@@ -1,0 +1,38 @@
+import { escapeHtml } from '../http/error-page';
+import type { EsiVariables } from './variables';
+
+/**
+ * `$(NAME)`, `$(NAME{key})` and `$(NAME|default)` / `$(NAME{key}|'default')`
+ * in a piece of ESI text, replaced by the variable's value encoded for where
+ * it lands: percent-encoded in a URL (so it can only ever be data inside it,
+ * never a new path segment, query parameter or host), HTML-escaped in markup.
+ * A reference to an unknown variable is left out.
+ */
+export type Encoding = 'url' | 'html' | 'none';
+
+const REFERENCE = /\$\(([A-Z_]+)(?:\{([^}]*)\})?(?:\|('[^']*'|[^)]*))?\)/g;
+
+export function interpolate(text: string, variables: EsiVariables, encoding: Encoding): string {
+  if (!text.includes('$(')) return text;
+  return text.replace(REFERENCE, (_, name: string, key: string | undefined, fallback: string | undefined) => {
+    const value = variables.get(name, key) ?? unquote(fallback) ?? '';
+    return encode(value, encoding);
+  });
+}
+
+function unquote(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed.startsWith("'") && trimmed.endsWith("'") && trimmed.length >= 2 ? trimmed.slice(1, -1) : trimmed;
+}
+
+function encode(value: string, encoding: Encoding): string {
+  switch (encoding) {
+    case 'url':
+      return encodeURIComponent(value);
+    case 'html':
+      return escapeHtml(value);
+    case 'none':
+      return value;
+  }
+}

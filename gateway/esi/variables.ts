@@ -1,0 +1,129 @@
+import type { VisitorInputs } from '../http/visitor-inputs';
+import { addHeader, addInput } from '../http/visitor-inputs';
+
+/**
+ * The ESI variables (ESI 1.0 §5 and the Akamai extensions), read from the
+ * request. A value is only ever text: where it lands decides how it is
+ * encoded (see interpolate.ts), so no value can add markup, a URL part or a
+ * header.
+ */
+export const ESI_VARIABLES = ['HTTP_COOKIE', 'HTTP_HOST', 'HTTP_REFERER', 'HTTP_USER_AGENT', 'HTTP_ACCEPT_LANGUAGE', 'QUERY_STRING', 'GEO'] as const;
+export type EsiVariableName = (typeof ESI_VARIABLES)[number];
+
+/** Values longer than this are cut: a variable is a short value, never a way to make the page grow. */
+const MAX_VALUE = 4096;
+
+export class EsiVariables {
+  private cookies: Map<string, string> | undefined;
+
+  constructor(
+    private readonly request: Request,
+    private readonly url: URL,
+    /** The variables this route lets pages read; the others are empty. */
+    private readonly allowed: ReadonlySet<EsiVariableName>,
+  ) {}
+
+  /** `$(NAME)` or `$(NAME{key})`; undefined when the request has no such value. */
+  get(name: string, key?: string): string | undefined {
+    if (!this.allowed.has(name as EsiVariableName)) return undefined;
+    const value = this.read(name as EsiVariableName, key);
+    return value === undefined ? undefined : value.slice(0, MAX_VALUE);
+  }
+
+  private read(name: EsiVariableName, key: string | undefined): string | undefined {
+    const headers = this.request.headers;
+    switch (name) {
+      case 'HTTP_COOKIE':
+        return key === undefined ? (headers.get('cookie') ?? undefined) : this.cookie(key);
+      case 'HTTP_HOST':
+        return this.url.host;
+      case 'HTTP_REFERER':
+        return headers.get('referer') ?? undefined;
+      case 'HTTP_USER_AGENT':
+        return userAgent(headers.get('user-agent') ?? '', key);
+      case 'HTTP_ACCEPT_LANGUAGE':
+        return acceptLanguage(headers.get('accept-language') ?? '', key);
+      case 'QUERY_STRING':
+        if (key === undefined) return this.url.search.slice(1) || undefined;
+        return this.url.searchParams.get(key) ?? undefined;
+      case 'GEO':
+        return geo(this.request.cf, key);
+    }
+  }
+
+  private cookie(name: string): string | undefined {
+    if (!this.cookies) {
+      this.cookies = new Map();
+      for (const pair of (this.request.headers.get('cookie') ?? '').split(';')) {
+        const at = pair.indexOf('=');
+        if (at === -1) continue;
+        const key = pair.slice(0, at).trim();
+        if (key && !this.cookies.has(key)) this.cookies.set(key, pair.slice(at + 1).trim());
+      }
+    }
+    return this.cookies.get(name);
+  }
+}
+
+/** ESI 1.0's sub-keys: browser (MOZILLA, MSIE, OTHER), os (WIN, MAC, UNIX, OTHER), version. */
+function userAgent(agent: string, key: string | undefined): string | undefined {
+  if (key === undefined) return agent || undefined;
+  switch (key) {
+    case 'browser':
+      return /MSIE|Trident/.test(agent) ? 'MSIE' : /Mozilla/.test(agent) ? 'MOZILLA' : 'OTHER';
+    case 'os':
+      return /Windows/.test(agent) ? 'WIN' : /Mac/.test(agent) ? 'MAC' : /X11|Linux|BSD|Unix/.test(agent) ? 'UNIX' : 'OTHER';
+    case 'version':
+      return /(?:MSIE |rv:|Mozilla\/)(\d+(?:\.\d+)?)/.exec(agent)?.[1];
+    default:
+      return undefined;
+  }
+}
+
+/** `$(HTTP_ACCEPT_LANGUAGE{en})`: "true" when the visitor accepts that language (or a variant of it). */
+function acceptLanguage(header: string, key: string | undefined): string | undefined {
+  if (key === undefined) return header || undefined;
+  const wanted = key.toLowerCase();
+  const accepted = header.split(',').map((part) => part.split(';')[0].trim().toLowerCase());
+  return String(accepted.some((lang) => lang === wanted || lang.startsWith(`${wanted}-`)));
+}
+
+const GEO_FIELDS: Record<string, string> = {
+  country_code: 'country',
+  region_code: 'regionCode',
+  city: 'city',
+  continent: 'continent',
+  postal_code: 'postalCode',
+  lat: 'latitude',
+  long: 'longitude',
+};
+
+function geo(cf: Request['cf'], key: string | undefined): string | undefined {
+  const field = GEO_FIELDS[key ?? 'country_code'];
+  const value = field ? (cf as Record<string, unknown> | undefined)?.[field] : undefined;
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/** What a page that may read these variables varies on, for its cache headers. */
+export function addEsiVariableInputs(inputs: VisitorInputs, allowed: Iterable<EsiVariableName>): void {
+  for (const name of allowed) {
+    switch (name) {
+      case 'HTTP_COOKIE':
+        addInput(inputs, 'cookie', '*');
+        break;
+      case 'HTTP_REFERER':
+        addHeader(inputs, 'referer');
+        break;
+      case 'HTTP_USER_AGENT':
+        addHeader(inputs, 'user-agent');
+        break;
+      case 'HTTP_ACCEPT_LANGUAGE':
+        addHeader(inputs, 'accept-language');
+        break;
+      case 'GEO':
+        addInput(inputs, 'geo', 'country');
+        break;
+      // HTTP_HOST and QUERY_STRING are part of the URL every cache keys on.
+    }
+  }
+}
