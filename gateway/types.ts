@@ -1,3 +1,4 @@
+import type { EsiVariableName } from './esi/variables';
 /**
  * The data that flows between Tessera's modules. Manifests (YAML, validated on
  * the Node side) compile into `CompiledRoute`s, which the Worker imports as a
@@ -105,6 +106,10 @@ export interface CompiledRoute {
   /** Absent: the `ORIGIN` variable. */
   origin?: string;
   esi: EsiMode;
+  /** `continue` (default): a failed include renders nothing; `fail`: one with no alt and no onerror="continue" fails the page (ESI 1.0). */
+  esiErrors: 'continue' | 'fail';
+  /** The ESI variables pages on this route may read; the others are empty. */
+  esiVariables: EsiVariableName[];
   /** Extra origins (scheme://host:port) fragments may come from. */
   hosts: string[];
   defaults: FragmentDefaults;
@@ -158,4 +163,11 @@ export interface IncludeAttributes {
   src?: string | null;
   alt?: string | null;
   id?: string | null;
+  /** `continue`: a failure renders nothing and never fails the page or its esi:try. */
+  onerror?: string | null;
+  /** Akamai: the longest wait for this include, in milliseconds; it overrides the route's default timeout. */
+  maxwait?: string | null;
+  /** Akamai: how long the include may be cached (`30s`, `5m`, `0`); `no-store` keeps it out of the cache. */
+  ttl?: string | null;
+  'no-store'?: string | null;
 }

@@ -47,7 +47,7 @@ export class EsiVariables {
         if (key === undefined) return this.url.search.slice(1) || undefined;
         return this.url.searchParams.get(key) ?? undefined;
       case 'GEO':
-        return geo(this.request.cf, key);
+        return geo((this.request as { cf?: Record<string, unknown> }).cf, key);
     }
   }
 
@@ -98,9 +98,9 @@ const GEO_FIELDS: Record<string, string> = {
   long: 'longitude',
 };
 
-function geo(cf: Request['cf'], key: string | undefined): string | undefined {
+function geo(cf: Record<string, unknown> | undefined, key: string | undefined): string | undefined {
   const field = GEO_FIELDS[key ?? 'country_code'];
-  const value = field ? (cf as Record<string, unknown> | undefined)?.[field] : undefined;
+  const value = field ? cf?.[field] : undefined;
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 

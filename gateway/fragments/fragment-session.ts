@@ -1,6 +1,9 @@
+import type { TryBlock } from '../esi/esi-stream';
+import type { PageEsi } from '../esi/page-esi';
 import type { Placement } from '../html/assemble';
 import { MarkupScanner } from '../html/markup-scanner';
 import { isNegotiationHeader } from '../http/visitor-inputs';
+import { parseDuration } from '../manifest/duration';
 import type { TimingEntry } from '../observe/server-timing';
 import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
@@ -65,6 +68,10 @@ export interface FragmentSessionOptions {
   slots: ConnectionSlots;
   /** The isolate's memory of fragment latencies, which orders the queue. */
   latency: HeaderLatency;
+  /** The page's ESI state, when the page is processed as ESI. */
+  esi?: PageEsi;
+  /** An include failed outside any esi:try, with no onerror="continue". */
+  onIncludeFailed?: (include: IncludeAttributes, fragment: PlacedFragment) => void;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
   pageEsi: () => boolean;
   /** The isolate's fragment cache and the versions its keys include. */
@@ -134,6 +141,18 @@ export class FragmentSession {
     }
   }
 
+  applyEsi(html: string): string {
+    return this.options.esi ? this.options.esi.applyTo(html) : html;
+  }
+
+  tryBlock(index: number): TryBlock | undefined {
+    return this.options.esi?.tryBlock(index);
+  }
+
+  includeFailed(include: IncludeAttributes, fragment: PlacedFragment): void {
+    this.options.onIncludeFailed?.(include, fragment);
+  }
+
   /** Whether any fragment of the page is still in flight. */
   waiting(): boolean {
     return this.unsettled > 0;
@@ -183,25 +202,37 @@ export class FragmentSession {
   private includeEntry(include: IncludeAttributes, depth: number): Entry | undefined {
     const byId = include.id ? this.options.route.fragments[include.id] : undefined;
     if (byId) return this.declaredEntry(byId, depth);
-    const src = include.src?.trim();
+    const esi = this.options.esi;
+    const src = esi ? esi.url(include.src) : include.src?.trim();
     if (!src) return undefined;
-    const primary = this.resolvePlain(src);
+    const base = esi?.base;
+    const primary = this.resolvePlain(src, base);
     const declaredKey = primary.kind === 'allowed' ? this.declaredByUrl.get(primary.url.href) : undefined;
     if (declaredKey) return this.entries.get(declaredKey);
-    const alt = include.alt?.trim() || undefined;
+    const alt = (esi ? esi.url(include.alt) : include.alt?.trim()) || undefined;
     const key = `url:${primary.kind === 'allowed' ? primary.url.href : src}|${alt ?? ''}`;
     const existing = this.entries.get(key);
     if (existing) return existing;
     const { defaults } = this.options.route;
+    const settings = includeSettings(include, defaults);
     return this.start(key, depth, {
       id: src,
       primary,
-      fallbackSrc: alt ? () => this.resolvePlain(alt) : undefined,
+      fallbackSrc: alt ? () => this.resolvePlain(alt, base) : undefined,
       keep: false,
-      timeoutMs: defaults.timeoutMs,
+      timeoutMs: settings.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
       contentTypes: defaults.contentTypes,
-      cache: this.cachePlan(src, { ...defaults, vary: [], tags: [], lastGood: false, coalesce: 'isolate', staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }),
+      cache: this.cachePlan(src, {
+        ...defaults,
+        ttlMs: settings.ttlMs,
+        vary: [],
+        tags: [],
+        lastGood: false,
+        coalesce: 'isolate',
+        staleWhileRevalidateMs: 0,
+        staleIfErrorMs: 0,
+      }),
     });
   }
 
@@ -273,9 +304,10 @@ export class FragmentSession {
       this.unsettled--;
       // Start the includes inside this fragment now, not when the rewriter reaches them.
       const html = settled.result.html;
-      if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && html.includes('<esi:') && this.esiInside(settled)) {
+      if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && /<esi:|<!--esi/.test(html) && this.esiInside(settled)) {
+        // After the ESI pass: includes in branches that are not taken are never fetched.
         const scanner = new MarkupScanner({ include: (nested) => this.discover(nested, depth + 1), slot: () => false, waiting: () => true }, true);
-        scanner.pieces(new TextEncoder().encode(html));
+        scanner.pieces(new TextEncoder().encode(this.applyEsi(html)));
       }
     });
     return entry;
@@ -297,8 +329,8 @@ export class FragmentSession {
     return this.turn;
   }
 
-  private resolvePlain(src: string): ResolvedUrl {
-    const url = this.options.policy.resolve(src);
+  private resolvePlain(src: string, base?: string): ResolvedUrl {
+    const url = this.options.policy.resolve(src, base);
     return url ? { kind: 'allowed', url } : { kind: 'refused', src };
   }
 
@@ -306,6 +338,20 @@ export class FragmentSession {
     const resolved = resolveSrc(template, this.options.vars);
     return resolved.ok ? this.resolvePlain(resolved.src) : { kind: 'unresolved', problem: resolved.problem };
   }
+}
+
+/**
+ * An undeclared include's timeout and cache lifetime: Akamai's `maxwait`
+ * (milliseconds) and `ttl` (`30s`, `5m`, …) or `no-store` override the route's
+ * defaults.
+ */
+function includeSettings(include: IncludeAttributes, defaults: CompiledRoute['defaults']): { timeoutMs: number; ttlMs: number } {
+  const maxwait = Number(include.maxwait);
+  const ttl = include.ttl ? parseDuration(include.ttl) : undefined;
+  return {
+    timeoutMs: Number.isInteger(maxwait) && maxwait > 0 ? maxwait : defaults.timeoutMs,
+    ttlMs: include['no-store'] !== null && include['no-store'] !== undefined ? 0 : (ttl ?? defaults.ttlMs),
+  };
 }
 
 /** Ranks after every position a page can have (maxIncludes bounds them). */

@@ -16,9 +16,9 @@ export class HostPolicy {
     this.allowed = new Set([new URL(origin).origin, ...hosts]);
   }
 
-  /** Resolves `src` against the origin; `undefined` when it is not allowed. */
-  resolve(src: string): URL | undefined {
-    const url = parseUrl(src, this.origin);
+  /** Resolves `src` against `base` (the origin unless given: RFC 3986); `undefined` when it is not allowed. */
+  resolve(src: string, base: string = this.origin): URL | undefined {
+    const url = parseUrl(src, base);
     if (!url) return undefined;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
     if (url.username || url.password) return undefined;

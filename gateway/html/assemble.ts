@@ -1,3 +1,5 @@
+import type { TryBlock } from '../esi/esi-stream';
+import { readIncludeAttributes } from '../esi/page-esi';
 import { wasFetched } from '../fragments/failure-chain';
 import type { PlacedFragment } from '../fragments/fragment-session';
 import type { IncludeAttributes } from '../types';
@@ -23,6 +25,12 @@ export interface FragmentSource {
   include(include: IncludeAttributes, depth: number): Placement | undefined;
   /** Whether `<esi:include>` inside this fragment is processed. */
   esiInside(fragment: PlacedFragment): boolean;
+  /** The ESI language applied to a fragment's markup before its markers are filled. */
+  applyEsi(html: string): string;
+  /** A `<esi:try>` block the stream pass held, by its placeholder's index. */
+  tryBlock(index: number): TryBlock | undefined;
+  /** An include failed with no `onerror="continue"`, outside any `<esi:try>` (the route decides what that means). */
+  includeFailed(include: IncludeAttributes, fragment: PlacedFragment): void;
 }
 
 /** Where markup sits: the page (depth 0), or inside the fragments named by `ancestry`. */
@@ -60,10 +68,20 @@ function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRew
   return rewriter
     .on('esi\\:include', {
       element(element) {
-        const include = includeAttributes(element);
+        const include = readIncludeAttributes((name) => element.getAttribute(name));
         const placement = source.include(include, context.depth);
         if (!placement) return void element.remove();
-        return place(placement, source, context, `esi:include src="${include.src}"`, (html) => element.replace(html ?? '', { html: true }));
+        return place(placement, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
+          if (fragment && include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
+          element.replace(html ?? '', { html: true });
+        });
+      },
+    })
+    .on('tessera-try', {
+      element(element) {
+        const block = source.tryBlock(Number(element.getAttribute('data-index')));
+        if (!block) return void element.remove();
+        return settle(renderTry(block, source, context), '', 'esi:try').then((html) => void element.replace(html, { html: true }));
       },
     })
     .on('esi\\:remove', { element: (element) => void element.remove() })
@@ -79,18 +97,41 @@ function place(
   source: FragmentSource,
   context: MarkupContext,
   marker: string,
-  apply: (html: string | null) => void,
+  apply: (html: string | null, fragment: PlacedFragment | undefined) => void,
 ): Promise<void> | undefined {
   if (placement.ready) {
-    const rendered = renderSettled(placement.fragment, source, context);
-    if (!(rendered instanceof Promise)) return void apply(rendered);
-    return settle(rendered, null, marker).then(apply);
+    const { fragment } = placement;
+    const rendered = renderSettled(fragment, source, context);
+    if (!(rendered instanceof Promise)) return void apply(rendered, fragment);
+    return settle(rendered, null, marker).then((html) => apply(html, fragment));
   }
   return settle(
-    placement.fragment.then((fragment) => renderSettled(fragment, source, context)),
+    placement.fragment.then(async (fragment) => ({ fragment, html: await renderSettled(fragment, source, context) })),
     null,
     marker,
-  ).then(apply);
+  ).then((rendered) => apply(rendered?.html ?? null, rendered?.fragment));
+}
+
+/**
+ * `<esi:try>`: the attempt, unless one of its includes failed (with no
+ * `onerror="continue"`), in which case the except. The except's includes are
+ * fetched only then; a failure inside the attempt never fails the page.
+ */
+async function renderTry(block: TryBlock, source: FragmentSource, context: MarkupContext): Promise<string> {
+  let failed = false;
+  const attemptSource: FragmentSource = {
+    maxDepth: source.maxDepth,
+    slot: (id, depth) => source.slot(id, depth),
+    include: (include, depth) => source.include(include, depth),
+    esiInside: (fragment) => source.esiInside(fragment),
+    applyEsi: (html) => source.applyEsi(html),
+    tryBlock: (index) => source.tryBlock(index),
+    includeFailed: () => {
+      failed = true;
+    },
+  };
+  const attempt = await assembleHtml(block.attempt, attemptSource, context);
+  return failed ? assembleHtml(block.except, source, context) : attempt;
 }
 
 /** A fragment's markup with its own markers filled; `null` keeps the marker's content. */
@@ -99,12 +140,13 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   const { html } = fragment.result;
   const depth = context.depth + 1;
   if (html === null || !wasFetched(fragment.result) || depth > source.maxDepth || !mayContainMarkers(html)) return html;
-  return assembleHtml(html, source, { depth, ancestry: [...context.ancestry, fragment.key], esi: source.esiInside(fragment) });
+  const esi = source.esiInside(fragment);
+  return assembleHtml(esi ? source.applyEsi(html) : html, source, { depth, ancestry: [...context.ancestry, fragment.key], esi });
 }
 
 /** Cheap pre-check so plain fragments skip a second rewriter pass. */
 function mayContainMarkers(html: string): boolean {
-  return html.includes('<esi:') || html.includes('data-slot');
+  return html.includes('<esi:') || html.includes('<!--esi') || html.includes('data-slot');
 }
 
 /**
@@ -118,8 +160,4 @@ async function settle<T>(content: Promise<T>, fallback: T, marker: string): Prom
     console.error(`tessera: ${marker} failed unexpectedly; rendering its fallback:`, error);
     return fallback;
   }
-}
-
-function includeAttributes(element: Element): IncludeAttributes {
-  return { src: element.getAttribute('src'), alt: element.getAttribute('alt'), id: element.getAttribute('id') };
 }

@@ -1,3 +1,4 @@
+import { readIncludeAttributes } from '../esi/page-esi';
 import type { IncludeAttributes } from '../types';
 
 /**
@@ -141,8 +142,7 @@ export class MarkupScanner {
   /** Reports the tag if it is a marker; whether the rewriter will wait there. */
   private report(bytes: Uint8Array, tag: Tag): boolean {
     if (this.esi && named(bytes, tag.name, ESI_INCLUDE)) {
-      const value = (attribute: string) => attributeValue(bytes, tag, encoder.encode(attribute));
-      return this.events.include({ src: value('src'), alt: value('alt'), id: value('id') });
+      return this.events.include(readIncludeAttributes((name) => attributeValue(bytes, tag, encoder.encode(name))));
     }
     const slot = attributeValue(bytes, tag, DATA_SLOT);
     return slot !== null && this.events.slot(slot);

@@ -73,11 +73,28 @@ export function processesEsi(route: Pick<CompiledRoute, 'esi'>, origin: Headers)
   return route.esi === 'on' || (route.esi === 'auto' && originRequestsEsi(origin));
 }
 
-/** Edge Architecture 1.0: ESI is enabled by `Surrogate-Control: content="ESI/1.0"`. */
+/**
+ * Edge Architecture 1.0: ESI is enabled by `Surrogate-Control:
+ * content="ESI/1.0"` (or the older `ESI/0.8`), among other directives. A
+ * directive targeted at one surrogate (`content="ESI/1.0";akamai`) counts
+ * only when the target is us (`;tessera`, the name our Surrogate-Capability
+ * gives).
+ */
 export function originRequestsEsi(headers: Headers): boolean {
   const control = headers.get('surrogate-control');
-  return !!control && /content\s*=\s*"?[^",;]*\bESI\/1\.0\b/i.test(control);
+  if (!control) return false;
+  for (const directive of control.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
+    const match = /^\s*content\s*=\s*("[^"]*"|[^;\s]*)\s*(?:;\s*([\w.-]+))?\s*$/i.exec(directive);
+    if (!match) continue;
+    const target = match[2]?.toLowerCase();
+    if (target && target !== SURROGATE_NAME) continue;
+    if (/\bESI\/(?:1\.0|0\.8)\b/i.test(match[1])) return true;
+  }
+  return false;
 }
+
+/** How the gateway names itself to origins in Surrogate-Capability, and how targeted Surrogate-Control addresses it. */
+const SURROGATE_NAME = 'tessera';
 
 export function isHtml(headers: Headers): boolean {
   const type = (headers.get('content-type') ?? '').toLowerCase();

@@ -1,3 +1,4 @@
+import { addEsiVariableInputs } from '../esi/variables';
 import type { CompiledRoute, SrcTemplate, TemplateSource } from '../types';
 
 /**
@@ -84,6 +85,10 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
     for (const header of fragment.forwardHeaders) addHeader(inputs, header);
     for (const variable of fragment.vary) addInput(inputs, variable.source, variable.name);
   }
-  if (esiActive) for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
+  if (esiActive) {
+    for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
+    // The page's ESI may read these variables anywhere in its markup, and the headers leave before it is read.
+    addEsiVariableInputs(inputs, route.esiVariables);
+  }
   return inputs;
 }

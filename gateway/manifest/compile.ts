@@ -1,3 +1,4 @@
+import { ESI_VARIABLES } from '../esi/variables';
 import { parseUrl } from '../http/parse-url';
 import { isNegotiationHeader } from '../http/visitor-inputs';
 import {
@@ -103,6 +104,8 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
       patterns,
       origin: manifest.origin ? new URL(manifest.origin).origin : undefined,
       esi: manifest.esi ?? 'auto',
+      esiErrors: manifest.esiErrors ?? 'continue',
+      esiVariables: manifest.esiVariables ?? [...ESI_VARIABLES],
       hosts,
       defaults,
       fragments,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ESI_VARIABLES } from '../esi/variables';
 import { parseUrl } from '../http/parse-url';
 import { DURATION_HINT, parseDuration } from './duration';
 
@@ -137,6 +138,8 @@ export const RouteManifestSchema = z.strictObject(
     routes: list(pathname, 'a list of URL path patterns').min(1, { error: 'expected at least one route pattern' }).optional(),
     origin: absoluteUrl('an absolute http(s) URL such as "https://shop.example.com"').optional(),
     esi: z.enum(['auto', 'on', 'off'], { error: expected('one of auto, on, off') }).optional(),
+    esiErrors: z.enum(['continue', 'fail'], { error: expected('continue or fail') }).optional(),
+    esiVariables: list(z.enum(ESI_VARIABLES, { error: expected(`one of ${ESI_VARIABLES.join(', ')}`) }), 'a list of ESI variable names').optional(),
     defaults: DefaultsSchema.optional(),
     fragments: z
       .record(

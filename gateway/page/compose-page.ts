@@ -1,3 +1,5 @@
+import { discoverAttempt } from '../esi/discover-attempt';
+import { PageEsi } from '../esi/page-esi';
 import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
 import type { HeaderLatency } from '../fragments/header-latency';
 import { HostPolicy } from '../fragments/host-policy';
@@ -12,7 +14,7 @@ import { serverTiming, timingReport } from '../observe/server-timing';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
 import { ConnectionSlots } from './connection-slots';
-import { PageLifetime } from './page-lifetime';
+import { PageAborted, PageLifetime } from './page-lifetime';
 import { lookupSegment } from './segment';
 
 export interface ComposeInput {
@@ -69,6 +71,15 @@ export async function composePage({
     }),
   );
   const requestVars = new RequestVars(request, url, match.params);
+  // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
+  const esi = new PageEsi(
+    request,
+    url,
+    route,
+    upstreamUrl(origin, url).href,
+    (message) => console.error(`tessera: ${url.pathname}: ${message}`),
+    (block) => discoverAttempt(block, (include) => session.discover(include)),
+  );
   const vars = route.segment ? requestVars.withSegment(await lookupSegment(route.segment, requestVars, segments)) : requestVars;
   const session = new FragmentSession({
     route,
@@ -80,6 +91,12 @@ export async function composePage({
     slots,
     latency,
     pageEsi: () => pageEsi,
+    esi,
+    onIncludeFailed: (include, fragment) => {
+      if (route.esiErrors !== 'fail') return;
+      const detail = fragment.result.detail ?? fragment.result.outcome;
+      lifetime.end(new PageAborted('assembly-failed', `esi:include src="${include.src}" failed (${detail}), and this route has esiErrors: fail`));
+    },
     cache,
     waitUntil: (work) => ctx.waitUntil(work),
   });
@@ -120,13 +137,17 @@ export async function composePage({
     );
   }
 
-  // The pump scans and cuts the markup itself and writes into a native stream: no JavaScript stage of its own.
+  // The pump applies ESI, scans and cuts the markup itself, and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
   const scanner = new MarkupScanner(
     { include: (include) => session.discover(include), slot: (id) => session.sighted(id), waiting: () => session.waiting() },
     pageEsi,
   );
-  lifetime.pipeOrigin(page.body, input.writable, (chunk) => scanner.pieces(chunk));
+  const esiPass = pageEsi ? esi.stream() : undefined;
+  lifetime.pipeOrigin(page.body, input.writable, {
+    pieces: esiPass ? (chunk) => esiPass.transform(chunk).flatMap((piece) => scanner.pieces(piece)) : (chunk) => scanner.pieces(chunk),
+    end: () => (esiPass ? esiPass.flush().flatMap((piece) => scanner.pieces(piece)) : []),
+  });
   const body = input.readable;
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);

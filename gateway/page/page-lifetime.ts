@@ -2,6 +2,13 @@ import type { RouteTimeouts } from '../types';
 import { chunkReader } from './chunk-reader';
 import { WriteWindow } from './write-window';
 
+/** What the origin pump does to the bytes on their way to the rewriter (the ESI pass, the markup scanner). */
+export interface OriginPass {
+  pieces(chunk: Uint8Array): Iterable<Uint8Array>;
+  /** Whatever the pass still holds when the origin body ends. */
+  end(): Iterable<Uint8Array>;
+}
+
 /**
  * How far the origin pump may read ahead of the assembling rewriter, so that
  * the markup scanner starts fetches for includes further down the page.
@@ -86,7 +93,7 @@ export class PageLifetime {
    * ends early the origin read is cancelled, which stops the download; when
    * the stage is cancelled (the client stopped reading), the page ends.
    */
-  pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pieces: (chunk: Uint8Array) => Iterable<Uint8Array>): void {
+  pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pass: OriginPass): void {
     const reader = chunkReader(body);
     const clientGone = () => this.end(new PageAborted('client-gone', 'the client went away'));
     const writer = new WriteWindow(stage.getWriter(), LOOKAHEAD_BYTES, clientGone);
@@ -114,10 +121,14 @@ export class PageLifetime {
               this.end(new PageAborted('origin-broken', `origin body broke after ${bytes} bytes: ${error instanceof Error ? error.message : String(error)}`));
             return;
           }
-          if (chunk.done || this.failure) return;
+          if (this.failure) return;
+          if (chunk.done) {
+            for (const piece of pass.end()) await writer.write(piece);
+            return;
+          }
           bytes += chunk.value.byteLength;
           lastChunkAt = Date.now();
-          for (const piece of pieces(chunk.value)) await writer.write(piece);
+          for (const piece of pass.pieces(chunk.value)) await writer.write(piece);
         }
       } catch {
         clientGone(); // Only a write fails here: nothing reads the page any more.

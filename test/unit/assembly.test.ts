@@ -224,6 +224,9 @@ describe('a marker that fails unexpectedly', () => {
       include: () => ({ ready: false, fragment: Promise.reject(new Error('bug')) }),
       slot: () => ({ ready: false, fragment: Promise.reject(new Error('bug')) }),
       esiInside: () => true,
+      applyEsi: (html) => html,
+      tryBlock: () => undefined,
+      includeFailed: () => {},
     };
     const page = new Response('<p>a</p><esi:include src="/x"/><div data-slot="s">own</div><p>b</p>');
     const body = await assembleResponse(page, broken, { depth: 0, ancestry: [], esi: true }).text();

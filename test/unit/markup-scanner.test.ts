@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { readIncludeAttributes } from '../../gateway/esi/page-esi';
 import { MarkupScanner } from '../../gateway/html/markup-scanner';
 import type { IncludeAttributes } from '../../gateway/types';
 
+const include = (src: string) => readIncludeAttributes((name) => (name === 'src' ? src : null));
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (piece: Uint8Array) => new TextDecoder().decode(piece);
 
@@ -17,9 +19,7 @@ function scan(chunks: string[], esi = true) {
 async function rewriterMarkers(markup: string) {
   const markers: Array<IncludeAttributes | { slot: string }> = [];
   await new HTMLRewriter()
-    .on('esi\\:include', {
-      element: (e) => void markers.push({ src: e.getAttribute('src'), alt: e.getAttribute('alt'), id: e.getAttribute('id') }),
-    })
+    .on('esi\\:include', { element: (e) => void markers.push(readIncludeAttributes((name) => e.getAttribute(name))) })
     .on('[data-slot]', { element: (e) => void markers.push({ slot: e.getAttribute('data-slot') ?? '' }) })
     .transform(new Response(markup))
     .text();
@@ -66,7 +66,7 @@ describe('the markup scanner', () => {
 
   it('skips includes inside esi:remove, and reads them when ESI is off only as plain markup', () => {
     const markup = '<esi:remove><esi:include src="/removed"/></esi:remove><esi:include src="/kept"/><div data-slot="s"></div>';
-    expect(scan([markup]).markers).toEqual([{ src: '/kept', alt: null, id: null }, { slot: 's' }]);
+    expect(scan([markup]).markers).toEqual([include('/kept'), { slot: 's' }]);
     expect(scan([markup], false).markers).toEqual([{ slot: 's' }]);
     expect(scan([markup], false).pieces).toEqual([
       '<esi:remove><esi:include src="/removed"/></esi:remove><esi:include src="/kept"/>',
@@ -88,6 +88,6 @@ describe('the markup scanner', () => {
     const huge = `<div title="${'x'.repeat(40_000)}">`;
     const { markers, pieces } = scan([huge.slice(0, 20_000), huge.slice(20_000), '<esi:include src="/after"/>']);
     expect(pieces.join('')).toBe(`${huge}<esi:include src="/after"/>`);
-    expect(markers).toEqual([{ src: '/after', alt: null, id: null }]);
+    expect(markers).toEqual([include('/after')]);
   });
 });

@@ -4,6 +4,9 @@ import type { RouteManifest } from '../../gateway/manifest/schema';
 import type { CompiledRoute } from '../../gateway/types';
 import { compile, gatewayFor, html, upstream } from './harness';
 
+/** ESI variables that only read the URL, which every cache keys on already. */
+const URL_ONLY: Array<'QUERY_STRING' | 'HTTP_HOST'> = ['QUERY_STRING', 'HTTP_HOST'];
+
 const route = (manifest: Partial<RouteManifest>) => compile({ route: '/page', ...manifest }).routes[0];
 const originHeaders = (cacheControl: string | null, vary?: string) =>
   new Headers({ ...(cacheControl === null ? {} : { 'cache-control': cacheControl }), ...(vary ? { vary } : {}) });
@@ -29,8 +32,8 @@ describe('Cache-Control of an assembled page', () => {
     expect(pageCacheControl('public, max-age=600', route({ fragments: { ...shared, live: { src: '/live', ttl: 0 } } }), false)).toBe('no-cache');
     expect(pageCacheControl(null, route({ fragments: { live: { src: '/live', forwardHeaders: ['authorization'] } } }), false)).toBe('private, no-cache');
     // Undeclared includes get the defaults (ttl 0 unless set).
-    expect(pageCacheControl('max-age=600', route({}), true)).toBe('no-cache');
-    expect(pageCacheControl('max-age=600', route({ defaults: { ttl: '2m' } }), true)).toBe('max-age=120');
+    expect(pageCacheControl('max-age=600', route({ esiVariables: URL_ONLY }), true)).toBe('no-cache');
+    expect(pageCacheControl('max-age=600', route({ defaults: { ttl: '2m' }, esiVariables: URL_ONLY }), true)).toBe('max-age=120');
   });
 
   it('never loosens the origin: no-store stays, and no freshness is invented', () => {
@@ -90,11 +93,21 @@ describe('a page that varies per visitor is never publicly cacheable', () => {
 
   it('undeclared includes count with the defaults when the route processes ESI', () => {
     // Undeclared includes cannot vary, so a cached default may only forward negotiation headers.
-    const esiRoute = route({ defaults: { ttl: '10m', forwardHeaders: ['accept-language'] } });
+    const esiRoute = route({ defaults: { ttl: '10m', forwardHeaders: ['accept-language'] }, esiVariables: URL_ONLY });
     expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, true)).toEqual({ cacheControl: publicPage, vary: 'accept-language' });
     expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, false)).toEqual({ cacheControl: publicPage, vary: null });
     const credentialed = route({ defaults: { ttl: 0, forwardHeaders: ['x-api-key'] } });
     expect(pageCacheHeaders(originHeaders(publicPage), credentialed, true).cacheControl).toBe('private, no-cache');
+  });
+
+  it('makes an ESI page private, varying on what its variables read, unless the route lets it read only the URL', () => {
+    const everything = route({ defaults: { ttl: '10m' } });
+    expect(pageCacheHeaders(originHeaders(publicPage), everything, true)).toEqual({
+      cacheControl: 'max-age=600, private',
+      vary: 'cookie, referer, user-agent, accept-language',
+    });
+    const agentOnly = route({ defaults: { ttl: '10m' }, esiVariables: ['HTTP_USER_AGENT', 'QUERY_STRING'] });
+    expect(pageCacheHeaders(originHeaders(publicPage), agentOnly, true)).toEqual({ cacheControl: publicPage, vary: 'user-agent' });
   });
 
   it('keeps an origin Vary of * as it is', () => {

@@ -1,0 +1,18 @@
+import { MarkupScanner } from '../html/markup-scanner';
+import type { IncludeAttributes } from '../types';
+import type { TryBlock } from './esi-stream';
+
+/**
+ * Starts the includes of a held `<esi:try>`'s attempt as soon as the block is
+ * read, as the scanner does for the page. Its except is left alone: it is
+ * rendered, and so fetched, only if the attempt fails.
+ */
+export function discoverAttempt(block: TryBlock, discover: (include: IncludeAttributes) => void): void {
+  if (!block.attempt.includes('<esi:')) return;
+  const include = (found: IncludeAttributes) => {
+    discover(found);
+    return true;
+  };
+  const scanner = new MarkupScanner({ include, slot: () => false, waiting: () => true }, true);
+  scanner.pieces(new TextEncoder().encode(block.attempt));
+}

@@ -1,0 +1,64 @@
+import type { CompiledRoute, IncludeAttributes } from '../types';
+import { decodeEntities, EsiStream, type TryBlock } from './esi-stream';
+import { interpolate } from './interpolate';
+import { EsiVariables } from './variables';
+
+/**
+ * The ESI state of one page: its variables, the `<esi:try>` blocks held so
+ * far, and how an include's attributes become a URL. Shared by the stream
+ * pass, the markup scanner and the assembler, so that all three read an
+ * include the same way.
+ */
+export class PageEsi {
+  readonly variables: EsiVariables;
+  private readonly tries: TryBlock[] = [];
+
+  constructor(
+    request: Request,
+    url: URL,
+    route: Pick<CompiledRoute, 'esiVariables'>,
+    /** What relative `src`s resolve against: the page's own URL at the origin (RFC 3986). */
+    readonly base: string,
+    private readonly onError: (message: string) => void,
+    /** Called with each held `<esi:try>`, so the includes in its attempt can start early. */
+    private readonly onTry: (block: TryBlock) => void = () => {},
+  ) {
+    this.variables = new EsiVariables(request, url, new Set(route.esiVariables));
+  }
+
+  /** A stream pass for the page (or a fragment) that registers its try blocks here. */
+  stream(): EsiStream {
+    return new EsiStream({
+      variables: this.variables,
+      onError: this.onError,
+      onTry: (block) => {
+        this.onTry(block);
+        return this.tries.push(block) - 1;
+      },
+    });
+  }
+
+  tryBlock(index: number): TryBlock | undefined {
+    return this.tries[index];
+  }
+
+  /** The ESI language applied to markup already in memory (a fragment's). */
+  applyTo(html: string): string {
+    return this.stream().applyTo(html);
+  }
+
+  /** An include URL attribute as a URL: character references decoded, variables substituted, percent-encoded. */
+  url(raw: string | null | undefined): string | undefined {
+    const value = raw?.trim();
+    return value ? interpolate(decodeEntities(value), this.variables, 'url') : undefined;
+  }
+}
+
+/** The attributes an `<esi:include>` is read by, in the scanner and the rewriter alike. */
+export const INCLUDE_ATTRIBUTES = ['src', 'alt', 'id', 'onerror', 'maxwait', 'ttl', 'no-store'] as const satisfies ReadonlyArray<keyof IncludeAttributes>;
+
+export function readIncludeAttributes(get: (name: string) => string | null): IncludeAttributes {
+  const include: IncludeAttributes = {};
+  for (const name of INCLUDE_ATTRIBUTES) include[name] = get(name);
+  return include;
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { delay, esiPage, gatewayFor, html, upstream } from './harness';
+
+const encoder = new TextEncoder();
+
+/** An origin body that arrives one byte per chunk: every construct is cut by a chunk boundary somewhere. */
+function byteByByte(markup: string): ReadableStream<Uint8Array> {
+  const bytes = encoder.encode(markup);
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.subarray(at, ++at));
+    },
+  });
+}
+
+describe('the ESI language through the gateway', () => {
+  it('substitutes variables in esi:vars and in include URLs, encoded for each', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:vars><p>$(HTTP_COOKIE{name})</p></esi:vars><esi:include src="/greet?n=$(HTTP_COOKIE{name})&amp;q=$(QUERY_STRING{q})"/>'),
+      '/greet': (_, url) => html(`[${url.searchParams.get('n')}|${url.searchParams.get('q')}]`),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    const response = await get('/page?q=a%26b', { headers: { cookie: 'name=<Eve&Co>' } });
+    expect(await response.text()).toBe('<p>&#60;Eve&#38;Co&#62;</p>[<Eve&Co>|a&b]');
+    expect(net.requested('/greet')[0].url).toBe('https://origin.test/greet?n=%3CEve%26Co%3E&q=a%26b');
+    // A page that reads cookies is never publicly cacheable.
+    expect(response.headers.get('cache-control') ?? '').not.toContain('public');
+  });
+
+  it('renders the branch of esi:choose that holds and never fetches the includes of the others', async () => {
+    const net = upstream({
+      '/page': () =>
+        esiPage(
+          '<esi:choose><esi:when test="$(HTTP_COOKIE{tier}) == \'gold\'"><esi:include src="/gold"/></esi:when><esi:otherwise><esi:include src="/basic"/></esi:otherwise></esi:choose>',
+        ),
+      '/gold': () => html('GOLD'),
+      '/basic': () => html('BASIC'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page', { headers: { cookie: 'tier=gold' } })).text()).toBe('GOLD');
+    expect(await (await get('/page')).text()).toBe('BASIC');
+    expect(net.requested('/gold')).toHaveLength(1);
+    expect(net.requested('/basic')).toHaveLength(1);
+  });
+
+  it('renders esi:except when an include in esi:attempt fails, and fetches the except only then', async () => {
+    const net = upstream({
+      '/page': () =>
+        esiPage(
+          'a<esi:try><esi:attempt><esi:include src="/broken"/></esi:attempt><esi:except><esi:include src="/spare"/></esi:except></esi:try>b' +
+            '<esi:try><esi:attempt><esi:include src="/fine"/></esi:attempt><esi:except><esi:include src="/unused"/></esi:except></esi:try>',
+        ),
+      '/broken': () => html('down', {}, 500),
+      '/spare': () => html('SPARE'),
+      '/fine': () => html('FINE'),
+      '/unused': () => html('UNUSED'),
+    });
+    const get = gatewayFor(net, { route: '/page', esiErrors: 'fail' });
+    expect(await (await get('/page')).text()).toBe('aSPAREbFINE');
+    expect(net.requested('/unused')).toHaveLength(0);
+  });
+
+  it('processes <!--esi --> content, drops every form of esi:remove and esi:comment, and leaves no stray end tag', async () => {
+    const net = upstream({
+      '/page': () =>
+        esiPage(
+          '1<!--esi <esi:include src="/in-comment"/> -->2<esi:remove/>3<esi:remove><esi:include src="/removed"/></esi:remove>4<esi:comment text="x"/>5<esi:include src="/paired"></esi:include>6',
+        ),
+      '/in-comment': () => html('C'),
+      '/removed': () => html('R'),
+      '/paired': () => html('P'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page')).text()).toBe('1 C 2345P6');
+    expect(net.requested('/removed')).toHaveLength(0);
+  });
+
+  it('applies the language the same when every byte arrives in a chunk of its own', async () => {
+    const markup =
+      '<p>x</p><!--esi <esi:include src="/a"/> --><esi:choose><esi:when test="1 == 2"><esi:include src="/no"/></esi:when><esi:otherwise><esi:vars>$(QUERY_STRING{v})</esi:vars></esi:otherwise></esi:choose><esi:remove>gone</esi:remove><esi:try><esi:attempt><esi:include src="/a"/></esi:attempt><esi:except>E</esi:except></esi:try>';
+    const net = upstream({ '/page': () => esiPage(byteByByte(markup)), '/a': () => html('A'), '/no': () => html('NO') });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page?v=7')).text()).toBe('<p>x</p> A 7A');
+    expect(net.requested('/no')).toHaveLength(0);
+  });
+
+  it('resolves a relative src against the page URL, and decodes character references in it', async () => {
+    const net = upstream({
+      '/shop/page': () => esiPage('<esi:include src="part.html?a=1&amp;b=2"/><esi:include src="../top.html"/>'),
+      '/shop/part.html': (_, url) => html(`part:${url.search}`),
+      '/top.html': () => html('|top'),
+    });
+    const get = gatewayFor(net, { route: '/shop/page' });
+    expect(await (await get('/shop/page')).text()).toBe('part:?a=1&b=2|top');
+  });
+
+  it('recognises ESI/0.8 and targeted Surrogate-Control, and keeps the header from the client', async () => {
+    const page = (control: string) => () => html('<esi:include src="/f"/>', { 'surrogate-control': control });
+    const net = upstream({
+      '/old': page('max-age=60, content="ESI/0.8"'),
+      '/ours': page('content="ESI/1.0";tessera'),
+      '/theirs': page('content="ESI/1.0";akamai'),
+      '/f': () => html('F'),
+    });
+    const get = gatewayFor(net, { routes: ['/old', '/ours', '/theirs'] });
+    const old = await get('/old');
+    expect(await old.text()).toBe('F');
+    expect(old.headers.get('surrogate-control')).toBeNull();
+    expect(await (await get('/ours')).text()).toBe('F');
+    expect(await (await get('/theirs')).text()).toBe('<esi:include src="/f"/>');
+  });
+
+  it('bounds an include by its maxwait', async () => {
+    const net = upstream({
+      '/page': () => esiPage('[<esi:include src="/slow" maxwait="50"/>]'),
+      '/slow': async () => {
+        await delay(2000);
+        return html('late');
+      },
+    });
+    const get = gatewayFor(net, { route: '/page', defaults: { timeout: '10s' } });
+    const started = Date.now();
+    expect(await (await get('/page')).text()).toBe('[]');
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('fails the page on a failed include with esiErrors: fail, unless the include says onerror="continue"', async () => {
+    const net = upstream({
+      '/lenient': () => esiPage('a<esi:include src="/broken" onerror="continue"/>b'),
+      '/strict': () => esiPage('a<esi:include src="/broken"/>b'),
+      '/broken': () => html('down', {}, 500),
+    });
+    const get = gatewayFor(net, { routes: ['/lenient', '/strict'], esiErrors: 'fail' });
+    expect(await (await get('/lenient')).text()).toBe('ab');
+    await expect((await get('/strict')).text()).rejects.toThrow('esiErrors: fail');
+  });
+
+  it('applies the language inside fragments, as deep as maxDepth', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/outer"/>'),
+      '/outer': () =>
+        html('<esi:choose><esi:when test="$(QUERY_STRING{x}) == 1"><esi:include src="/inner"/></esi:when><esi:otherwise>no</esi:otherwise></esi:choose>', {
+          'surrogate-control': 'content="ESI/1.0"',
+        }),
+      '/inner': () => html('INNER'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page?x=1')).text()).toBe('INNER');
+    expect(await (await get('/page?x=2')).text()).toBe('no');
+    expect(net.requested('/inner')).toHaveLength(1);
+  });
+});
