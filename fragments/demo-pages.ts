@@ -55,6 +55,13 @@ export function homePage(): string {
     `<main>
   <section>
     <h1>Gear for wet trails</h1>
+    <esi:vars><p>Welcome, $(QUERY_STRING{name}|'hiker')!</p></esi:vars>
+    <esi:choose>
+      <esi:when test="$(HTTP_ACCEPT_LANGUAGE{de})"><p>Wir liefern auch in die Schweiz.</p></esi:when>
+      <esi:otherwise><p>Free shipping on orders over €50.</p></esi:otherwise>
+    </esi:choose>
+    <!--esi <p class="esi-note">This line is only shown where ESI is processed.</p> -->
+    <esi:remove><p>This page was not processed by an ESI engine.</p></esi:remove>
     <ul>
     ${items}
     </ul>

@@ -39,7 +39,8 @@ export interface EsiStreamOptions {
   onTry: (block: TryBlock) => number;
 }
 
-type Frame = { kind: 'choose'; matched: boolean };
+/** An open `<esi:choose>`: whether a branch was taken, and whether the bytes now read are inside that branch. */
+type Frame = { kind: 'choose'; matched: boolean; inBranch: boolean };
 
 /** A tag cut off by the chunk end is carried up to this size; a larger one is passed through as text. */
 const MAX_CARRY = 16 * 1024;
@@ -164,12 +165,18 @@ export class EsiStream {
   private emit(bytes: Uint8Array, from: number, to: number): void {
     if (to <= from) return;
     if (this.held) this.hold(bytes.subarray(from, to));
-    else if (this.dropping === 0) this.out.push(bytes.subarray(from, to));
+    else if (this.dropping === 0 && !this.betweenBranches()) this.out.push(bytes.subarray(from, to));
+  }
+
+  /** Inside `<esi:choose>` but outside its branches: only whitespace belongs there, and it goes too. */
+  private betweenBranches(): boolean {
+    const frame = this.frames.at(-1);
+    return frame !== undefined && !frame.inBranch;
   }
 
   private text(value: string): void {
     if (this.held) this.hold(encoder.encode(value));
-    else if (this.dropping === 0) this.out.push(encoder.encode(value));
+    else if (this.dropping === 0 && !this.betweenBranches()) this.out.push(encoder.encode(value));
   }
 
   /** Acts on the construct at `at`; undefined when the bytes end inside it. */
@@ -213,6 +220,10 @@ export class EsiStream {
     if (tag.closing) {
       if (tag.name === 'esi:vars') this.varsDepth = Math.max(0, this.varsDepth - 1);
       if (tag.name === 'esi:choose') this.frames.pop();
+      if (tag.name === 'esi:when' || tag.name === 'esi:otherwise') {
+        const frame = this.frames.at(-1);
+        if (frame) frame.inBranch = false;
+      }
       return dropped; // End tags of unwrapped elements, and strays (`</esi:include>`), go.
     }
     switch (tag.name) {
@@ -226,15 +237,17 @@ export class EsiStream {
         if (paired) this.varsDepth++;
         return dropped;
       case 'esi:choose':
-        if (paired) this.frames.push({ kind: 'choose', matched: false });
+        if (paired) this.frames.push({ kind: 'choose', matched: false, inBranch: false });
         return dropped;
       case 'esi:when':
       case 'esi:otherwise': {
         const frame = this.frames.at(-1);
         const test = () => this.test(attribute(bytes, tag, 'test') ?? '');
         const taken = !!frame && !frame.matched && (tag.name === 'esi:otherwise' || test());
-        if (taken && frame) frame.matched = true;
-        else if (paired) this.dropping = 1;
+        if (taken && frame) {
+          frame.matched = true;
+          frame.inBranch = paired;
+        } else if (paired) this.dropping = 1;
         return dropped;
       }
       case 'esi:try':

@@ -23,3 +23,16 @@ it('assembles the demo product page, with its slow, failing and timing-out fragm
   expect(page).not.toContain('<esi:');
   expect(response.headers.getSetCookie()).toEqual([]); // the header fragment's cookie stays behind
 });
+
+it('renders the ESI language on the demo home page: variables, a choice, an ESI comment and a removal', async () => {
+  const german = await (await fetch(`${dev.url}/?name=%3Cb%3EAnna%3C/b%3E`, { headers: { 'accept-language': 'de-CH' } })).text();
+  expect(german).toContain('<p>Welcome, &#60;b&#62;Anna&#60;/b&#62;!</p>');
+  expect(german).toContain('<p>Wir liefern auch in die Schweiz.</p>');
+  expect(german).not.toContain('Free shipping');
+  const other = await (await fetch(`${dev.url}/`)).text();
+  expect(other).toContain('<p>Welcome, hiker!</p>');
+  expect(other).toContain('<p>Free shipping on orders over €50.</p>');
+  expect(other).toContain('<p class="esi-note">This line is only shown where ESI is processed.</p>');
+  expect(other).not.toContain('not processed by an ESI engine');
+  expect(other).not.toContain('<esi:');
+});

@@ -53,6 +53,12 @@ describe('the ESI language in the page stream', () => {
     expect(apply(['<esi:choose><esi:when test="2 < 1">x</esi:when><esi:otherwise>other</esi:otherwise></esi:choose>']).out).toBe('other');
   });
 
+  it('drops what sits between the branches, and nests', () => {
+    const page =
+      'a<esi:choose>\n  <esi:when test="1 == 1">\n    <esi:choose> x <esi:when test="2 == 3">no</esi:when> y <esi:otherwise>inner</esi:otherwise></esi:choose>\n  </esi:when>\n  <esi:otherwise>outer-other</esi:otherwise>\n</esi:choose>b';
+    expect(applyCutEverywhere(page)).toBe('a\n    inner\n  b');
+  });
+
   it('reports a test that does not parse, does not take its branch, and keeps streaming', () => {
     const { out, errors } = apply(['<esi:choose><esi:when test="(1 ==">x</esi:when><esi:otherwise>o</esi:otherwise></esi:choose>after']);
     expect(out).toBe('oafter');
