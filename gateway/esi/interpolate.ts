@@ -26,9 +26,13 @@ function unquote(value: string | undefined): string | undefined {
   return trimmed.startsWith("'") && trimmed.endsWith("'") && trimmed.length >= 2 ? trimmed.slice(1, -1) : trimmed;
 }
 
+/** A value that would be a `.` or `..` path segment: URL parsers resolve those even percent-encoded. */
+export class UnsafeUrlValue extends Error {}
+
 function encode(value: string, encoding: Encoding): string {
   switch (encoding) {
     case 'url':
+      if (value === '.' || value === '..') throw new UnsafeUrlValue(`a variable's value "${value}" would move the URL's path`);
       return encodeURIComponent(value);
     case 'html':
       return escapeHtml(value);

@@ -1,6 +1,6 @@
 import type { CompiledRoute, IncludeAttributes } from '../types';
 import { decodeEntities, EsiStream, type TryBlock } from './esi-stream';
-import { interpolate } from './interpolate';
+import { interpolate, UnsafeUrlValue } from './interpolate';
 import { EsiVariables } from './variables';
 
 /**
@@ -47,10 +47,22 @@ export class PageEsi {
     return this.stream().applyTo(html);
   }
 
-  /** An include URL attribute as a URL: character references decoded, variables substituted, percent-encoded. */
+  /**
+   * An include URL attribute as a URL: character references decoded,
+   * variables substituted and percent-encoded. A value that would be a `.` or
+   * `..` segment makes it no URL at all (the include fails), so a visitor can
+   * never walk the path.
+   */
   url(raw: string | null | undefined): string | undefined {
     const value = raw?.trim();
-    return value ? interpolate(decodeEntities(value), this.variables, 'url') : undefined;
+    if (!value) return undefined;
+    try {
+      return interpolate(decodeEntities(value), this.variables, 'url');
+    } catch (error) {
+      if (!(error instanceof UnsafeUrlValue)) throw error;
+      this.onError(`esi:include src="${value}": ${error.message}; the include is not fetched`);
+      return undefined;
+    }
   }
 }
 

@@ -139,9 +139,15 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   if (context.ancestry.includes(fragment.key)) return ''; // A fragment including itself, directly or not.
   const { html } = fragment.result;
   const depth = context.depth + 1;
-  if (html === null || !wasFetched(fragment.result) || depth > source.maxDepth || !mayContainMarkers(html)) return html;
+  if (html === null || !wasFetched(fragment.result) || !mayContainMarkers(html)) return html;
   const esi = source.esiInside(fragment);
+  // Past the depth limit includes render nothing, as in ESI engines: a browser never gets a raw ESI tag.
+  if (depth > source.maxDepth) return esi ? withoutIncludes(source.applyEsi(html)) : html;
   return assembleHtml(esi ? source.applyEsi(html) : html, source, { depth, ancestry: [...context.ancestry, fragment.key], esi });
+}
+
+function withoutIncludes(html: string): string {
+  return html.replace(/<esi:include\b[^>]*>/gi, '');
 }
 
 /** Cheap pre-check so plain fragments skip a second rewriter pass. */

@@ -29,6 +29,19 @@ describe('the ESI language through the gateway', () => {
     expect(response.headers.get('cache-control') ?? '').not.toContain('public');
   });
 
+  it('never lets a variable walk the include path', async () => {
+    const net = upstream({
+      '/page': () => esiPage('[<esi:include src="/frag/$(QUERY_STRING{p})/x"/>]'),
+      '/frag/ok/x': () => html('OK'),
+      '/x': () => html('ESCAPED'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page?p=ok')).text()).toBe('[OK]');
+    expect(await (await get('/page?p=..')).text()).toBe('[]');
+    expect(await (await get('/page?p=..%2F..')).text()).toBe('[]'); // one encoded segment, which no route answers
+    expect(net.requested('/x')).toHaveLength(0);
+  });
+
   it('renders the branch of esi:choose that holds and never fetches the includes of the others', async () => {
     const net = upstream({
       '/page': () =>
