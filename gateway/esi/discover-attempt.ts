@@ -1,4 +1,4 @@
-import { MarkupScanner } from '../html/markup-scanner';
+import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
 import type { IncludeAttributes } from '../types';
 import type { TryBlock } from './esi-stream';
 
@@ -9,10 +9,6 @@ import type { TryBlock } from './esi-stream';
  */
 export function discoverAttempt(block: TryBlock, discover: (include: IncludeAttributes) => void): void {
   if (!block.attempt.includes('<esi:')) return;
-  const include = (found: IncludeAttributes) => {
-    discover(found);
-    return true;
-  };
-  const scanner = new MarkupScanner({ include, slot: () => false, waiting: () => true }, true);
+  const scanner = new MarkupScanner(discoveryOnly(discover), true);
   scanner.pieces(new TextEncoder().encode(block.attempt));
 }

@@ -1,7 +1,7 @@
 import type { TryBlock } from '../esi/esi-stream';
 import type { PageEsi } from '../esi/page-esi';
 import type { Placement } from '../html/assemble';
-import { MarkupScanner } from '../html/markup-scanner';
+import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
 import { isNegotiationHeader } from '../http/visitor-inputs';
 import { parseDuration } from '../manifest/duration';
 import type { TimingEntry } from '../observe/server-timing';
@@ -138,6 +138,23 @@ export class FragmentSession {
       return entry !== undefined && !this.seen(entry).placed;
     } finally {
       this.discovering = false;
+    }
+  }
+
+  /**
+   * An include inside a script or style, which the rewriter cannot see: its
+   * content as bytes, inserted as it is (it is text there). A failure is empty.
+   */
+  async inline(include: IncludeAttributes): Promise<Uint8Array> {
+    try {
+      const placement = this.include(include, 0);
+      if (!placement) return new Uint8Array(0);
+      const fragment = placement.ready ? placement.fragment : await placement.fragment;
+      if (!wasFetched(fragment.result) && include.onerror !== 'continue') this.includeFailed(include, fragment);
+      return new TextEncoder().encode(fragment.result.html ?? '');
+    } catch (error) {
+      console.error(`tessera: esi:include src="${include.src}" in raw text failed unexpectedly:`, error);
+      return new Uint8Array(0);
     }
   }
 
@@ -306,7 +323,10 @@ export class FragmentSession {
       const html = settled.result.html;
       if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && /<esi:|<!--esi/.test(html) && this.esiInside(settled)) {
         // After the ESI pass: includes in branches that are not taken are never fetched.
-        const scanner = new MarkupScanner({ include: (nested) => this.discover(nested, depth + 1), slot: () => false, waiting: () => true }, true);
+        const scanner = new MarkupScanner(
+          discoveryOnly((nested) => this.discover(nested, depth + 1)),
+          true,
+        );
         scanner.pieces(new TextEncoder().encode(this.applyEsi(html)));
       }
     });

@@ -27,6 +27,31 @@ export interface MarkupEvents {
   slot(id: string): boolean;
   /** Whether any fragment is still in flight: without ESI, once none is, no marker can make the rewriter wait. */
   waiting(): boolean;
+  /**
+   * An `<esi:include>` inside `<script>`, `<style>` or another raw-text
+   * element, where the rewriter cannot see it: the bytes that replace it.
+   * Never rejects.
+   */
+  inline(include: IncludeAttributes): Promise<Uint8Array>;
+}
+
+/** What the scanner hands the pump: bytes, or bytes still to come (an include it inlines), in order. */
+export type Piece = Uint8Array | Promise<Uint8Array>;
+
+/** Events for a scan that only starts includes (markup already in memory, whose pieces nobody writes). */
+export function discoveryOnly(discover: (include: IncludeAttributes) => void): MarkupEvents {
+  return {
+    include: (include) => {
+      discover(include);
+      return true;
+    },
+    slot: () => false,
+    waiting: () => true,
+    inline: (include) => {
+      discover(include);
+      return Promise.resolve(new Uint8Array(0));
+    },
+  };
 }
 
 const GT = 0x3e;
@@ -40,7 +65,8 @@ const APOSTROPHE = 0x27;
 /** An unfinished tag is carried into the next chunk up to this size; past it, the scanner lets it go. */
 const MAX_CARRY = 16 * 1024;
 
-type Mode = { kind: 'text' } | { kind: 'comment' } | { kind: 'raw'; until: Uint8Array };
+/** Raw text: `inlines` when it is an element's (a script's, say), not esi:remove's. */
+type Mode = { kind: 'text' } | { kind: 'comment' } | { kind: 'raw'; until: Uint8Array; inlines: boolean };
 
 /** Where a construct starting at `<` ended: after its `>`, or not within the bytes scanned so far. */
 type Step = { complete: true; next: number } | { complete: false };
@@ -59,6 +85,8 @@ export class MarkupScanner {
   private mode: Mode = { kind: 'text' };
   /** Bytes of a construct that the last chunk ended inside, scanned again with the next chunk. */
   private carry: Uint8Array = new Uint8Array(0);
+  /** Whether those bytes went out already (a tag that may be a marker), or were held back (an include to inline). */
+  private carryEmitted = true;
 
   constructor(
     private readonly events: MarkupEvents,
@@ -67,11 +95,14 @@ export class MarkupScanner {
   ) {}
 
   /** The chunk, cut before every marker tag that starts in it, after reporting the markers. */
-  pieces(chunk: Uint8Array): Uint8Array[] {
+  pieces(chunk: Uint8Array): Piece[] {
     // A data-slot page whose fragments have all settled (cache hits, say) has nothing left to find: the rest goes through unscanned.
     if (!this.esi && !this.events.waiting()) return [chunk];
-    const carried = this.carry.length;
-    const bytes = carried ? concat(this.carry, chunk) : chunk;
+    const bytes = this.carry.length ? concat(this.carry, chunk) : chunk;
+    // Bytes at the front that went out with the last chunk already.
+    const carried = this.carryEmitted ? this.carry.length : 0;
+    const inlined: Inline[] = [];
+    let end = bytes.length;
     // The same bytes as a one-byte-per-character string: V8 searches strings many times faster than typed arrays.
     const text = SINGLE_BYTE.decode(bytes);
     this.carry = new Uint8Array(0);
@@ -94,11 +125,30 @@ export class MarkupScanner {
       if (mode.kind === 'raw') {
         const closes = closesRawText(bytes, lt, mode.until);
         if (closes === undefined) {
-          this.keep(bytes, lt);
+          // Too short to tell; where an include may be inlined, it is held back rather than sent.
+          const inlines = mode.inlines && this.esi;
+          if (inlines) end = lt;
+          this.keep(bytes, lt, !inlines);
           break;
         }
-        if (closes) this.mode = { kind: 'text' };
-        at = closes ? lt : lt + 1;
+        if (closes) {
+          this.mode = { kind: 'text' };
+          at = lt;
+          continue;
+        }
+        const include = mode.inlines && this.esi ? this.rawInclude(bytes, text, lt) : undefined;
+        if (include === 'unfinished') {
+          // Held back, not sent: the whole tag is replaced once it has arrived.
+          end = lt;
+          this.keep(bytes, lt, false);
+          break;
+        }
+        if (include) {
+          inlined.push({ from: lt - carried, to: include.end - carried, bytes: this.events.inline(include.attributes) });
+          at = include.end;
+          continue;
+        }
+        at = lt + 1;
         continue;
       }
       const step = this.construct(bytes, text, lt, cuts, carried);
@@ -113,7 +163,18 @@ export class MarkupScanner {
       }
       at = step.next;
     }
-    return split(chunk, cuts);
+    return split(bytes.subarray(carried, end), cuts, inlined);
+  }
+
+  /** An `<esi:include>` tag at `<` inside raw text; 'unfinished' when the bytes may end inside one. */
+  private rawInclude(bytes: Uint8Array, text: string, lt: number): { end: number; attributes: IncludeAttributes } | 'unfinished' | undefined {
+    const name = { start: lt + 1, end: Math.min(lt + 1 + ESI_INCLUDE.length, bytes.length) };
+    if (!named(bytes, name, ESI_INCLUDE.subarray(0, name.end - name.start))) return undefined;
+    if (name.end - name.start < ESI_INCLUDE.length) return 'unfinished';
+    const tag = readTag(bytes, text, lt);
+    if (!tag) return bytes.length - lt <= MAX_CARRY ? 'unfinished' : undefined;
+    if (!named(bytes, tag.name, ESI_INCLUDE)) return undefined;
+    return { end: tag.end, attributes: readIncludeAttributes((attribute) => attributeValue(bytes, tag, encoder.encode(attribute))) };
   }
 
   /** Reads the construct at `<`; notes a cut before a marker tag that starts in this chunk. */
@@ -134,8 +195,8 @@ export class MarkupScanner {
     if (!tag) return { complete: false };
     if (this.report(bytes, tag) && lt >= carried) cuts.push(lt - carried);
     const raw = RAW_TEXT.find((name) => named(bytes, tag.name, name));
-    if (raw) this.mode = { kind: 'raw', until: raw };
-    else if (this.esi && !tag.selfClosing && named(bytes, tag.name, ESI_REMOVE)) this.mode = { kind: 'raw', until: ESI_REMOVE };
+    if (raw) this.mode = { kind: 'raw', until: raw, inlines: true };
+    else if (this.esi && !tag.selfClosing && named(bytes, tag.name, ESI_REMOVE)) this.mode = { kind: 'raw', until: ESI_REMOVE, inlines: false };
     return { complete: true, next: tag.end };
   }
 
@@ -148,8 +209,9 @@ export class MarkupScanner {
     return slot !== null && this.events.slot(slot);
   }
 
-  private keep(bytes: Uint8Array, from: number): void {
+  private keep(bytes: Uint8Array, from: number, emitted = true): void {
     this.carry = bytes.slice(from);
+    this.carryEmitted = emitted;
   }
 }
 
@@ -269,14 +331,35 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
-function split(chunk: Uint8Array, cuts: number[]): Uint8Array[] {
-  if (cuts.length === 0) return [chunk];
-  const pieces: Uint8Array[] = [];
+/** An include inlined in raw text: the bytes it spans, and what replaces them. */
+interface Inline {
+  from: number;
+  to: number;
+  bytes: Promise<Uint8Array>;
+}
+
+function split(chunk: Uint8Array, cuts: number[], inlined: Inline[]): Piece[] {
+  if (cuts.length === 0 && inlined.length === 0) return [chunk];
+  const pieces: Piece[] = [];
   let start = 0;
-  for (const cut of cuts) {
+  let next = 0;
+  const upTo = (cut: number) => {
     if (cut > start) pieces.push(chunk.subarray(start, cut));
     start = Math.max(start, cut);
+  };
+  for (const cut of cuts) {
+    while (next < inlined.length && inlined[next].from < cut) {
+      upTo(inlined[next].from);
+      pieces.push(inlined[next].bytes);
+      start = inlined[next++].to;
+    }
+    upTo(cut);
   }
-  pieces.push(chunk.subarray(start));
+  for (; next < inlined.length; next++) {
+    upTo(inlined[next].from);
+    pieces.push(inlined[next].bytes);
+    start = inlined[next].to;
+  }
+  if (start < chunk.length) pieces.push(chunk.subarray(start));
   return pieces;
 }

@@ -140,7 +140,12 @@ export async function composePage({
   // The pump applies ESI, scans and cuts the markup itself, and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
   const scanner = new MarkupScanner(
-    { include: (include) => session.discover(include), slot: (id) => session.sighted(id), waiting: () => session.waiting() },
+    {
+      include: (include) => session.discover(include),
+      slot: (id) => session.sighted(id),
+      waiting: () => session.waiting(),
+      inline: (include) => session.inline(include),
+    },
     pageEsi,
   );
   const esiPass = pageEsi ? esi.stream() : undefined;

@@ -4,9 +4,10 @@ import { WriteWindow } from './write-window';
 
 /** What the origin pump does to the bytes on their way to the rewriter (the ESI pass, the markup scanner). */
 export interface OriginPass {
-  pieces(chunk: Uint8Array): Iterable<Uint8Array>;
+  /** Bytes, or bytes still to come (an include inlined into a script), written in this order. */
+  pieces(chunk: Uint8Array): Iterable<Uint8Array | Promise<Uint8Array>>;
   /** Whatever the pass still holds when the origin body ends. */
-  end(): Iterable<Uint8Array>;
+  end(): Iterable<Uint8Array | Promise<Uint8Array>>;
 }
 
 /**
@@ -123,12 +124,12 @@ export class PageLifetime {
           }
           if (this.failure) return;
           if (chunk.done) {
-            for (const piece of pass.end()) await writer.write(piece);
+            for (const piece of pass.end()) await writer.write(await piece);
             return;
           }
           bytes += chunk.value.byteLength;
           lastChunkAt = Date.now();
-          for (const piece of pass.pieces(chunk.value)) await writer.write(piece);
+          for (const piece of pass.pieces(chunk.value)) await writer.write(piece instanceof Uint8Array ? piece : await piece);
         }
       } catch {
         clientGone(); // Only a write fails here: nothing reads the page any more.

@@ -99,6 +99,20 @@ describe('the ESI language through the gateway', () => {
     expect(net.requested('/no')).toHaveLength(0);
   });
 
+  it('fills an include inside a script or style, where the rewriter cannot see it, however the bytes arrive', async () => {
+    const markup = '<script>var config = <esi:include src="/config"/>;</script><style><esi:include src="/css"></esi:include></style><p>after</p>';
+    const net = upstream({
+      '/whole': () => esiPage(markup),
+      '/bytes': () => esiPage(byteByByte(markup)),
+      '/config': () => html('{"a":"<b>"}'),
+      '/css': () => html('p{color:red}'),
+    });
+    const get = gatewayFor(net, { routes: ['/whole', '/bytes'] });
+    const expected = '<script>var config = {"a":"<b>"};</script><style>p{color:red}</style><p>after</p>';
+    expect(await (await get('/whole')).text()).toBe(expected);
+    expect(await (await get('/bytes')).text()).toBe(expected);
+  });
+
   it('resolves a relative src against the page URL, and decodes character references in it', async () => {
     const net = upstream({
       '/shop/page': () => esiPage('<esi:include src="part.html?a=1&amp;b=2"/><esi:include src="../top.html"/>'),
