@@ -3,9 +3,9 @@ import type { EsiVariables } from './variables';
 
 /**
  * The ESI expression language of `<esi:when test>`: comparisons (`==`, `!=`,
- * `<`, `>`, `<=`, `>=`), `!`, `&&`/`&`, `||`/`|`, parentheses, quoted strings
- * (`'…'`, or `'''…'''` for patterns), numbers, variables, and Akamai's
- * `has`, `has_i`, `matches`, `matches_i`. Operands compare as numbers when
+ * `<`, `>`, `<=`, `>=`), `!`, `&&`/`&`/`and`, `||`/`|`/`or`, parentheses,
+ * quoted strings (`'…'`, or `'''…'''` for patterns), numbers, variables,
+ * Akamai's `has`, `has_i`, `matches`, `matches_i`, and `=~ '/pattern/i'`. Operands compare as numbers when
  * both are numbers, else as strings. Patterns run on RE2 (linear time), so
  * no pattern can hang the Worker. An expression that does not parse throws
  * an `EsiExpressionError` saying where.
@@ -20,8 +20,8 @@ type Token =
 
 type Value = string | number | boolean;
 
-const OPERATORS = ['==', '!=', '<=', '>=', '&&', '||', '<', '>', '!', '&', '|', '(', ')'];
-const WORD_OPERATORS = ['has_i', 'has', 'matches_i', 'matches'];
+const OPERATORS = ['==', '!=', '=~', '<=', '>=', '&&', '||', '<', '>', '!', '&', '|', '(', ')'];
+const WORD_OPERATORS = ['has_i', 'has', 'matches_i', 'matches', 'and', 'or'];
 const MAX_PATTERN = 1024;
 const patterns = new Map<string, RE2JS>();
 
@@ -40,7 +40,7 @@ export function evaluate(expression: string, variables: EsiVariables): boolean {
 
   const or = (): Value => {
     let value = and();
-    while (isOp('||', '|')) {
+    while (isOp('||', '|', 'or')) {
       at++;
       const right = and();
       value = truthy(value) || truthy(right);
@@ -49,7 +49,7 @@ export function evaluate(expression: string, variables: EsiVariables): boolean {
   };
   const and = (): Value => {
     let value = unary();
-    while (isOp('&&', '&')) {
+    while (isOp('&&', '&', 'and')) {
       at++;
       const right = unary();
       value = truthy(value) && truthy(right);
@@ -92,7 +92,7 @@ export function evaluate(expression: string, variables: EsiVariables): boolean {
 }
 
 function isComparison(op: string): boolean {
-  return ['==', '!=', '<', '>', '<=', '>='].includes(op) || WORD_OPERATORS.includes(op);
+  return ['==', '!=', '=~', '<', '>', '<=', '>=', 'has', 'has_i', 'matches', 'matches_i'].includes(op);
 }
 
 function compare(op: string, left: Value, right: Value): boolean {
@@ -108,6 +108,13 @@ function compare(op: string, left: Value, right: Value): boolean {
       return pattern(b, op === 'matches_i')
         .matcher(a)
         .find();
+    case '=~': {
+      // Ledge's form: '/pattern/flags'.
+      const literal = /^\/(.*)\/([a-z]*)$/s.exec(b);
+      return pattern(literal ? literal[1] : b, literal?.[2].includes('i') ?? false)
+        .matcher(a)
+        .find();
+    }
   }
   const numeric = isNumber(left) && isNumber(right);
   const x = numeric ? Number(left) : a;

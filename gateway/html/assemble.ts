@@ -3,6 +3,7 @@ import { readIncludeAttributes } from '../esi/page-esi';
 import { wasFetched } from '../fragments/failure-chain';
 import type { PlacedFragment } from '../fragments/fragment-session';
 import type { IncludeAttributes } from '../types';
+import { MarkupScanner } from './markup-scanner';
 
 /**
  * The assembling rewriter: it renders every marker, and the markers inside
@@ -31,6 +32,8 @@ export interface FragmentSource {
   tryBlock(index: number): TryBlock | undefined;
   /** An include failed with no `onerror="continue"`, outside any `<esi:try>` (the route decides what that means). */
   includeFailed(include: IncludeAttributes, fragment: PlacedFragment): void;
+  /** An include inside a script or style: its content, as bytes to insert as they are. */
+  inline(include: IncludeAttributes): Promise<Uint8Array>;
 }
 
 /** Where markup sits: the page (depth 0), or inside the fragments named by `ancestry`. */
@@ -129,6 +132,7 @@ async function renderTry(block: TryBlock, source: FragmentSource, context: Marku
     includeFailed: () => {
       failed = true;
     },
+    inline: (include) => source.inline(include),
   };
   const attempt = await assembleHtml(block.attempt, attemptSource, context);
   return failed ? assembleHtml(block.except, source, context) : attempt;
@@ -143,7 +147,20 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   const esi = source.esiInside(fragment);
   // Past the depth limit includes render nothing, as in ESI engines: a browser never gets a raw ESI tag.
   if (depth > source.maxDepth) return esi ? withoutIncludes(source.applyEsi(html)) : html;
-  return assembleHtml(esi ? source.applyEsi(html) : html, source, { depth, ancestry: [...context.ancestry, fragment.key], esi });
+  const nested = { depth, ancestry: [...context.ancestry, fragment.key], esi };
+  if (!esi) return assembleHtml(html, source, nested);
+  const markup = source.applyEsi(html);
+  return /<(script|style|title|textarea)\b/i.test(markup)
+    ? inlineRawText(markup, source).then((filled) => assembleHtml(filled, source, nested))
+    : assembleHtml(markup, source, nested);
+}
+
+/** Includes inside a fragment's scripts and styles, which the rewriter cannot see, filled as the page's are. */
+async function inlineRawText(html: string, source: FragmentSource): Promise<string> {
+  const scanner = new MarkupScanner({ include: () => false, slot: () => false, waiting: () => true, inline: (include) => source.inline(include) }, true);
+  const pieces = await Promise.all([...scanner.pieces(new TextEncoder().encode(html))]);
+  const decoder = new TextDecoder();
+  return pieces.map((piece) => decoder.decode(piece, { stream: true })).join('') + decoder.decode();
 }
 
 function withoutIncludes(html: string): string {

@@ -227,6 +227,7 @@ describe('a marker that fails unexpectedly', () => {
       applyEsi: (html) => html,
       tryBlock: () => undefined,
       includeFailed: () => {},
+      inline: () => Promise.resolve(new Uint8Array(0)),
     };
     const page = new Response('<p>a</p><esi:include src="/x"/><div data-slot="s">own</div><p>b</p>');
     const body = await assembleResponse(page, broken, { depth: 0, ancestry: [], esi: true }).text();

@@ -28,6 +28,8 @@ describe('the ESI expression language', () => {
     ["$(QUERY_STRING{q}) has_i 'HOE'", true],
     ["$(HTTP_USER_AGENT) matches '''Firefox/\\d+'''", true],
     ["$(HTTP_USER_AGENT) matches_i 'firefox'", true],
+    ["$(QUERY_STRING{q}) =~ '/^SH/i' and $(QUERY_STRING{n}) == 5", true],
+    ["$(QUERY_STRING{q}) =~ '/^SH/' or 1 == 2", false],
   ];
   for (const [expression, expected] of cases) {
     it(`evaluates ${expression} to ${expected}`, () => expect(evaluate(expression, vars)).toBe(expected));

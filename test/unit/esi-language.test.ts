@@ -113,6 +113,16 @@ describe('the ESI language through the gateway', () => {
     expect(await (await get('/bytes')).text()).toBe(expected);
   });
 
+  it("fills an include inside a fragment's script too", async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/widget"/>'),
+      '/widget': () => html('<div>w</div><script>init(<esi:include src="/config"/>)</script>', { 'surrogate-control': 'content="ESI/1.0"' }),
+      '/config': () => html('{"on":true}'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page')).text()).toBe('<div>w</div><script>init({"on":true})</script>');
+  });
+
   it('resolves a relative src against the page URL, and decodes character references in it', async () => {
     const net = upstream({
       '/shop/page': () => esiPage('<esi:include src="part.html?a=1&amp;b=2"/><esi:include src="../top.html"/>'),
