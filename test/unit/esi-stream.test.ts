@@ -59,6 +59,15 @@ describe('the ESI language in the page stream', () => {
     expect(applyCutEverywhere(page)).toBe('a\n    inner\n  b');
   });
 
+  it('survives deep nesting: a thousand nested choices, and a test nested past any sensible depth', () => {
+    const depth = 1000;
+    const nested = `${'<esi:choose><esi:when test="1 == 1">'.repeat(depth)}core${'</esi:when></esi:choose>'.repeat(depth)}`;
+    expect(apply([nested]).out).toBe('core');
+    const { out, errors } = apply([`<esi:choose><esi:when test="${'('.repeat(100_000)}1">x</esi:when><esi:otherwise>o</esi:otherwise></esi:choose>`]);
+    expect(out).toBe('o');
+    expect(errors).toHaveLength(1);
+  });
+
   it('reports a test that does not parse, does not take its branch, and keeps streaming', () => {
     const { out, errors } = apply(['<esi:choose><esi:when test="(1 ==">x</esi:when><esi:otherwise>o</esi:otherwise></esi:choose>after']);
     expect(out).toBe('oafter');
