@@ -1,3 +1,4 @@
+import type { TraceContext } from '../observe/trace-context';
 import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
 import { cachedAttempt } from './cache/cached-attempt';
@@ -25,6 +26,8 @@ export interface FetchContext {
   slots: ConnectionSlots;
   /** The isolate's memory of how long each fragment URL takes to answer. */
   latency: HeaderLatency;
+  /** The page's trace: every fragment request is a span of it. */
+  trace: TraceContext;
   signal: AbortSignal;
   /** The isolate's fragment cache; absent, nothing is cached. */
   cache?: FragmentCache;
@@ -155,7 +158,7 @@ async function fetchOne(
     fetch: context.fetch,
     timeoutMs: plan.timeoutMs,
     maxBytes: context.route.limits.maxFragmentBytes,
-    headers: fragmentHeaders(context.request, plan.forwardHeaders),
+    headers: fragmentHeaders(context.request, plan.forwardHeaders, context.trace),
     signal,
     allowRedirect: (location) => context.policy.resolve(location.href) !== undefined,
     contentTypes: plan.contentTypes,
@@ -194,7 +197,7 @@ function coalescedJob(context: FetchContext, url: URL, plan: FailurePlan, key: s
     url: url.href,
     origin: context.policy.origin,
     hosts: context.route.hosts,
-    headers: [...fragmentHeaders(context.request, plan.forwardHeaders)],
+    headers: [...fragmentHeaders(context.request, plan.forwardHeaders, context.trace)],
     timeoutMs: plan.timeoutMs,
     maxBytes: context.route.limits.maxFragmentBytes,
     contentTypes: [...plan.contentTypes],
@@ -202,12 +205,14 @@ function coalescedJob(context: FetchContext, url: URL, plan: FailurePlan, key: s
   };
 }
 
-function fragmentHeaders(request: Request, forward: readonly string[]): Headers {
+function fragmentHeaders(request: Request, forward: readonly string[], trace: TraceContext): Headers {
   const headers = new Headers({ accept: 'text/html', 'surrogate-capability': 'tessera="ESI/1.0"' });
   for (const name of forward) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
+  // Each fragment request is a span of the page's trace.
+  for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
   return headers;
 }
 

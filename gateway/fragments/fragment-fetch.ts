@@ -154,7 +154,7 @@ function mediaType(headers: Headers): string {
 function withoutCredentials(headers: Headers): Headers {
   const kept = new Headers();
   for (const [name, value] of headers) {
-    if (name === 'surrogate-capability' || isNegotiationHeader(name)) kept.set(name, value);
+    if (name === 'surrogate-capability' || name === 'traceparent' || name === 'tracestate' || isNegotiationHeader(name)) kept.set(name, value);
   }
   return kept;
 }

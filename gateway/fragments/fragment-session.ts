@@ -5,6 +5,7 @@ import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
 import { isNegotiationHeader } from '../http/visitor-inputs';
 import { parseDuration } from '../manifest/duration';
 import type { TimingEntry } from '../observe/server-timing';
+import type { TraceContext } from '../observe/trace-context';
 import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
 import type { FragmentCache } from './cache/fragment-cache';
@@ -68,6 +69,8 @@ export interface FragmentSessionOptions {
   slots: ConnectionSlots;
   /** The isolate's memory of fragment latencies, which orders the queue. */
   latency: HeaderLatency;
+  /** The page's trace context. */
+  trace: TraceContext;
   /** The page's ESI state, when the page is processed as ESI. */
   esi?: PageEsi;
   /** An include failed outside any esi:try, with no onerror="continue". */
@@ -98,7 +101,8 @@ export class FragmentSession {
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
     const host = new URL(request.url).host;
     const coalescer = options.cache?.coalescer;
-    this.fetchContext = { route, policy, request, fetch, slots: options.slots, latency: options.latency, signal, cache, waitUntil, host, coalescer };
+    const { slots, latency, trace } = options;
+    this.fetchContext = { route, policy, request, fetch, slots, latency, trace, signal, cache, waitUntil, host, coalescer };
     this.maxDepth = route.limits.maxDepth;
   }
 

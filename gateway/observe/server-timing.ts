@@ -49,12 +49,12 @@ function token(id: string): string {
 }
 
 /** One line per page for the dev console: the whole waterfall, which headers cannot carry. */
-export function timingReport(url: URL, originMs: number, totalMs: number, fragments: TimingEntry[]): string {
+export function timingReport(url: URL, originMs: number, totalMs: number, fragments: TimingEntry[], traceId?: string): string {
   const parts = fragments.map(({ id, result }) => {
     if (!result) return `${id} pending`;
     const desc = timingDesc(result);
     const why = desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : result.staleBecause ? ` (${result.staleBecause})` : '';
     return `${id} ${result.durationMs}ms ${desc}${why}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
   });
-  return `tessera: ${url.pathname}${url.search} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}`;
+  return `tessera: ${url.pathname}${url.search} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
 }

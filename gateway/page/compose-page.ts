@@ -11,6 +11,7 @@ import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
 import { passThrough } from '../http/proxy';
 import { serverTiming, timingReport } from '../observe/server-timing';
+import { TraceContext } from '../observe/trace-context';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
 import { ConnectionSlots } from './connection-slots';
@@ -61,11 +62,14 @@ export async function composePage({
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
   const slots = new ConnectionSlots(route.limits.concurrency);
+  const trace = TraceContext.from(request);
+  const originHeaders = originRequestHeaders(request, url, { forAssembly: true, publicHost });
+  for (const [name, value] of trace.headersForSpan()) originHeaders.set(name, value);
   // The origin request goes out first, ahead of any queued fragment: it gates the head, which fragments never do.
   const pending = slots.send(FIRST, lifetime.signal, () =>
     fetch(upstreamUrl(origin, url).toString(), {
       method: 'GET',
-      headers: originRequestHeaders(request, url, { forAssembly: true, publicHost }),
+      headers: originHeaders,
       redirect: 'manual',
       signal: lifetime.signal,
     }),
@@ -90,6 +94,7 @@ export async function composePage({
     signal: lifetime.signal,
     slots,
     latency,
+    trace,
     pageEsi: () => pageEsi,
     esi,
     onIncludeFailed: (include, fragment) => {
@@ -157,7 +162,7 @@ export async function composePage({
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, session.timings()));
-  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, session.timings())) : undefined;
+  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, session.timings(), trace.traceId)) : undefined;
   const assembled = assembleResponse(new Response(body), session, { depth: 0, ancestry: [], esi: pageEsi }, () => lifetime.finish(report));
   return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
 }
