@@ -9,6 +9,7 @@ import { isHtml, processesEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
 import { parseUrl } from './http/parse-url';
 import { proxyToOrigin } from './http/proxy';
+import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
 import { createRouter } from './routing/route-match';
 import type { CompiledManifests } from './types';
@@ -30,6 +31,8 @@ export interface GatewayEnv {
   SEGMENTS?: KVNamespace;
   /** Last good fragment copies, for fragments with `lastGood: true` (L3). */
   TESSERA_LAST_GOOD?: KVNamespace;
+  /** Workers Analytics Engine dataset: one data point per fragment per page (optional). */
+  TESSERA_METRICS?: AnalyticsEngineDataset;
   /** FragmentCoalescer objects, for `coalesce: global`. */
   TESSERA_COALESCER?: DurableObjectNamespace;
 }
@@ -40,6 +43,8 @@ export interface GatewayOptions {
   fetch?: typeof fetch;
   /** The fragment cache's settings; `false` turns it off. */
   cache?: false | FragmentCacheSettings;
+  /** Also told every fragment lifecycle event (an embedder's own metrics; the event contract tests). */
+  observer?: FragmentObserver;
 }
 
 export interface FragmentCacheSettings {
@@ -117,6 +122,8 @@ export function createGateway(options: GatewayOptions) {
       segments: env.SEGMENTS,
       logTimings: env.TESSERA_LOG === 'timing',
       latency,
+      metrics: env.TESSERA_METRICS,
+      observer: options.observer,
     });
   };
 }

@@ -1,3 +1,4 @@
+import type { FragmentObserver } from '../observe/fragment-events';
 import type { TraceContext } from '../observe/trace-context';
 import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
@@ -28,6 +29,9 @@ export interface FetchContext {
   latency: HeaderLatency;
   /** The page's trace: every fragment request is a span of it. */
   trace: TraceContext;
+  /** Where each fragment's lifecycle events go, timed from `began`. */
+  observer: FragmentObserver;
+  began: number;
   signal: AbortSignal;
   /** The isolate's fragment cache; absent, nothing is cached. */
   cache?: FragmentCache;
@@ -57,6 +61,8 @@ export interface FailurePlan {
   cache?: CachePlan;
   /** Its turn among queued fetches, given what is known of its URL's latency. */
   rank: (expectedMs: number | undefined) => number;
+  /** The session's key for it, which its events carry. */
+  key: string;
 }
 
 export interface CachePlan {
@@ -165,13 +171,20 @@ async function fetchOne(
     validators,
     judgeCacheability: forCache,
     slot: async (abort) => {
+      const waits = context.slots.full;
+      const asked = Date.now();
       const release = await context.slots.acquire(() => plan.rank(context.latency.expected(url.href)), abort);
       const sent = Date.now();
+      const event = { key: plan.key, fragment: plan.id, at: sent - context.began };
+      if (waits) context.observer.event({ type: 'queued', ...event, at: asked - context.began, waitedMs: sent - asked });
+      context.observer.event({ type: 'sent', ...event, url: url.href });
       return () => {
         context.latency.record(url.href, Date.now() - sent);
         release();
       };
     },
+    onResponse: (target, status) =>
+      context.observer.event({ type: 'response', key: plan.key, fragment: plan.id, at: Date.now() - context.began, url: target.href, status }),
   });
   return fetched.ok ? fetched : { ...fetched, detail: `${url.href}: ${fetched.detail}` };
 }

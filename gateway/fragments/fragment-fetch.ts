@@ -32,6 +32,8 @@ export interface FragmentFetchOptions {
    * when its response headers arrive.
    */
   slot?: (signal: AbortSignal) => Promise<Release>;
+  /** Each request's response headers arrived (redirects included). */
+  onResponse?: (url: URL, status: number) => void;
 }
 
 export interface Validators {
@@ -90,6 +92,7 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
       } finally {
         release?.();
       }
+      options.onResponse?.(target, response.status);
       const location = response.headers.get('location');
       if (response.status < 300 || response.status > 399 || location === null) break;
       await response.body?.cancel();

@@ -4,7 +4,7 @@ import type { Placement } from '../html/assemble';
 import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
 import { isNegotiationHeader } from '../http/visitor-inputs';
 import { parseDuration } from '../manifest/duration';
-import type { TimingEntry } from '../observe/server-timing';
+import { type FragmentObserver, outcomeEvent } from '../observe/fragment-events';
 import type { TraceContext } from '../observe/trace-context';
 import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
@@ -71,6 +71,10 @@ export interface FragmentSessionOptions {
   latency: HeaderLatency;
   /** The page's trace context. */
   trace: TraceContext;
+  /** Where each fragment's lifecycle events go. */
+  observer: FragmentObserver;
+  /** When the page request began (Date.now()), which event times count from. */
+  began: number;
   /** The page's ESI state, when the page is processed as ESI. */
   esi?: PageEsi;
   /** An include failed outside any esi:try, with no onerror="continue". */
@@ -101,8 +105,8 @@ export class FragmentSession {
     const signal = AbortSignal.any([options.signal, this.abort.signal]);
     const host = new URL(request.url).host;
     const coalescer = options.cache?.coalescer;
-    const { slots, latency, trace } = options;
-    this.fetchContext = { route, policy, request, fetch, slots, latency, trace, signal, cache, waitUntil, host, coalescer };
+    const { slots, latency, trace, observer, began } = options;
+    this.fetchContext = { route, policy, request, fetch, slots, latency, trace, observer, began, signal, cache, waitUntil, host, coalescer };
     this.maxDepth = route.limits.maxDepth;
   }
 
@@ -189,10 +193,6 @@ export class FragmentSession {
   esiInside(fragment: SettledFragment): boolean {
     const { esi } = this.options.route;
     return esi === 'on' || (esi === 'auto' && (this.options.pageEsi() || fragment.surrogateEsi));
-  }
-
-  timings(): TimingEntry[] {
-    return [...this.entries.values()].map((e) => ({ id: e.id, result: e.placed?.result }));
   }
 
   /** Stops fragment work nobody will read (the page turned out not to need assembly). */
@@ -304,7 +304,7 @@ export class FragmentSession {
     return this.positions.get(key) ?? UNSEEN + started;
   }
 
-  private start(key: string, depth: number, plan: Omit<FailurePlan, 'rank'>): Entry {
+  private start(key: string, depth: number, plan: Omit<FailurePlan, 'rank' | 'key'>): Entry {
     const { maxIncludes } = this.options.route.limits;
     if (this.entries.size >= maxIncludes) {
       const refused: PlacedFragment = {
@@ -315,7 +315,9 @@ export class FragmentSession {
       return { key, id: plan.id, settled: Promise.resolve(refused), placed: refused };
     }
     const started = this.entries.size;
-    const ranked: FailurePlan = { ...plan, rank: (expectedMs) => this.rank(key, started, expectedMs) };
+    const ranked: FailurePlan = { ...plan, key, rank: (expectedMs) => this.rank(key, started, expectedMs) };
+    const { observer, began } = this.options;
+    observer.event({ type: 'start', key, fragment: plan.id, at: Date.now() - began });
     const chain = this.discovering ? this.nextTurn().then(() => runFailureChain(this.fetchContext, ranked)) : runFailureChain(this.fetchContext, ranked);
     const entry: Entry = { key, id: plan.id, settled: chain.then((settled) => ({ key, ...settled })) };
     this.entries.set(key, entry);
@@ -323,6 +325,9 @@ export class FragmentSession {
     void entry.settled.then((settled) => {
       entry.placed = settled;
       this.unsettled--;
+      const at = Date.now() - began;
+      observer.event(outcomeEvent(key, at, settled.result));
+      observer.event({ type: 'end', key, fragment: plan.id, at, result: settled.result });
       // Start the includes inside this fragment now, not when the rewriter reaches them.
       const html = settled.result.html;
       if (html && wasFetched(settled.result) && depth + 1 <= this.maxDepth && /<esi:|<!--esi/.test(html) && this.esiInside(settled)) {

@@ -1,19 +1,16 @@
 import type { FragmentResult } from '../types';
+import type { FragmentSpan } from './fragment-events';
 
 /**
- * `Server-Timing` for the origin and each fragment. Headers leave before the
- * body, so a fragment still streaming in when they are sent is listed as
- * `desc="pending"`; the required ones are always settled by then.
+ * `Server-Timing` for the origin and each fragment, from the page's timeline.
+ * Headers leave before the body, so a fragment still in flight when they are
+ * sent is listed as `desc="pending"`; the required ones are always settled by
+ * then.
  */
-export interface TimingEntry {
-  id: string;
-  result?: FragmentResult;
-}
-
-export function serverTiming(originMs: number, fragments: TimingEntry[]): string {
+export function serverTiming(originMs: number, fragments: FragmentSpan[]): string {
   const entries = [`origin;dur=${originMs}`];
   const used = new Set<string>();
-  for (const { id, result } of fragments) {
+  for (const { fragment: id, result } of fragments) {
     let name = `fragment.${token(id)}`;
     for (let n = 2; used.has(name); n++) name = `fragment.${token(id)}.${n}`;
     used.add(name);
@@ -49,12 +46,13 @@ function token(id: string): string {
 }
 
 /** One line per page for the dev console: the whole waterfall, which headers cannot carry. */
-export function timingReport(url: URL, originMs: number, totalMs: number, fragments: TimingEntry[], traceId?: string): string {
-  const parts = fragments.map(({ id, result }) => {
+export function timingReport(url: URL, originMs: number, totalMs: number, fragments: FragmentSpan[], traceId?: string): string {
+  const parts = fragments.map(({ fragment: id, result, queuedMs }) => {
     if (!result) return `${id} pending`;
+    const queued = queuedMs > 0 ? ` (queued ${queuedMs}ms)` : '';
     const desc = timingDesc(result);
     const why = desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : result.staleBecause ? ` (${result.staleBecause})` : '';
-    return `${id} ${result.durationMs}ms ${desc}${why}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
+    return `${id} ${result.durationMs}ms ${desc}${why}${queued}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
   });
   return `tessera: ${url.pathname}${url.search} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
 }

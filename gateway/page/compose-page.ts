@@ -10,6 +10,8 @@ import { errorPage } from '../http/error-page';
 import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
 import { passThrough } from '../http/proxy';
+import { type FragmentObserver, fanOut, PageTimeline } from '../observe/fragment-events';
+import { fragmentMetrics } from '../observe/fragment-metrics';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import { TraceContext } from '../observe/trace-context';
 import type { RouteMatch } from '../routing/route-match';
@@ -36,6 +38,10 @@ export interface ComposeInput {
   logTimings?: boolean;
   /** The isolate's memory of fragment latencies. */
   latency: HeaderLatency;
+  /** Workers Analytics Engine: one data point per fragment, when bound. */
+  metrics?: AnalyticsEngineDataset;
+  /** Told every fragment event too. */
+  observer?: FragmentObserver;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
@@ -56,12 +62,16 @@ export async function composePage({
   segments,
   logTimings,
   latency,
+  metrics,
+  observer,
 }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
   const slots = new ConnectionSlots(route.limits.concurrency);
+  // Every fragment's lifecycle, for Server-Timing, the dev log and the metrics alike.
+  const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
   const originHeaders = originRequestHeaders(request, url, { forAssembly: true, publicHost });
   for (const [name, value] of trace.headersForSpan()) originHeaders.set(name, value);
@@ -95,6 +105,8 @@ export async function composePage({
     slots,
     latency,
     trace,
+    observer: fanOut([timeline, ...(metrics ? [fragmentMetrics(metrics, route.name)] : []), ...(observer ? [observer] : [])]),
+    began,
     pageEsi: () => pageEsi,
     esi,
     onIncludeFailed: (include, fragment) => {
@@ -137,7 +149,7 @@ export async function composePage({
     return errorPage(
       route.onFailure.status,
       `A required part of this page (${names}) is unavailable.`,
-      { 'server-timing': serverTiming(originMs, session.timings()) },
+      { 'server-timing': serverTiming(originMs, timeline.fragments()) },
       route.onFailure.html,
     );
   }
@@ -161,8 +173,8 @@ export async function composePage({
   const body = input.readable;
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
-  headers.append('server-timing', serverTiming(originMs, session.timings()));
-  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, session.timings(), trace.traceId)) : undefined;
+  headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
+  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
   const assembled = assembleResponse(new Response(body), session, { depth: 0, ancestry: [], esi: pageEsi }, () => lifetime.finish(report));
   return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
 }

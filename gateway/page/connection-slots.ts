@@ -23,6 +23,11 @@ export class ConnectionSlots {
 
   constructor(private readonly size: number) {}
 
+  /** Whether a request asking now would have to wait. */
+  get full(): boolean {
+    return this.waiting >= this.size;
+  }
+
   /** A slot, once one is free and nothing ranked before `rank` is queued; rejects when `signal` aborts first. */
   acquire(rank: Rank, signal: AbortSignal): Promise<Release> {
     if (signal.aborted) return Promise.reject(signal.reason);

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { createGateway, type FragmentCacheSettings, type GatewayEnv } from '../../gateway/gateway';
 import { assembleManifests, compileRoute } from '../../gateway/manifest/compile';
 import { type RouteManifest, RouteManifestSchema } from '../../gateway/manifest/schema';
+import type { FragmentObserver } from '../../gateway/observe/fragment-events';
 
 /**
  * A fake network inside workerd: origin and fragment hosts are handler
@@ -87,6 +88,8 @@ export interface GatewayTestOptions {
   env?: Omit<GatewayEnv, 'ORIGIN'>;
   /** The fragment cache's clock and jitter; each gateway gets a Cache API cache of its own. */
   cache?: FragmentCacheSettings;
+  /** Told every fragment lifecycle event. */
+  observer?: FragmentObserver;
 }
 
 let gateways = 0;
@@ -100,6 +103,7 @@ export function gatewayForRoutes(net: ReturnType<typeof upstream>, manifests: Ro
     manifests: compile(...manifests),
     fetch: net.fetch,
     cache: { cacheName: `test-${++gateways}-${Math.random()}`, ...options.cache },
+    observer: options.observer,
   });
   return async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FragmentSpan } from '../../gateway/observe/fragment-events';
 import { serverTiming, timingReport } from '../../gateway/observe/server-timing';
 import type { FragmentResult } from '../../gateway/types';
 
@@ -11,11 +12,14 @@ const result = (id: string, extra: Partial<FragmentResult>): FragmentResult => (
   ...extra,
 });
 
+/** A fragment's span in the page timeline, as the session's events build it. */
+const span = (fragment: string, settled?: FragmentResult, queuedMs = 0): FragmentSpan => ({ key: fragment, fragment, startAt: 0, queuedMs, result: settled });
+
 const fragments = [
-  { id: 'price', result: result('price', {}) },
-  { id: 'stock', result: result('stock', { outcome: 'timeout', source: 'keep', durationMs: 250 }) },
-  { id: 'https://cdn.test/fragments/footer', result: result('footer', { outcome: 'refused', source: 'empty', durationMs: 0 }) },
-  { id: 'recs' },
+  span('price', result('price', {})),
+  span('stock', result('stock', { outcome: 'timeout', source: 'keep', durationMs: 250 })),
+  span('https://cdn.test/fragments/footer', result('footer', { outcome: 'refused', source: 'empty', durationMs: 0 })),
+  span('recs'),
 ];
 
 describe('Server-Timing', () => {
@@ -27,12 +31,15 @@ describe('Server-Timing', () => {
   });
 
   it('keeps names unique', () => {
-    expect(serverTiming(1, [{ id: 'a b' }, { id: 'a_b' }])).toBe('origin;dur=1, fragment.a_b;desc="pending", fragment.a_b.2;desc="pending"');
+    expect(serverTiming(1, [span('a b'), span('a_b')])).toBe('origin;dur=1, fragment.a_b;desc="pending", fragment.a_b.2;desc="pending"');
   });
 
-  it('writes the whole waterfall as one log line for tessera dev', () => {
+  it('writes the whole waterfall as one log line for tessera dev, with queueing and the trace id', () => {
     expect(timingReport(new URL('https://shop.test/p/1?x=2'), 40, 260, fragments)).toBe(
       'tessera: /p/1?x=2 260ms | origin 40ms | price 12ms miss | stock 250ms fallback (timeout, keep) | https://cdn.test/fragments/footer 0ms refused | recs pending',
+    );
+    expect(timingReport(new URL('https://shop.test/'), 1, 90, [span('late', result('late', { durationMs: 80 }), 30)], 'abc')).toBe(
+      'tessera: / 90ms | origin 1ms | late 80ms miss (queued 30ms) | trace abc',
     );
   });
 });
