@@ -1,4 +1,5 @@
 import { handlePurge, PURGE_PATH } from './admin/purge';
+import { debugRequested } from './debug/debug-gate';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
@@ -31,6 +32,8 @@ export interface GatewayEnv {
   SEGMENTS?: KVNamespace;
   /** Last good fragment copies, for fragments with `lastGood: true` (L3). */
   TESSERA_LAST_GOOD?: KVNamespace;
+  /** The secret that turns the debug view on in a deployed Worker (`?tessera-debug=<token>`). */
+  TESSERA_DEBUG_TOKEN?: string;
   /** Workers Analytics Engine dataset: one data point per fragment per page (optional). */
   TESSERA_METRICS?: AnalyticsEngineDataset;
   /** FragmentCoalescer objects, for `coalesce: global`. */
@@ -124,6 +127,7 @@ export function createGateway(options: GatewayOptions) {
       latency,
       metrics: env.TESSERA_METRICS,
       observer: options.observer,
+      debug: debugRequested(request, url, { dev: env.TESSERA_DEV === 'true', token: env.TESSERA_DEBUG_TOKEN }),
     });
   };
 }

@@ -43,12 +43,14 @@ export interface MarkupContext {
   ancestry: readonly string[];
   /** Whether `<esi:include>` is processed in this markup. */
   esi: boolean;
+  /** The debug view: each fragment is wrapped in `<!--tessera:KEY-->…<!--/tessera-->`, which the overlay outlines. */
+  debug?: boolean;
 }
 
 /** The page through the assembling rewriter; `atEnd` runs when its markup ends, and may throw to fail the stream. */
-export function assembleResponse(page: Response, source: FragmentSource, context: MarkupContext, atEnd?: () => void): Response {
+export function assembleResponse(page: Response, source: FragmentSource, context: MarkupContext, atEnd?: (end: DocumentEnd) => void): Response {
   const rewriter = markerRewriter(source, context);
-  return (atEnd ? rewriter.onDocument({ end: () => atEnd() }) : rewriter).transform(page);
+  return (atEnd ? rewriter.onDocument({ end: (end) => atEnd(end) }) : rewriter).transform(page);
 }
 
 /** The same, for a fragment's markup (nested markers). */
@@ -62,8 +64,12 @@ function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRew
       const id = element.getAttribute('data-slot') ?? '';
       const placement = source.slot(id, context.depth);
       if (!placement) return; // Not declared in the manifest: the origin's markup stands.
-      return place(placement, source, context, `data-slot="${id}"`, (html) => {
-        if (html !== null) element.setInnerContent(html, { html: true });
+      return place(placement, source, context, `data-slot="${id}"`, (html, fragment) => {
+        if (html !== null) element.setInnerContent(debugWrapped(context, fragment, html), { html: true });
+        else if (context.debug && fragment) {
+          element.prepend(debugOpen(fragment), { html: true });
+          element.append(DEBUG_CLOSE, { html: true });
+        }
       });
     },
   });
@@ -76,7 +82,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRew
         if (!placement) return void element.remove();
         return place(placement, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
           if (fragment && include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
-          element.replace(html ?? '', { html: true });
+          element.replace(debugWrapped(context, fragment, html ?? ''), { html: true });
         });
       },
     })
@@ -147,7 +153,7 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   const esi = source.esiInside(fragment);
   // Past the depth limit includes render nothing, as in ESI engines: a browser never gets a raw ESI tag.
   if (depth > source.maxDepth) return esi ? withoutIncludes(source.applyEsi(html)) : html;
-  const nested = { depth, ancestry: [...context.ancestry, fragment.key], esi };
+  const nested = { depth, ancestry: [...context.ancestry, fragment.key], esi, debug: context.debug };
   if (!esi) return assembleHtml(html, source, nested);
   const markup = source.applyEsi(html);
   return /<(script|style|title|textarea)\b/i.test(markup)
@@ -161,6 +167,16 @@ async function inlineRawText(html: string, source: FragmentSource): Promise<stri
   const pieces = await Promise.all([...scanner.pieces(new TextEncoder().encode(html))]);
   const decoder = new TextDecoder();
   return pieces.map((piece) => decoder.decode(piece, { stream: true })).join('') + decoder.decode();
+}
+
+const DEBUG_CLOSE = '<!--/tessera-->';
+
+function debugOpen(fragment: PlacedFragment): string {
+  return `<!--tessera:${encodeURIComponent(fragment.key)}-->`;
+}
+
+function debugWrapped(context: MarkupContext, fragment: PlacedFragment | undefined, html: string): string {
+  return context.debug && fragment ? `${debugOpen(fragment)}${html}${DEBUG_CLOSE}` : html;
 }
 
 function withoutIncludes(html: string): string {

@@ -1,3 +1,4 @@
+import { DEBUG_HEADER } from '../debug/debug-gate';
 import type { CompiledRoute } from '../types';
 
 /**
@@ -40,6 +41,7 @@ export interface OriginRequestOptions {
 export function originRequestHeaders(request: Request, url: URL, { forAssembly = false, publicHost }: OriginRequestOptions = {}): Headers {
   const headers = withoutHopByHop(request.headers);
   headers.delete('host');
+  headers.delete(DEBUG_HEADER);
   if (forAssembly) for (const name of CONDITIONAL_AND_RANGE) headers.delete(name);
   // Tells the origin it may answer with `Surrogate-Control: content="ESI/1.0"` (Edge Architecture 1.0).
   headers.append('surrogate-capability', 'tessera="ESI/1.0"');

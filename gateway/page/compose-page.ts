@@ -1,3 +1,4 @@
+import { DebugView } from '../debug/debug-view';
 import { discoverAttempt } from '../esi/discover-attempt';
 import { PageEsi } from '../esi/page-esi';
 import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
@@ -42,6 +43,8 @@ export interface ComposeInput {
   metrics?: AnalyticsEngineDataset;
   /** Told every fragment event too. */
   observer?: FragmentObserver;
+  /** Whether this response is the debug view (debug/debug-gate.ts decided). */
+  debug?: boolean;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
@@ -64,6 +67,7 @@ export async function composePage({
   latency,
   metrics,
   observer,
+  debug,
 }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
@@ -174,7 +178,15 @@ export async function composePage({
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
+  const debugView = debug ? new DebugView() : undefined;
+  debugView?.adjust(headers);
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
-  const assembled = assembleResponse(new Response(body), session, { depth: 0, ancestry: [], esi: pageEsi }, () => lifetime.finish(report));
+  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView };
+  const assembled = assembleResponse(new Response(body), session, context, (end) => {
+    lifetime.finish(report);
+    if (!debugView) return;
+    const spans = timeline.fragments();
+    end.append(debugView.markup({ url, traceId: trace.traceId, originMs, totalMs: Date.now() - began, route, headers, spans }), { html: true });
+  });
   return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
 }

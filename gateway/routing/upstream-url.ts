@@ -1,3 +1,5 @@
+import { DEBUG_PARAM } from '../debug/debug-gate';
+
 /**
  * The URL Tessera requests from the origin for a client request: the origin's
  * scheme, host and port, with the request's path and query set on a copy.
@@ -11,6 +13,11 @@ export function upstreamUrl(origin: URL, request: URL): URL {
   const target = new URL(origin.href);
   target.pathname = request.pathname;
   target.search = request.search;
+  // The debug view's switch is the gateway's, never the origin's (see debug/debug-gate.ts).
+  if (target.searchParams.has(DEBUG_PARAM)) {
+    target.searchParams.delete(DEBUG_PARAM);
+    if (!target.searchParams.size) target.search = '';
+  }
   if (target.origin !== origin.origin) throw new Error(`refusing to leave the origin ${origin.origin} for ${request.pathname}`);
   return target;
 }

@@ -1,0 +1,98 @@
+import type { FragmentSpan } from '../observe/fragment-events';
+import type { CompiledRoute } from '../types';
+
+/**
+ * What the debug view shows, written at the end of the page's body (the page
+ * streams before its fragments finish, so nothing earlier could hold it).
+ */
+export interface DebugData {
+  path: string;
+  traceId: string;
+  originMs: number;
+  totalMs: number;
+  route: Pick<CompiledRoute, 'name' | 'file' | 'patterns' | 'esi' | 'esiErrors' | 'limits' | 'timeouts'> & { fragments: Record<string, unknown> };
+  /** The response headers the gateway sent. */
+  headers: Array<[string, string]>;
+  fragments: DebugFragment[];
+}
+
+export interface DebugFragment {
+  key: string;
+  fragment: string;
+  startAt: number;
+  queuedMs: number;
+  sentAt?: number;
+  responseAt?: number;
+  endAt?: number;
+  /** Where the content came from, as the label says it. */
+  label: string;
+  outcome?: string;
+  source?: string;
+  detail?: string;
+  durationMs?: number;
+}
+
+export function debugData(input: {
+  url: URL;
+  traceId: string;
+  originMs: number;
+  totalMs: number;
+  route: CompiledRoute;
+  headers: Headers;
+  spans: FragmentSpan[];
+}): DebugData {
+  const { route } = input;
+  return {
+    path: input.url.pathname,
+    traceId: input.traceId,
+    originMs: input.originMs,
+    totalMs: input.totalMs,
+    route: {
+      name: route.name,
+      file: route.file,
+      patterns: route.patterns,
+      esi: route.esi,
+      esiErrors: route.esiErrors,
+      limits: route.limits,
+      timeouts: route.timeouts,
+      fragments: Object.fromEntries(
+        Object.entries(route.fragments).map(([id, f]) => [id, { src: f.src.raw, ttlMs: f.ttlMs, timeoutMs: f.timeoutMs, required: f.required }]),
+      ),
+    },
+    headers: [...input.headers],
+    fragments: input.spans.map((span) => ({
+      key: span.key,
+      fragment: span.fragment,
+      startAt: span.startAt,
+      queuedMs: span.queuedMs,
+      sentAt: span.sentAt,
+      responseAt: span.responseAt,
+      endAt: span.endAt,
+      label: label(span),
+      outcome: span.result?.outcome,
+      source: span.result?.source,
+      detail: span.result?.detail,
+      durationMs: span.result?.durationMs,
+    })),
+  };
+}
+
+/** src, cache hit, stale, revalidated, fallback src, fallback html, keep or empty; with the cause of a fallback. */
+function label(span: FragmentSpan): string {
+  const result = span.result;
+  if (!result) return 'pending';
+  if (result.source === 'src') {
+    const from = { hit: 'cache hit', stale: 'stale', revalidated: 'revalidated' }[result.outcome as string] ?? 'src';
+    return result.staleBecause ? `${from} (${result.staleBecause})` : from;
+  }
+  const from = { 'fallback-src': 'fallback src', 'fallback-html': 'fallback html', keep: 'keep', empty: 'empty' }[result.source];
+  return `${from} (${result.outcome})`;
+}
+
+/** The data as the text of a `<script type="application/json">`: nothing in it can end the element. */
+export function embedJson(data: unknown): string {
+  return JSON.stringify(data)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}

@@ -1,0 +1,78 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
+import { freePort, quietIo } from './fixture-origin';
+
+/**
+ * The debug view in a real browser: Debian's Chromium through playwright-core
+ * (never a browser a tool downloads), opening the demo as `npm run dev` serves
+ * it. The screenshot it keeps is the README's.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = path.resolve(import.meta.dirname, '../../docs/debug-view.png');
+const present = existsSync(CHROMIUM);
+if (!present) console.warn(`debug view browser test SKIPPED: no browser at ${CHROMIUM} (apt-get install chromium)`);
+
+describe.skipIf(!present)('the debug view in Chromium', () => {
+  let dev: DevServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    dev = await startDevServer({ manifests: 'manifests', port: await freePort(), demo: true, io: quietIo(process.cwd()).io });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await dev?.close();
+  });
+
+  it('outlines and labels every fragment, lists them in the panel, and leaves the page as it was', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    // A first visit warms the isolate and the fragment cache, so both visits below see the same fragments.
+    await page.goto(`${dev.url}/products/42`);
+    await page.goto(`${dev.url}/products/42`);
+    const plain = await page.evaluate(() => ({
+      // biome-ignore lint/performance/useDomNodeTextContent: the text as rendered is what must not change
+      text: document.body.innerText,
+      main: JSON.stringify(document.querySelector('main')?.getBoundingClientRect()),
+      font: getComputedStyle(document.body).font,
+    }));
+
+    await page.goto(`${dev.url}/products/42?tessera-debug`);
+    await page.waitForFunction(() => document.querySelector('tessera-debug')?.shadowRoot?.querySelector('.panel'));
+    const seen = await page.evaluate(() => {
+      const root = document.querySelector('tessera-debug')?.shadowRoot;
+      const boxes = [...(root?.querySelectorAll<HTMLElement>('.box') ?? [])].map((b) => [b.dataset.fragment, b.dataset.label]);
+      return {
+        boxes: Object.fromEntries(boxes),
+        rows: [...(root?.querySelectorAll('.row .name') ?? [])].map((n) => n.textContent),
+        // biome-ignore lint/performance/useDomNodeTextContent: the text as rendered is what must not change
+        text: document.body.innerText,
+        main: JSON.stringify(document.querySelector('main')?.getBoundingClientRect()),
+        font: getComputedStyle(document.body).font,
+      };
+    });
+    expect(seen.boxes).toMatchObject({
+      header: expect.stringMatching(/^(src|cache hit)$/),
+      description: expect.stringMatching(/^(src|cache hit)$/),
+      price: 'src',
+      comments: 'fallback html (error)',
+      stock: 'keep (timeout)',
+      '/fragments/footer': expect.stringMatching(/^(src|cache hit)$/),
+      '/fragments/newsletter': expect.stringMatching(/^(src|cache hit)$/),
+    });
+    expect(seen.rows).toEqual(expect.arrayContaining(['origin', 'header', 'description', 'price', 'recs', 'comments', 'stock']));
+    // The page itself: same text, same layout, same styles.
+    expect(seen.text).toBe(plain.text);
+    expect(seen.main).toBe(plain.main);
+    expect(seen.font).toBe(plain.font);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.close();
+  }, 60_000);
+});

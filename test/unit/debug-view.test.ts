@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { allowDebugScript } from '../../gateway/debug/debug-csp';
+import { gatewayFor, html, upstream } from './harness';
+
+function shop(headers: Record<string, string> = {}) {
+  const net = upstream({
+    '/page': () => html('<main><div data-slot="price">€1</div><div data-slot="stock">ask</div></main>', headers),
+    '/price': () => html('<b>€2</b>'),
+    '/stock': () => html('down', {}, 503),
+  });
+  const manifest = { route: '/page', fragments: { price: { src: '/price' }, stock: { src: '/stock', fallback: 'keep' as const } } };
+  return { net, manifest };
+}
+
+const debugData = (body: string) => JSON.parse(/<script type="application\/json" id="tessera-debug-data">(.*?)<\/script>/s.exec(body)?.[1] ?? 'null');
+
+describe('the debug view', () => {
+  it('is on under tessera dev with no token: fragments wrapped where they sit, the data at the end, never cached', async () => {
+    const { net, manifest } = shop({ 'cache-control': 'public, max-age=600' });
+    const response = await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })('/page?tessera-debug');
+    const body = await response.text();
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
+    expect(body).toContain('<div data-slot="price"><!--tessera:id%3Aprice--><b>€2</b><!--/tessera--></div>');
+    expect(body).toContain('<div data-slot="stock"><!--tessera:id%3Astock-->ask<!--/tessera--></div>');
+    const data = debugData(body);
+    expect(data.fragments.map((f: { fragment: string; label: string }) => [f.fragment, f.label])).toEqual([
+      ['price', 'src'],
+      ['stock', 'keep (error)'],
+    ]);
+    expect(data.route.name).toBe('route0');
+    expect(data.traceId).toMatch(/^[0-9a-f]{32}$/);
+    // The switch is the gateway's: the origin never sees it.
+    expect(net.requested('/page')[0].url).toBe('https://origin.test/page');
+  });
+
+  it('is ignored in a deployed Worker without the token, and the switch still never reaches the origin', async () => {
+    const { net, manifest } = shop();
+    const get = gatewayFor(net, manifest);
+    const body = await (await get('/page?tessera-debug&x=1', { headers: { 'x-tessera-debug': '1' } })).text();
+    expect(body).not.toContain('tessera-debug-data');
+    expect(body).not.toContain('<!--tessera:');
+    expect(net.requested('/page')[0].url).toBe('https://origin.test/page?x=1');
+    expect(net.requested('/page')[0].headers.get('x-tessera-debug')).toBeNull();
+  });
+
+  it('is on in a deployed Worker only with the right token', async () => {
+    const { net, manifest } = shop();
+    const get = gatewayFor(net, manifest, { env: { TESSERA_DEBUG_TOKEN: 's3cret' } });
+    expect(await (await get('/page?tessera-debug=wrong')).text()).not.toContain('tessera-debug-data');
+    expect(await (await get('/page', { headers: { 'x-tessera-debug': 's3cret' } })).text()).toContain('tessera-debug-data');
+    expect(await (await get('/page?tessera-debug=s3cret')).text()).toContain('tessera-debug-data');
+  });
+
+  it('runs under a strict CSP: its script carries a nonce the policy now lists', async () => {
+    const { net, manifest } = shop({ 'content-security-policy': "default-src 'self'; script-src 'nonce-page123' 'strict-dynamic'" });
+    const response = await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })('/page?tessera-debug');
+    const body = await response.text();
+    const nonce = /<script nonce="([0-9a-f]+)">/.exec(body)?.[1];
+    expect(nonce).toBeDefined();
+    expect(response.headers.get('content-security-policy')).toBe(`default-src 'self'; script-src 'nonce-page123' 'strict-dynamic' 'nonce-${nonce}'`);
+  });
+});
+
+describe("the debug view's CSP change", () => {
+  it('leaves a policy alone that allows inline scripts or says nothing about scripts', () => {
+    expect(allowDebugScript("script-src 'self' 'unsafe-inline'", 'n')).toBe("script-src 'self' 'unsafe-inline'");
+    expect(allowDebugScript("img-src 'self'", 'n')).toBe("img-src 'self'");
+    expect(allowDebugScript(null, 'n')).toBeNull();
+  });
+
+  it('adds the nonce where scripts are limited, falling back from default-src', () => {
+    expect(allowDebugScript("default-src 'self'", 'n')).toBe("default-src 'self'; script-src 'self' 'nonce-n'");
+    expect(allowDebugScript("script-src 'sha256-abc' 'unsafe-inline'; script-src-elem 'self'", 'n')).toBe(
+      "script-src 'sha256-abc' 'unsafe-inline' 'nonce-n'; script-src-elem 'self' 'nonce-n'",
+    );
+  });
+});
