@@ -1,5 +1,6 @@
 import { handlePurge, PURGE_PATH } from './admin/purge';
 import { debugRequested } from './debug/debug-gate';
+import { requestedFaults } from './debug/fault-injection';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
@@ -127,9 +128,14 @@ export function createGateway(options: GatewayOptions) {
       latency,
       metrics: env.TESSERA_METRICS,
       observer: options.observer,
-      debug: debugRequested(request, url, { dev: env.TESSERA_DEV === 'true', token: env.TESSERA_DEBUG_TOKEN }),
+      debug: debugRequested(request, url, debugSettings(env)),
+      faults: requestedFaults(request, url, debugSettings(env)),
     });
   };
+}
+
+function debugSettings(env: GatewayEnv) {
+  return { dev: env.TESSERA_DEV === 'true', token: env.TESSERA_DEBUG_TOKEN };
 }
 
 function createFragmentCache(settings: FragmentCacheSettings): FragmentCache {

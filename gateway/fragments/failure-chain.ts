@@ -1,8 +1,9 @@
+import type { Fault } from '../debug/fault-injection';
 import type { FragmentObserver } from '../observe/fragment-events';
 import type { TraceContext } from '../observe/trace-context';
 import type { ConnectionSlots } from '../page/connection-slots';
 import type { CompiledRoute, FailureOutcome, FragmentOutcome, FragmentResult } from '../types';
-import { cachedAttempt } from './cache/cached-attempt';
+import { cachedAttempt, staleCopy } from './cache/cached-attempt';
 import type { FragmentCache } from './cache/fragment-cache';
 import { type CoalescedFetch, fetchThroughCoalescer } from './cache/global-coalescer';
 import type { LastGoodLayer } from './cache/last-good-layer';
@@ -63,6 +64,8 @@ export interface FailurePlan {
   rank: (expectedMs: number | undefined) => number;
   /** The session's key for it, which its events carry. */
   key: string;
+  /** An outcome forced by `tessera-fault` (dev preview of fallbacks). */
+  fault?: Fault;
 }
 
 export interface CachePlan {
@@ -106,12 +109,12 @@ export type Attempt =
 export async function runFailureChain(context: FetchContext, plan: FailurePlan): Promise<SettledFragment> {
   const began = Date.now();
   const { id } = plan;
-  const first = await attempt(context, plan.primary, plan, plan.cache);
+  const first = await attempt(context, plan.primary, plan, plan.cache, true);
   if (first.ok) return delivered(id, first, 'src', first.outcome, first.detail, began);
 
   let detail = first.detail;
   if (plan.fallbackSrc) {
-    const second = await attempt(context, plan.fallbackSrc(), plan, undefined);
+    const second = await attempt(context, plan.fallbackSrc(), plan, undefined, false);
     if (second.ok) return delivered(id, second, 'fallback-src', first.outcome, detail, began);
     detail += `; fallback: ${second.detail}`;
   }
@@ -122,7 +125,7 @@ export async function runFailureChain(context: FetchContext, plan: FailurePlan):
   return settled(chainFailure(id, first.outcome, 'empty', detail, ms));
 }
 
-async function attempt(context: FetchContext, target: ResolvedUrl, plan: FailurePlan, caching: CachePlan | undefined): Promise<Attempt> {
+async function attempt(context: FetchContext, target: ResolvedUrl, plan: FailurePlan, caching: CachePlan | undefined, primary: boolean): Promise<Attempt> {
   switch (target.kind) {
     case 'unresolved':
       return { ok: false, outcome: 'error', detail: target.problem };
@@ -130,6 +133,12 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
       return { ok: false, outcome: 'refused', detail: `${target.src} is not the origin or a listed host` };
     case 'allowed': {
       const { url } = target;
+      if (plan.fault && primary) {
+        // Forced for the primary src only, so the fallback chain after it runs for real.
+        if (plan.fault === 'stale' && caching && context.cache) return staleCopy(context, context.cache, url, caching);
+        const outcome = plan.fault === 'stale' ? 'error' : plan.fault;
+        return { ok: false, outcome, detail: `${url.href}: ${plan.fault} forced by tessera-fault` };
+      }
       if (caching && context.cache) {
         // Shared with other pages, so bounded by its own timeout, not this page's signal.
         const { coalescer } = context;

@@ -1,3 +1,4 @@
+import type { Fault } from '../debug/fault-injection';
 import type { TryBlock } from '../esi/esi-stream';
 import type { PageEsi } from '../esi/page-esi';
 import type { Placement } from '../html/assemble';
@@ -77,6 +78,8 @@ export interface FragmentSessionOptions {
   began: number;
   /** The page's ESI state, when the page is processed as ESI. */
   esi?: PageEsi;
+  /** Outcomes forced by `tessera-fault`, by fragment id or src. */
+  faults?: ReadonlyMap<string, Fault>;
   /** An include failed outside any esi:try, with no onerror="continue". */
   onIncludeFailed?: (include: IncludeAttributes, fragment: PlacedFragment) => void;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
@@ -315,7 +318,8 @@ export class FragmentSession {
       return { key, id: plan.id, settled: Promise.resolve(refused), placed: refused };
     }
     const started = this.entries.size;
-    const ranked: FailurePlan = { ...plan, key, rank: (expectedMs) => this.rank(key, started, expectedMs) };
+    const fault = this.options.faults?.get(plan.id);
+    const ranked: FailurePlan = { ...plan, key, fault, rank: (expectedMs) => this.rank(key, started, expectedMs) };
     const { observer, began } = this.options;
     observer.event({ type: 'start', key, fragment: plan.id, at: Date.now() - began });
     const chain = this.discovering ? this.nextTurn().then(() => runFailureChain(this.fetchContext, ranked)) : runFailureChain(this.fetchContext, ranked);

@@ -1,4 +1,5 @@
 import { DebugView } from '../debug/debug-view';
+import type { Fault } from '../debug/fault-injection';
 import { discoverAttempt } from '../esi/discover-attempt';
 import { PageEsi } from '../esi/page-esi';
 import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
@@ -45,6 +46,8 @@ export interface ComposeInput {
   observer?: FragmentObserver;
   /** Whether this response is the debug view (debug/debug-gate.ts decided). */
   debug?: boolean;
+  /** Outcomes forced by `tessera-fault` (debug/fault-injection.ts decided). */
+  faults?: ReadonlyMap<string, Fault>;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
@@ -68,6 +71,7 @@ export async function composePage({
   metrics,
   observer,
   debug,
+  faults,
 }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
@@ -113,6 +117,7 @@ export async function composePage({
     began,
     pageEsi: () => pageEsi,
     esi,
+    faults,
     onIncludeFailed: (include, fragment) => {
       if (route.esiErrors !== 'fail') return;
       const detail = fragment.result.detail ?? fragment.result.outcome;
@@ -180,6 +185,8 @@ export async function composePage({
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
   const debugView = debug ? new DebugView() : undefined;
   debugView?.adjust(headers);
+  // A page with forced failures is a preview, never the page.
+  if (faults?.size) headers.set('cache-control', 'private, no-store');
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
   const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView };
   const assembled = assembleResponse(new Response(body), session, context, (end) => {

@@ -46,6 +46,14 @@ export async function cachedAttempt(
   return { ...served(fallback, 'stale'), staleBecause: result.outcome, detail: result.detail };
 }
 
+/** `tessera-fault=…:stale`: the cached copy, whatever its age, as if a refresh had just failed. */
+export async function staleCopy(context: FetchContext, cache: FragmentCache, url: URL, plan: CachePlan): Promise<Attempt> {
+  const key = await cacheKey({ url: url.href, varies: plan.varies, version: await plan.version }, context.host);
+  const cached = cache.peek(key) ?? (await cache.lookup(key)) ?? (await cache.lastGood(key, plan.lastGood));
+  if (!cached) return { ok: false, outcome: 'error', detail: `${url.href}: stale forced by tessera-fault, and no cached copy` };
+  return { ...served(cached, 'stale'), staleBecause: 'error', detail: 'stale forced by tessera-fault' };
+}
+
 async function refreshed(
   context: FetchContext,
   cache: FragmentCache,

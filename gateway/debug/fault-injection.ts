@@ -1,0 +1,39 @@
+import type { DebugSettings } from './debug-gate';
+import { debugRequested } from './debug-gate';
+
+/**
+ * Forced fragment outcomes, to preview fallbacks in the page:
+ * `?tessera-fault=recs:timeout,reviews:error,header:stale`, or the same in a
+ * `tessera-fault` cookie. A fragment is named by its id (declared) or its src
+ * (an undeclared include). `timeout`, `error` and `refused` fail its primary
+ * src that way, so its fallback chain runs; `stale` serves its cached copy as
+ * if a refresh had failed (or fails like `error` when there is none).
+ * Always on under `tessera dev`; deployed, only together with the debug
+ * token. Like the debug switch, it never reaches the origin.
+ */
+export const FAULT_PARAM = 'tessera-fault';
+export const FAULTS = ['timeout', 'error', 'refused', 'stale'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export function requestedFaults(request: Request, url: URL, settings: DebugSettings): Map<string, Fault> {
+  const faults = new Map<string, Fault>();
+  const spec = url.searchParams.get(FAULT_PARAM) ?? faultCookie(request.headers.get('cookie'));
+  if (!spec) return faults;
+  // Deployed, a fault needs the same token as the debug view.
+  if (!settings.dev && !debugRequested(request, url, settings)) return faults;
+  for (const part of spec.split(',')) {
+    const at = part.lastIndexOf(':');
+    const fragment = part.slice(0, at).trim();
+    const fault = part.slice(at + 1).trim() as Fault;
+    if (at > 0 && fragment && FAULTS.includes(fault)) faults.set(fragment, fault);
+  }
+  return faults;
+}
+
+function faultCookie(header: string | null): string | null {
+  for (const pair of (header ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at !== -1 && pair.slice(0, at).trim() === FAULT_PARAM) return decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return null;
+}
