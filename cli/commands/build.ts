@@ -1,24 +1,46 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GENERATED_ROUTES, writeCompiled } from '../build';
+import { deployOriginProblem, environmentFromArguments, isDeploy, originFromArguments, wranglerArguments } from '../deploy-origin';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
 import { loadManifests } from '../load-manifests';
+import { readProjectConfig } from '../project-config';
 import { type Command, count } from './command';
 
 export const buildCommand: Command = {
   name: 'build',
   summary: 'Compile manifests into the module the Worker imports',
-  usage: `Usage: tessera build [--manifests DIR] [--out FILE]
+  usage: `Usage: tessera build [--manifests DIR] [--out FILE] [--deploy --origin URL]
 
 Validates the manifests and compiles them into the module the Worker imports.
-Wrangler runs this before every bundle.
+Wrangler runs this before every bundle. Under \`wrangler deploy\` (or with
+--deploy) it also refuses to build when ORIGIN is missing or on this machine;
+TESSERA_ALLOW_LOOPBACK_ORIGIN=1 says you mean it.
 
   --manifests DIR   manifests directory (default: $TESSERA_MANIFESTS or manifests)
   --out FILE        output (default: gateway/generated/routes.json)
+  --deploy          check ORIGIN as for a deploy
+  --origin URL      the ORIGIN to check (default: wrangler's --var ORIGIN:…, else [vars])
 `,
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { manifests: { type: 'string' }, out: { type: 'string' } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { manifests: { type: 'string' }, out: { type: 'string' }, deploy: { type: 'boolean' }, origin: { type: 'string' } },
+    });
+    const wrangler = wranglerArguments();
+    if ((values.deploy || (wrangler && isDeploy(wrangler))) && process.env.TESSERA_ALLOW_LOOPBACK_ORIGIN !== '1') {
+      const target = values.origin
+        ? { origin: values.origin, from: '--origin' }
+        : wrangler && originFromArguments(wrangler)
+          ? { origin: originFromArguments(wrangler), from: 'wrangler --var' }
+          : { origin: readProjectConfig(wrangler && environmentFromArguments(wrangler)).vars.ORIGIN, from: '[vars] in wrangler.toml' };
+      const problem = deployOriginProblem(target);
+      if (problem) {
+        io.err.write(`tessera build: not deploying: ${problem}\n`);
+        return 1;
+      }
+    }
     const dir = path.resolve(io.cwd, values.manifests ?? process.env.TESSERA_MANIFESTS ?? 'manifests');
     const out = values.out ? path.resolve(io.cwd, values.out) : GENERATED_ROUTES;
     const result = await loadManifests(dir, io.cwd);
