@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import 'urlpattern-polyfill';
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
@@ -20,13 +20,21 @@ export interface LoadResult {
   files: string[];
 }
 
-export async function loadManifests(dir: string, cwd = process.cwd()): Promise<LoadResult> {
+export async function loadManifests(target: string, cwd = process.cwd()): Promise<LoadResult> {
   let names: string[];
+  let dir = target;
+  const where = displayPath(target, cwd);
   try {
-    names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+    // A single manifest file works as well as a directory of them.
+    if ((await stat(target)).isFile()) {
+      dir = path.dirname(target);
+      names = [path.basename(target)];
+    } else names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
   } catch {
-    const file = displayPath(dir, cwd);
-    return { files: [], diagnostics: [{ file, line: 1, column: 1, field: '', message: 'cannot read the manifests directory' }] };
+    return { files: [], diagnostics: [{ file: where, line: 1, column: 1, field: '', message: 'cannot read the manifests directory' }] };
+  }
+  if (names.length === 0) {
+    return { files: [], diagnostics: [{ file: where, line: 1, column: 1, field: '', message: 'no manifests here: expected *.yaml files, one per route' }] };
   }
   const diagnostics: Diagnostic[] = [];
   const routes: CompiledRoute[] = [];

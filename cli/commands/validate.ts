@@ -8,9 +8,9 @@ import { type Command, count } from './command';
 export const validateCommand: Command = {
   name: 'validate',
   summary: 'Check manifests; exits 1 and lists every problem as file:line:column',
-  usage: `Usage: tessera validate [DIR]
+  usage: `Usage: tessera validate [DIR or FILE]
 
-Checks every manifest in DIR (default: manifests) and prints every problem of
+Checks every manifest in DIR (default: manifests), or one FILE, and prints every problem of
 every file at once, as file:line:column: field: what is wrong. Exits 1 when
 there is any.
 `,

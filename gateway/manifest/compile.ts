@@ -84,6 +84,23 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
     if (fragment) fragments[id] = fragment;
   }
 
+  // An absolute src must be on a host the runtime will allow: say so now, not as a refused fetch on every page.
+  const allowed = new Set([...hosts, ...(manifest.origin ? [new URL(manifest.origin).origin] : [])]);
+  for (const fragment of Object.values(fragments)) {
+    for (const [field, template] of [
+      ['src', fragment.src],
+      ['fallback', fragment.fallback.src],
+    ] as const) {
+      const origin = template ? literalOrigin(template.raw) : undefined;
+      if (origin && !allowed.has(origin)) {
+        problems.push({
+          path: field === 'src' ? ['fragments', fragment.id, 'src'] : ['fragments', fragment.id, 'fallback'],
+          message: `${origin} is not the origin or a listed host: list it under hosts:, or give a path (which goes to the origin)`,
+        });
+      }
+    }
+  }
+
   if (!manifest.segment) {
     for (const fragment of Object.values(fragments)) {
       if (usesSegment(fragment.src) || usesSegment(fragment.fallback.src) || fragment.vary.some((v) => v.source === 'segment')) {
@@ -227,6 +244,12 @@ function variesOn(vary: readonly TemplateVariable[], header: string): boolean {
 }
 
 /** `pricing.example.com` means https; an explicit scheme and port are kept. */
+/** The origin an absolute src names in its literal text (none when a variable sits in the host). */
+function literalOrigin(raw: string): string | undefined {
+  const match = /^(https?:\/\/[^/?#{}]+)(?=[/?#]|$)/i.exec(raw);
+  return match ? parseUrl(match[1])?.origin : undefined;
+}
+
 export function hostOrigin(host: string): string | undefined {
   const candidate = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`;
   const url = parseUrl(candidate);

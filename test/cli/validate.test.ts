@@ -220,3 +220,38 @@ describe('tessera dev', () => {
     expect((await run('dev', '--port', 'eighty')).err).toBe('tessera dev: --port must be a port number, got "eighty"\n');
   });
 });
+
+describe('tessera validate, the gaps closed', () => {
+  it('refuses an absolute src on a host that is not listed, with the caret on the src', async () => {
+    await manifest(
+      'a.yaml',
+      [
+        'route: /a',
+        'hosts: [pricing.example.com]',
+        'fragments:',
+        '  ok: { src: https://pricing.example.com/p }',
+        '  bad: { src: https://evil.example.com/x }',
+        '',
+      ].join('\n'),
+    );
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err).toContain(
+      'manifests/a.yaml:5:15: fragments.bad.src: https://evil.example.com is not the origin or a listed host: list it under hosts:, or give a path (which goes to the origin)',
+    );
+  });
+
+  it('takes a single file as its argument', async () => {
+    await manifest('one.yaml', 'route: /one\nfragments: {}\n');
+    await manifest('broken.yaml', 'route: 12\n');
+    const { code, out } = await run('validate', 'manifests/one.yaml');
+    expect(code).toBe(0);
+    expect(out).toBe('1 manifest OK: one (/one, 0 fragments)\n');
+  });
+
+  it('calls an empty directory an error', async () => {
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err).toBe('manifests:1:1: no manifests here: expected *.yaml files, one per route\n\n1 problem in manifests\n');
+  });
+});

@@ -60,8 +60,8 @@ describe('fragment lifecycle events', () => {
         return html('late');
       },
     });
-    const fragments = { slow: { src: '/slow', timeout: '30ms' }, evil: { src: 'https://evil.test/x' } };
-    await (await gatewayFor(net, { route: '/page', fragments }, { observer: log.observer })('/page')).text();
+    const fragments = { slow: { src: '/slow', timeout: '30ms' }, evil: { src: 'https://{query.h}/x' } };
+    await (await gatewayFor(net, { route: '/page', fragments }, { observer: log.observer })('/page?h=evil.test')).text();
     expect(log.of('slow')).toEqual(['start', 'sent', 'timeout', 'end']);
     expect(log.of('evil')).toEqual(['start', 'error', 'end']);
   });
