@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { buildCommand } from './commands/build';
 import type { Command } from './commands/command';
+import { initCommand } from './commands/init';
+import { schemaCommand } from './commands/schema';
 import { validateCommand } from './commands/validate';
 import { devCommand } from './dev/run-dev';
 import type { CliIo } from './io';
 
-const COMMANDS: Command[] = [devCommand, validateCommand, buildCommand];
+const COMMANDS: Command[] = [devCommand, validateCommand, buildCommand, initCommand, schemaCommand];
 
 const USAGE = `Usage: tessera <command> [options]
 

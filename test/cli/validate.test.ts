@@ -187,6 +187,8 @@ describe('tessera', () => {
         '  dev        Run the gateway locally in front of an origin; manifest edits reload live',
         '  validate   Check manifests; exits 1 and lists every problem as file:line:column',
         '  build      Compile manifests into the module the Worker imports',
+        '  init       Write a starter manifest, wired to the JSON Schema for editor help',
+        '  schema     Print (or write) the JSON Schema of manifests, for editors',
         '',
         'Run tessera <command> --help for its options; tessera --version for the version.',
         '',
@@ -195,7 +197,7 @@ describe('tessera', () => {
     expect(await run('--help')).toEqual({ code: 0, out: bare.err, err: '' });
   });
 
-  it.each(['dev', 'validate', 'build'])('answers %s --help with the command’s own usage, starting nothing', async (name) => {
+  it.each(['dev', 'validate', 'build', 'init', 'schema'])('answers %s --help with the command’s own usage, starting nothing', async (name) => {
     const { code, out } = await run(name, '--help');
     expect(code).toBe(0);
     expect(out).toMatch(new RegExp(`^Usage: tessera ${name} `));
@@ -253,5 +255,26 @@ describe('tessera validate, the gaps closed', () => {
     const { code, err } = await run('validate');
     expect(code).toBe(1);
     expect(err).toBe('manifests:1:1: no manifests here: expected *.yaml files, one per route\n\n1 problem in manifests\n');
+  });
+});
+
+describe('editor support', () => {
+  it('ships the JSON Schema the validator generates, current', async () => {
+    const { code, out } = await run('schema');
+    expect(code).toBe(0);
+    const shipped = await readFile(path.join(import.meta.dirname, '../../schema/manifest.schema.json'), 'utf8');
+    expect(out).toBe(shipped); // if this fails: npx tessera schema --out schema/manifest.schema.json
+    const schema = JSON.parse(out);
+    expect(schema.properties.fragments.additionalProperties.properties.ttl.description).toMatch(/^How long a fragment stays cached/);
+  });
+
+  it('writes a starter manifest that points editors at the schema and validates as it is, and never overwrites one', async () => {
+    const first = await run('init', '--route', '/products/:id', '--name', 'product');
+    expect(first).toMatchObject({ code: 0, out: 'tessera init: wrote manifests/product.yaml; check it with: npx tessera validate manifests\n' });
+    const written = await readFile(path.join(cwd, 'manifests', 'product.yaml'), 'utf8');
+    expect(written.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=.*schema\/manifest\.schema\.json$/);
+    expect((await run('validate')).code).toBe(0);
+    const again = await run('init', '--name', 'product');
+    expect(again).toMatchObject({ code: 1, err: 'tessera init: manifests/product.yaml exists already; not overwritten (choose another --name)\n' });
   });
 });
