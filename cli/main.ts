@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { buildCommand } from './commands/build';
+import { checkCommand } from './commands/check';
 import type { Command } from './commands/command';
 import { initCommand } from './commands/init';
 import { schemaCommand } from './commands/schema';
@@ -7,7 +8,7 @@ import { validateCommand } from './commands/validate';
 import { devCommand } from './dev/run-dev';
 import type { CliIo } from './io';
 
-const COMMANDS: Command[] = [devCommand, validateCommand, buildCommand, initCommand, schemaCommand];
+const COMMANDS: Command[] = [devCommand, validateCommand, checkCommand, buildCommand, initCommand, schemaCommand];
 
 const USAGE = `Usage: tessera <command> [options]
 

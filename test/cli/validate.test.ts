@@ -186,6 +186,7 @@ describe('tessera', () => {
         'Commands:',
         '  dev        Run the gateway locally in front of an origin; manifest edits reload live',
         '  validate   Check manifests; exits 1 and lists every problem as file:line:column',
+        '  check      Fetch origin pages and lint their markup against the manifests',
         '  build      Compile manifests into the module the Worker imports',
         '  init       Write a starter manifest, wired to the JSON Schema for editor help',
         '  schema     Print (or write) the JSON Schema of manifests, for editors',
@@ -197,7 +198,7 @@ describe('tessera', () => {
     expect(await run('--help')).toEqual({ code: 0, out: bare.err, err: '' });
   });
 
-  it.each(['dev', 'validate', 'build', 'init', 'schema'])('answers %s --help with the command’s own usage, starting nothing', async (name) => {
+  it.each(['dev', 'validate', 'check', 'build', 'init', 'schema'])('answers %s --help with the command’s own usage, starting nothing', async (name) => {
     const { code, out } = await run(name, '--help');
     expect(code).toBe(0);
     expect(out).toMatch(new RegExp(`^Usage: tessera ${name} `));

@@ -1,0 +1,93 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cli } from '../../cli/main';
+
+/** A local origin whose pages hold each problem `tessera check` reports. */
+const PAGES: Record<string, { html: string; headers?: Record<string, string> }> = {
+  '/products/1': {
+    headers: { 'surrogate-control': 'content="ESI/1.0"' },
+    html: [
+      '<html><body>',
+      '<div data-slot="price">€1</div>',
+      '<div data-slot="typo">x</div>',
+      '<esi:include src="https://ads.example.com/a"/>',
+      '<esi:remove><esi:include src="/legacy"/></esi:remove>',
+      '<script>var s = \'<div data-slot="price">\';</script>',
+      '<!-- <esi:include src="/commented"/> -->',
+      '<a title="<esi:include src=/x/>">t</a>',
+      '<template><div data-slot="price"></div></template>',
+      '</body></html>',
+    ].join('\n'),
+  },
+  '/plain': { html: '<p><esi:include src="/f"/></p>' },
+  '/fine': { html: '<p><div data-slot="f">x</div></p>' },
+};
+
+let origin: Server;
+let originUrl: string;
+let cwd: string;
+beforeEach(async () => {
+  origin = createServer((req, res) => {
+    const page = PAGES[new URL(req.url ?? '/', 'http://x').pathname];
+    if (!page) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html', ...page.headers }).end(page.html);
+  });
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  cwd = await mkdtemp(path.join(tmpdir(), 'tessera-check-'));
+  await mkdir(path.join(cwd, 'manifests'));
+  await writeFile(path.join(cwd, 'manifests', 'product.yaml'), 'route: /products/:id\nfragments:\n  price: { src: /price }\n  reviews: { src: /reviews }\n');
+  await writeFile(path.join(cwd, 'manifests', 'plain.yaml'), 'route: /plain\nfragments: {}\n');
+  await writeFile(path.join(cwd, 'manifests', 'fine.yaml'), 'route: /fine\nfragments:\n  f: { src: /f }\n');
+});
+afterEach(async () => {
+  origin.closeAllConnections();
+  await new Promise((resolve) => origin.close(resolve));
+  await rm(cwd, { recursive: true, force: true });
+});
+
+async function check(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await cli(['check', ...argv], { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) }, cwd });
+  return { code, out, err };
+}
+
+describe('tessera check', () => {
+  it('reports every problem of a page as URL:line:column: what is wrong, what to do', async () => {
+    const { code, err } = await check('--origin', originUrl, '/products/1');
+    expect(code).toBe(1);
+    const page = `${originUrl}/products/1`;
+    expect(err.split('\n')).toEqual([
+      `${page}:1:1: fragment "reviews" is declared, but this page has no marker for it (it is fetched on every page all the same): add <div data-slot="reviews">…</div>, or remove it from the manifest`,
+      `${page}:3:1: data-slot="typo" names no fragment of route product: declare it under fragments:, or remove the attribute`,
+      `${page}:4:1: <esi:include src="https://ads.example.com/a"> is on https://ads.example.com, which is not the origin or a listed host: it will be refused. List it under hosts:`,
+      `${page}:5:13: <esi:include> inside <esi:remove> is never rendered: move it out of the remove, or delete it`,
+      `${page}:6:9: a marker inside <script> is text, not a marker: move it out of the script`,
+      `${page}:7:1: a marker inside an HTML comment is not processed: move it out, or write <!--esi … --> to hide ESI from browsers`,
+      `${page}:8:1: a marker inside the title="…" attribute is text, not a marker: move it out of the attribute`,
+      `${page}:9:11: a marker inside <template> is not processed: move it out of the template`,
+      '',
+      '8 problems in 1 page',
+      '',
+    ]);
+  });
+
+  it('says when ESI will not be processed on a route', async () => {
+    const { code, out, err } = await check('--origin', originUrl, '/plain', '/fine');
+    expect(code).toBe(1);
+    expect(err).toBe(
+      `${originUrl}/plain:1:4: <esi:include> reaches the browser raw: this route has esi: auto and the origin sent no Surrogate-Control: content="ESI/1.0". Send that header from the origin, or set esi: on\n\n1 problem in 2 pages\n`,
+    );
+    expect(out).toBe('');
+  });
+
+  it('passes a page with nothing to say, and needs --origin', async () => {
+    expect(await check('--origin', originUrl, '/fine')).toEqual({ code: 0, out: 'tessera check: 1 page, no problems\n', err: '' });
+    expect(await check('/fine')).toEqual({ code: 1, out: '', err: 'tessera check: --origin URL is required (the origin whose pages to check)\n' });
+  });
+});
