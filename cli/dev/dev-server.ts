@@ -76,6 +76,13 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     throw error;
   }
 
+  if (demo) {
+    io.err.write('tessera dev: no --origin given, so this is the embedded demo shop; front your own origin with --origin URL\n');
+  } else {
+    const problem = await unreachable(origin);
+    if (problem) io.err.write(`tessera dev: warning: the origin ${origin} does not answer (${problem}); assembled pages get a 502 until it does\n`);
+  }
+
   const waiters: Array<() => void> = [];
   const watcher = watchManifests(manifestsDir, async () => {
     const next = await compile();
@@ -98,6 +105,18 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       await demo?.close();
     },
   };
+}
+
+/** Why the origin cannot be reached, or undefined when it answers at all (any status will do). */
+async function unreachable(origin: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(origin, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(3000) });
+    await response.body?.cancel();
+    return undefined;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** Fails early and clearly when the port is taken, instead of talking to whatever holds it. */
