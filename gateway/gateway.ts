@@ -5,6 +5,7 @@ import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-laye
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
 import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
+import { parseOverrides } from './fragments/dev-overrides';
 import { HeaderLatency } from './fragments/header-latency';
 import { errorPage } from './http/error-page';
 import { isHtml, processesEsi } from './http/headers';
@@ -33,6 +34,8 @@ export interface GatewayEnv {
   SEGMENTS?: KVNamespace;
   /** Last good fragment copies, for fragments with `lastGood: true` (L3). */
   TESSERA_LAST_GOOD?: KVNamespace;
+  /** `tessera dev --override`, as JSON; ignored unless TESSERA_DEV. */
+  TESSERA_OVERRIDES?: string;
   /** The secret that turns the debug view on in a deployed Worker (`?tessera-debug=<token>`). */
   TESSERA_DEBUG_TOKEN?: string;
   /** Workers Analytics Engine dataset: one data point per fragment per page (optional). */
@@ -130,6 +133,8 @@ export function createGateway(options: GatewayOptions) {
       observer: options.observer,
       debug: debugRequested(request, url, debugSettings(env)),
       faults: requestedFaults(request, url, debugSettings(env)),
+      // Overrides go around the host rule, so only tessera dev may set them.
+      overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
     });
   };
 }

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import type { DevOverrides } from '../../gateway/fragments/dev-overrides';
 import { assembleManifests } from '../../gateway/manifest/compile';
 import type { CompiledManifests } from '../../gateway/types';
 import { formatDiagnostic } from '../diagnostics';
@@ -15,6 +16,8 @@ export interface DevOptions {
   manifests: string;
   port: number;
   demo: boolean;
+  /** `--override`: fragments or hosts fetched from local servers. */
+  overrides?: DevOverrides;
   io: CliIo;
 }
 
@@ -68,7 +71,12 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     worker = await startWorker({
       routes,
       port: options.port,
-      bindings: { ORIGIN: origin, TESSERA_LOG: 'timing', TESSERA_DEV: 'true' },
+      bindings: {
+        ORIGIN: origin,
+        TESSERA_LOG: 'timing',
+        TESSERA_DEV: 'true',
+        TESSERA_OVERRIDES: JSON.stringify(options.overrides ?? { fragments: {}, hosts: {} }),
+      },
       onLog: (line) => void io.out.write(`${line}\n`),
     });
   } catch (error) {

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../commands/command';
 import { startDevServer } from './dev-server';
+import { overridesFromArguments } from './override-arguments';
 
 export const devCommand: Command = {
   name: 'dev',
   summary: 'Run the gateway locally in front of an origin; manifest edits reload live',
-  usage: `Usage: tessera dev [--origin URL] [--manifests DIR] [--port N]
+  usage: `Usage: tessera dev [--origin URL] [--manifests DIR] [--port N] [--override ID=URL ...]
 
 Runs the real gateway in workerd on 127.0.0.1 in front of an origin, with the
 fragment waterfall of every page in the console. Manifest edits reload live;
@@ -15,6 +16,8 @@ a broken edit is reported and the last good manifests keep serving.
   --manifests DIR   manifests directory (default: manifests)
   --port N          gateway port (default: 8787)
   --demo            start the embedded demo origin (the default without --origin)
+  --override ID=URL fetch fragment ID from URL (a local server) while the rest stay
+                    remote; HOST=URL does the same for every fragment on HOST
 `,
   async run(argv, io) {
     const { values } = parseArgs({
@@ -24,8 +27,10 @@ a broken edit is reported and the last good manifests keep serving.
         manifests: { type: 'string' },
         port: { type: 'string' },
         demo: { type: 'boolean', default: false },
+        override: { type: 'string', multiple: true },
       },
     });
+    const overrides = overridesFromArguments(values.override ?? []);
     const port = Number(values.port ?? 8787);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number, got "${values.port}"`);
     const server = await startDevServer({
@@ -33,12 +38,14 @@ a broken edit is reported and the last good manifests keep serving.
       manifests: values.manifests ?? 'manifests',
       port,
       demo: values.demo || !values.origin,
+      overrides,
       io,
     });
     io.out.write(
       `\nTessera dev gateway: ${server.url}/\n` +
         `  origin:    ${server.origin}${values.origin ? '' : ' (embedded demo)'}\n` +
         `  manifests: ${values.manifests ?? 'manifests'} (edits reload live)\n` +
+        [...Object.entries(overrides.fragments), ...Object.entries(overrides.hosts)].map(([from, to]) => `  override:  ${from} → ${to}\n`).join('') +
         (values.origin ? '' : `  try:       ${server.url}/products/42\n`) +
         'Press Ctrl+C to stop.\n',
     );

@@ -12,6 +12,7 @@ import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, Sr
 import type { FragmentCache } from './cache/fragment-cache';
 import type { LastGoodLayer } from './cache/last-good-layer';
 import type { VersionStore } from './cache/versions';
+import { type DevOverrides, overrideUrl } from './dev-overrides';
 import {
   type CachePlan,
   chainFailure,
@@ -80,6 +81,8 @@ export interface FragmentSessionOptions {
   esi?: PageEsi;
   /** Outcomes forced by `tessera-fault`, by fragment id or src. */
   faults?: ReadonlyMap<string, Fault>;
+  /** `tessera dev --override`: fragments or hosts served from a local server. */
+  overrides?: DevOverrides;
   /** An include failed outside any esi:try, with no onerror="continue". */
   onIncludeFailed?: (include: IncludeAttributes, fragment: PlacedFragment) => void;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
@@ -207,13 +210,13 @@ export class FragmentSession {
     const key = `id:${spec.id}`;
     const existing = this.entries.get(key);
     if (existing) return existing;
-    const primary = this.resolveTemplate(spec.src);
+    const primary = this.overridden(this.resolveTemplate(spec.src), spec.id);
     if (primary.kind === 'allowed') this.declaredByUrl.set(primary.url.href, key);
     const fallback = spec.fallback.src;
     return this.start(key, depth, {
       id: spec.id,
       primary,
-      fallbackSrc: fallback ? () => this.resolveTemplate(fallback) : undefined,
+      fallbackSrc: fallback ? () => this.overridden(this.resolveTemplate(fallback), undefined) : undefined,
       fallbackHtml: spec.fallback.html,
       keep: spec.fallback.keep,
       timeoutMs: spec.timeoutMs,
@@ -230,7 +233,7 @@ export class FragmentSession {
     const src = esi ? esi.url(include.src) : include.src?.trim();
     if (!src) return undefined;
     const base = esi?.base;
-    const primary = this.resolvePlain(src, base);
+    const primary = this.overridden(this.resolvePlain(src, base), undefined);
     const declaredKey = primary.kind === 'allowed' ? this.declaredByUrl.get(primary.url.href) : undefined;
     if (declaredKey) return this.entries.get(declaredKey);
     const alt = (esi ? esi.url(include.alt) : include.alt?.trim()) || undefined;
@@ -242,7 +245,7 @@ export class FragmentSession {
     return this.start(key, depth, {
       id: src,
       primary,
-      fallbackSrc: alt ? () => this.resolvePlain(alt, base) : undefined,
+      fallbackSrc: alt ? () => this.overridden(this.resolvePlain(alt, base), undefined) : undefined,
       keep: false,
       timeoutMs: settings.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
@@ -360,6 +363,13 @@ export class FragmentSession {
       }, 0),
     );
     return this.turn;
+  }
+
+  /** Under `tessera dev --override`, an allowed URL may be pointed at a local server. */
+  private overridden(resolved: ResolvedUrl, fragmentId: string | undefined): ResolvedUrl {
+    const { overrides } = this.options;
+    if (!overrides || resolved.kind !== 'allowed') return resolved;
+    return { kind: 'allowed', url: overrideUrl(resolved.url, fragmentId, overrides) };
   }
 
   private resolvePlain(src: string, base?: string): ResolvedUrl {

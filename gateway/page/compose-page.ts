@@ -2,6 +2,7 @@ import { DebugView } from '../debug/debug-view';
 import type { Fault } from '../debug/fault-injection';
 import { discoverAttempt } from '../esi/discover-attempt';
 import { PageEsi } from '../esi/page-esi';
+import type { DevOverrides } from '../fragments/dev-overrides';
 import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
 import type { HeaderLatency } from '../fragments/header-latency';
 import { HostPolicy } from '../fragments/host-policy';
@@ -48,6 +49,8 @@ export interface ComposeInput {
   debug?: boolean;
   /** Outcomes forced by `tessera-fault` (debug/fault-injection.ts decided). */
   faults?: ReadonlyMap<string, Fault>;
+  /** `tessera dev --override` (only ever set under tessera dev). */
+  overrides?: DevOverrides;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
@@ -72,6 +75,7 @@ export async function composePage({
   observer,
   debug,
   faults,
+  overrides,
 }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
@@ -118,6 +122,7 @@ export async function composePage({
     pageEsi: () => pageEsi,
     esi,
     faults,
+    overrides,
     onIncludeFailed: (include, fragment) => {
       if (route.esiErrors !== 'fail') return;
       const detail = fragment.result.detail ?? fragment.result.outcome;

@@ -26,3 +26,36 @@ it('says so when it serves the demo because no --origin was given', async () => 
   dev = await startDevServer({ manifests: 'manifests', port: await freePort(), demo: true, io });
   expect(log).toContain('tessera dev: no --origin given, so this is the embedded demo shop; front your own origin with --origin URL\n');
 });
+
+it('points one fragment, or one host, at a local server with --override, the rest staying remote', async () => {
+  const { createServer } = await import('node:http');
+  const serve = (name: string) =>
+    new Promise<{ url: string; close: () => void }>((resolve) => {
+      const server = createServer((req, res) => {
+        if (req.url?.startsWith('/page')) {
+          res.writeHead(200, { 'content-type': 'text/html' });
+          return res.end('<div data-slot="recs"></div>|<div data-slot="price"></div>|<div data-slot="stock"></div>');
+        }
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`${name}${req.url}`);
+      });
+      server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() }));
+    });
+  const remote = await serve('remote');
+  const local = await serve('local');
+  const pricing = await serve('pricing');
+  try {
+    manifests = await mkdtemp(path.join(tmpdir(), 'tessera-dev-'));
+    const manifest = `route: /page\nhosts: [pricing.example.com]\nfragments:\n  recs: { src: "/recs?u=1" }\n  price: { src: "https://pricing.example.com/p" }\n  stock: { src: /stock }\n`;
+    await writeFile(path.join(manifests, 'page.yaml'), manifest);
+    const { overridesFromArguments } = await import('../../cli/dev/override-arguments');
+    const overrides = overridesFromArguments([`recs=${local.url}/dev-recs`, `pricing.example.com=${pricing.url}`]);
+    const { io } = quietIo(process.cwd());
+    dev = await startDevServer({ origin: remote.url, manifests, port: await freePort(), demo: false, overrides, io });
+    const body = await (await fetch(`${dev.url}/page`)).text();
+    expect(body).toBe('<div data-slot="recs">local/dev-recs?u=1</div>|<div data-slot="price">pricing/p</div>|<div data-slot="stock">remote/stock</div>');
+  } finally {
+    remote.close();
+    local.close();
+    pricing.close();
+  }
+});

@@ -247,3 +247,14 @@ describe('fragment content types', () => {
     expect(await (await get('/page')).text()).toBe('<div data-slot="f"><b>x</b></div>');
   });
 });
+
+describe('dev overrides', () => {
+  it('are ignored outside tessera dev, since they go around the host rule', async () => {
+    const net = upstream({ '/page': () => html('<div data-slot="f"></div>'), '/f': () => html('REMOTE'), 'http://127.0.0.1:9/f': () => html('LOCAL') });
+    const overrides = JSON.stringify({ fragments: { f: 'http://127.0.0.1:9/f' }, hosts: {} });
+    const deployed = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f' } } }, { env: { TESSERA_OVERRIDES: overrides } });
+    expect(await (await deployed('/page')).text()).toBe('<div data-slot="f">REMOTE</div>');
+    const dev = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f' } } }, { env: { TESSERA_OVERRIDES: overrides, TESSERA_DEV: 'true' } });
+    expect(await (await dev('/page')).text()).toBe('<div data-slot="f">LOCAL</div>');
+  });
+});
