@@ -44,16 +44,16 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
   for (const file of files) {
     const label = displayPath(file, cwd);
     const text = await readFile(file, 'utf8');
-    const { route, diagnostics: problems, locatePattern } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''));
+    const { route, diagnostics: problems, locatePattern, patterns } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''));
     diagnostics.push(...problems);
-    if (!route) continue;
-    route.patterns.forEach((pattern, i) => {
+    // Duplicates are found from the patterns as written, even in a file with other problems.
+    patterns.forEach((pattern, i) => {
       const other = seenPatterns.get(pattern);
       if (other) {
         diagnostics.push({ ...locatePattern(i), message: `pattern "${pattern}" is already routed by ${other}` });
       } else seenPatterns.set(pattern, label);
     });
-    routes.push(route);
+    if (route) routes.push(route);
   }
   if (diagnostics.length) return { files, diagnostics: sortDiagnostics(diagnostics) };
   return { files, diagnostics, manifests: assembleManifests(routes) };
@@ -78,17 +78,19 @@ export function checkManifest(text: string, file: string, name: string) {
   /** Where the i-th route pattern was written: `routes[i]`, or the single `route:`. */
   const locatePattern = (i: number) => locate(isMap(doc.contents) && doc.contents.has('routes') ? ['routes', i] : ['route']);
 
-  const diagnostics: Diagnostic[] = doc.errors.map((e) => at(e.pos[0], '', `invalid YAML: ${e.message.split('\n')[0]}`));
-  if (diagnostics.length) return { diagnostics, locatePattern };
+  // The first YAML error only: after a broken indentation, the parser's further errors are its knock-on effects.
+  const diagnostics: Diagnostic[] = doc.errors.slice(0, 1).map((e) => at(e.pos[0], '', `invalid YAML: ${e.message.split('\n')[0]}`));
+  if (diagnostics.length) return { diagnostics, locatePattern, patterns: [] as string[] };
 
   const data = doc.toJS() ?? {};
+  const patterns = writtenPatterns(data);
   let parsed = RouteManifestSchema.safeParse(data);
   if (!parsed.success) {
     const issues = flattenIssues(parsed.error.issues);
     for (const issue of issues) diagnostics.push(...describeIssue(issue, locate));
     // Check what remains too, so template and host problems show up in the same run.
     parsed = RouteManifestSchema.safeParse(withoutInvalid(data, issues));
-    if (!parsed.success) return { diagnostics, locatePattern };
+    if (!parsed.success) return { diagnostics, locatePattern, patterns };
   }
   const { route, problems } = compileRoute(parsed.data, name, file);
   for (const problem of problems) {
@@ -96,7 +98,15 @@ export function checkManifest(text: string, file: string, name: string) {
     diagnostics.push({ ...where, field: fieldName(problem.path.length ? problem.path : ['route']), message: problem.message });
   }
   if (route) diagnostics.push(...checkPatterns(route, locatePattern));
-  return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern };
+  return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern, patterns };
+}
+
+/** The route patterns a manifest names, read from the YAML as it is (the schema may have refused other parts). */
+function writtenPatterns(data: unknown): string[] {
+  if (!data || typeof data !== 'object') return [];
+  const { route, routes } = data as { route?: unknown; routes?: unknown };
+  const all = Array.isArray(routes) ? routes : route !== undefined ? [route] : [];
+  return all.filter((p): p is string => typeof p === 'string');
 }
 
 /** URLPattern syntax, checked here with the same algorithm workerd runs. */

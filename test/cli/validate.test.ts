@@ -279,3 +279,21 @@ describe('editor support', () => {
     expect(again).toMatchObject({ code: 1, err: 'tessera init: manifests/product.yaml exists already; not overwritten (choose another --name)\n' });
   });
 });
+
+describe('tessera validate, problems that hide behind others', () => {
+  it('finds a route routed twice even when one of the files has other problems', async () => {
+    await manifest('a.yaml', 'route: /same\nfragments: {}\n');
+    await manifest('b.yaml', 'route: /same\nesi: maybe\nfragments: {}\n');
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err).toContain('manifests/b.yaml:1:8: route: pattern "/same" is already routed by manifests/a.yaml');
+    expect(err).toContain('manifests/b.yaml:2:6: esi: expected one of auto, on, off');
+  });
+
+  it('gives one message for a YAML indentation error, not its knock-on ones', async () => {
+    await manifest('bad.yaml', 'route: /x\nfragments:\n  a:\n    src: /a\n   ttl: 5m\n  b: { src: /b }\n');
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err.split('\n').filter((line) => /^manifests\/bad\.yaml:\d+:\d+:/.test(line))).toHaveLength(1);
+  });
+});
