@@ -1,12 +1,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { processesEsi } from '../../gateway/http/headers';
-import { createRouter } from '../../gateway/routing/route-match';
-import type { CompiledManifests } from '../../gateway/types';
-import { lineColumn, lintPage } from '../check/lint-page';
+import { checkPages, examplePaths } from '../check/check-pages';
 import { formatDiagnostic } from '../diagnostics';
 import { loadManifests } from '../load-manifests';
-import { readProjectConfig } from '../project-config';
 import { type Command, count } from './command';
 
 export const checkCommand: Command = {
@@ -37,42 +33,8 @@ Exits 1 when there is any.
       for (const d of loaded.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
       return 1;
     }
-    const manifests = loaded.manifests;
-    const paths = positionals.length ? positionals : examplePaths(manifests);
-    const match = createRouter(manifests);
-    const voidIncludeFlag = readProjectConfig().compatibility_flags.includes('html_rewriter_treats_esi_include_as_void_tag');
-    let problems = 0;
-    for (const pagePath of paths) {
-      const url = new URL(pagePath, origin);
-      const matched = match(url);
-      if (!matched) {
-        io.err.write(`${url.href}: no manifest route matches this path: nothing is assembled here\n`);
-        problems++;
-        continue;
-      }
-      let response: Response;
-      try {
-        response = await fetch(url, { headers: { 'surrogate-capability': 'tessera="ESI/1.0"', accept: 'text/html' }, redirect: 'manual' });
-      } catch (error) {
-        io.err.write(`${url.href}: the origin could not be reached (${error instanceof Error ? error.message : error}): is --origin right?\n`);
-        problems++;
-        continue;
-      }
-      const html = await response.text();
-      if (!response.ok) {
-        io.err.write(`${url.href}: the origin answered ${response.status}: only 2xx HTML pages are assembled\n`);
-        problems++;
-        continue;
-      }
-      const { route } = matched;
-      const allowedOrigins = new Set([route.origin ?? origin.origin, ...route.hosts]);
-      const found = lintPage(html, { route, esiProcessed: processesEsi(route, response.headers), allowedOrigins, pageUrl: url.href, voidIncludeFlag });
-      for (const problem of found) {
-        const { line, column } = lineColumn(html, problem.at);
-        io.err.write(`${url.href}:${line}:${column}: ${problem.message}\n`);
-      }
-      problems += found.length;
-    }
+    const paths = positionals.length ? positionals : examplePaths(loaded.manifests);
+    const problems = await checkPages(origin, loaded.manifests, paths, (line) => io.err.write(`${line}\n`));
     if (problems) {
       io.err.write(`\n${count(problems, 'problem')} in ${count(paths.length, 'page')}\n`);
       return 1;
@@ -81,11 +43,3 @@ Exits 1 when there is any.
     return 0;
   },
 };
-
-/** Every route pattern as a path to fetch: 1 for each :param; patterns with wildcards are left out. */
-function examplePaths(manifests: CompiledManifests): string[] {
-  return manifests.routes
-    .flatMap((route) => route.patterns)
-    .filter((pattern) => !/[*(]/.test(pattern))
-    .map((pattern) => pattern.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, '1'));
-}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DevOverrides } from '../../gateway/fragments/dev-overrides';
 import { assembleManifests } from '../../gateway/manifest/compile';
 import type { CompiledManifests } from '../../gateway/types';
+import { checkPages, examplePaths } from '../check/check-pages';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
 import type { CliIo } from '../io';
@@ -89,6 +90,8 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   } else {
     const problem = await unreachable(origin);
     if (problem) io.err.write(`tessera dev: warning: the origin ${origin} does not answer (${problem}); assembled pages get a 502 until it does\n`);
+    // What `tessera check` would say, once, for every route: in the background, so the gateway serves meanwhile.
+    else void checkPages(new URL(origin), routes, examplePaths(routes), (line) => io.err.write(`tessera dev: warning: ${line}\n`)).catch(() => {});
   }
 
   const waiters: Array<() => void> = [];

@@ -59,3 +59,22 @@ it('points one fragment, or one host, at a local server with --override, the res
     pricing.close();
   }
 });
+
+it('checks every route once when it starts, with the same warnings as tessera check', async () => {
+  const { createServer } = await import('node:http');
+  const server = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>hi</p>\n<div data-slot="typo"></div>'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    manifests = await mkdtemp(path.join(tmpdir(), 'tessera-dev-'));
+    await writeFile(path.join(manifests, 'page.yaml'), 'route: /page\nfragments: {}\n');
+    const { io, log } = quietIo(process.cwd());
+    dev = await startDevServer({ origin, manifests, port: await freePort(), demo: false, io });
+    const expected = `tessera dev: warning: ${origin}/page:2:1: data-slot="typo" names no fragment of route page: declare it under fragments:, or remove the attribute\n`;
+    for (let waited = 0; !log.includes(expected) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(log).toContain(expected);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});

@@ -1,0 +1,57 @@
+import { processesEsi } from '../../gateway/http/headers';
+import { createRouter } from '../../gateway/routing/route-match';
+import type { CompiledManifests } from '../../gateway/types';
+import { readProjectConfig } from '../project-config';
+import { lineColumn, lintPage } from './lint-page';
+
+/**
+ * Fetches each path from the origin and lints it against the route that
+ * assembles it; every problem goes to `report` as `URL:line:column: …`.
+ * Shared by `tessera check` and `tessera dev` (which checks every route once
+ * when it starts). Returns the number of problems.
+ */
+export async function checkPages(origin: URL, manifests: CompiledManifests, paths: string[], report: (line: string) => void): Promise<number> {
+  const match = createRouter(manifests);
+  const voidIncludeFlag = readProjectConfig().compatibility_flags.includes('html_rewriter_treats_esi_include_as_void_tag');
+  let problems = 0;
+  for (const pagePath of paths) {
+    const url = new URL(pagePath, origin);
+    const matched = match(url);
+    if (!matched) {
+      report(`${url.href}: no manifest route matches this path: nothing is assembled here`);
+      problems++;
+      continue;
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { 'surrogate-capability': 'tessera="ESI/1.0"', accept: 'text/html' }, redirect: 'manual' });
+    } catch (error) {
+      report(`${url.href}: the origin could not be reached (${error instanceof Error ? error.message : error}): is the origin URL right?`);
+      problems++;
+      continue;
+    }
+    const html = await response.text();
+    if (!response.ok) {
+      report(`${url.href}: the origin answered ${response.status}: only 2xx HTML pages are assembled`);
+      problems++;
+      continue;
+    }
+    const { route } = matched;
+    const allowedOrigins = new Set([route.origin ?? origin.origin, ...route.hosts]);
+    const found = lintPage(html, { route, esiProcessed: processesEsi(route, response.headers), allowedOrigins, pageUrl: url.href, voidIncludeFlag });
+    for (const problem of found) {
+      const { line, column } = lineColumn(html, problem.at);
+      report(`${url.href}:${line}:${column}: ${problem.message}`);
+    }
+    problems += found.length;
+  }
+  return problems;
+}
+
+/** Every route pattern as a path to fetch: 1 for each :param; patterns with wildcards are left out. */
+export function examplePaths(manifests: CompiledManifests): string[] {
+  return manifests.routes
+    .flatMap((route) => route.patterns)
+    .filter((pattern) => !/[*(]/.test(pattern))
+    .map((pattern) => pattern.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, '1'));
+}
