@@ -44,7 +44,9 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
   for (const file of files) {
     const label = displayPath(file, cwd);
     const text = await readFile(file, 'utf8');
-    const { route, diagnostics: problems, locatePattern, patterns } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''));
+    // The compiled route names its file without the build machine's absolute path.
+    const compiledFile = path.isAbsolute(label) ? `${path.basename(dir)}/${path.basename(file)}` : label;
+    const { route, diagnostics: problems, locatePattern, patterns } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''), compiledFile);
     diagnostics.push(...problems);
     // Duplicates are found from the patterns as written, even in a file with other problems.
     patterns.forEach((pattern, i) => {
@@ -62,7 +64,7 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
 type Path = (string | number)[];
 
 /** Validates and compiles one manifest's text. */
-export function checkManifest(text: string, file: string, name: string) {
+export function checkManifest(text: string, file: string, name: string, compiledFile = file) {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const sourceLine = (line: number) => text.split(/\r?\n/)[line - 1];
@@ -92,7 +94,7 @@ export function checkManifest(text: string, file: string, name: string) {
     parsed = RouteManifestSchema.safeParse(withoutInvalid(data, issues));
     if (!parsed.success) return { diagnostics, locatePattern, patterns };
   }
-  const { route, problems } = compileRoute(parsed.data, name, file);
+  const { route, problems } = compileRoute(parsed.data, name, compiledFile);
   for (const problem of problems) {
     const where = locate(problem.path.length ? problem.path : ['route']);
     diagnostics.push({ ...where, field: fieldName(problem.path.length ? problem.path : ['route']), message: problem.message });

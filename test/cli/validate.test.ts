@@ -297,3 +297,20 @@ describe('tessera validate, problems that hide behind others', () => {
     expect(err.split('\n').filter((line) => /^manifests\/bad\.yaml:\d+:\d+:/.test(line))).toHaveLength(1);
   });
 });
+
+describe('tessera build', () => {
+  it('leaves no absolute path of the build machine in the compiled routes', async () => {
+    const elsewhere = await mkdtemp(path.join(tmpdir(), 'tessera-manifests-'));
+    try {
+      await writeFile(path.join(elsewhere, 'page.yaml'), 'route: /page\nfragments: {}\n');
+      const out = path.join(cwd, 'routes.json');
+      const { code } = await run('build', '--manifests', elsewhere, '--out', out);
+      expect(code).toBe(0);
+      const compiled = await readFile(out, 'utf8');
+      expect(compiled).not.toContain(tmpdir());
+      expect(JSON.parse(compiled).routes[0].file).toBe(`${path.basename(elsewhere)}/page.yaml`);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
