@@ -298,7 +298,7 @@ describe('tessera validate, problems that hide behind others', () => {
   });
 });
 
-describe('tessera build', () => {
+describe('tessera build, for another machine', () => {
   it('leaves no absolute path of the build machine in the compiled routes', async () => {
     const elsewhere = await mkdtemp(path.join(tmpdir(), 'tessera-manifests-'));
     try {
