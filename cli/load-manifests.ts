@@ -77,6 +77,13 @@ export function checkManifest(text: string, file: string, name: string, compiled
     const target = keyNode ?? node;
     return at(target?.range?.[0] ?? 0, fieldName(p), '');
   };
+  /** A position inside a scalar value: the caret on a template's variable, past any opening quote. */
+  const locateWithin = (p: Path, offset: number) => {
+    const { node } = findNode(doc, p, false);
+    if (!node || !isScalar(node) || !node.range) return locate(p);
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+    return at(node.range[0] + quoted + offset, fieldName(p), '');
+  };
   /** Where the i-th route pattern was written: `routes[i]`, or the single `route:`. */
   const locatePattern = (i: number) => locate(isMap(doc.contents) && doc.contents.has('routes') ? ['routes', i] : ['route']);
 
@@ -96,8 +103,9 @@ export function checkManifest(text: string, file: string, name: string, compiled
   }
   const { route, problems } = compileRoute(parsed.data, name, compiledFile);
   for (const problem of problems) {
-    const where = locate(problem.path.length ? problem.path : ['route']);
-    diagnostics.push({ ...where, field: fieldName(problem.path.length ? problem.path : ['route']), message: problem.message });
+    const p = problem.path.length ? problem.path : ['route'];
+    const where = problem.offset ? locateWithin(p, problem.offset) : locate(p);
+    diagnostics.push({ ...where, field: fieldName(p), message: problem.message });
   }
   if (route) diagnostics.push(...checkPatterns(route, locatePattern));
   return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern, patterns };

@@ -15,7 +15,7 @@ import {
 } from '../types';
 import { durationMs } from './duration';
 import type { FragmentManifest, RouteManifest } from './schema';
-import { parseSrcTemplate, TemplateError, templateParams, usesSegment } from './src-template';
+import { checkSrcTemplate, parseSrcTemplate, TemplateError, templateParams, usesSegment } from './src-template';
 
 /**
  * Turns validated manifests into the `CompiledRoute`s the Worker imports:
@@ -28,6 +28,8 @@ import { parseSrcTemplate, TemplateError, templateParams, usesSegment } from './
 export interface CompileProblem {
   path: (string | number)[];
   message: string;
+  /** Where in the value at `path` (a template's variable, say); its start when absent. */
+  offset?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 1000;
@@ -154,20 +156,18 @@ function compileFragment(
 ): FragmentSpec | undefined {
   const at = (...path: (string | number)[]) => ['fragments', id, ...path];
   const template = (raw: string, path: (string | number)[]) => {
-    try {
-      const parsed = parseSrcTemplate(raw);
-      for (const param of templateParams(parsed)) {
-        if (!paramNames.has(param)) {
-          const known = [...paramNames].map((p) => `{params.${p}}`).join(', ') || 'none';
-          problems.push({ path, message: `expected a route parameter, got {params.${param}} (this route has: ${known})` });
-        }
+    // Every problem of the src at once, each pinned to its variable.
+    const checked = checkSrcTemplate(raw);
+    for (const error of checked.errors) problems.push({ path, message: error.message, offset: error.offset });
+    const parts = checked.template ?? { raw, parts: [] };
+    const params = checked.template ? templateParams(checked.template, checked.offsets) : paramsWritten(raw);
+    for (const param of params) {
+      if (!paramNames.has(param.name)) {
+        const known = [...paramNames].map((p) => `{params.${p}}`).join(', ') || 'none';
+        problems.push({ path, message: `expected a route parameter, got {params.${param.name}} (this route has: ${known})`, offset: param.offset });
       }
-      return parsed;
-    } catch (error) {
-      if (!(error instanceof TemplateError)) throw error;
-      problems.push({ path, message: error.message });
-      return undefined;
     }
+    return checked.template ? parts : undefined;
   };
 
   const src = template(spec.src, at('src'));
@@ -244,6 +244,11 @@ function variesOn(vary: readonly TemplateVariable[], header: string): boolean {
 }
 
 /** `pricing.example.com` means https; an explicit scheme and port are kept. */
+/** `{params.x}` as written in a src that has other problems: still checked against the route. */
+function paramsWritten(raw: string): Array<{ name: string; offset: number }> {
+  return [...raw.matchAll(/\{\s*params\.([^}|\s]+)[^}]*\}/g)].map((m) => ({ name: m[1], offset: m.index }));
+}
+
 /** The origin an absolute src names in its literal text (none when a variable sits in the host). */
 function literalOrigin(raw: string): string | undefined {
   const match = /^(https?:\/\/[^/?#{}]+)(?=[/?#]|$)/i.exec(raw);

@@ -16,20 +16,44 @@ const VARIABLE = /\{([^{}]*)\}/g;
 
 export const TEMPLATE_HINT = '{params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default)';
 
-export class TemplateError extends Error {}
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    /** Where in the src the problem is (the variable's `{`). */
+    readonly offset = 0,
+  ) {
+    super(message);
+  }
+}
 
 export function parseSrcTemplate(raw: string): SrcTemplate {
+  const checked = checkSrcTemplate(raw);
+  if (checked.errors.length) throw checked.errors[0];
+  return checked.template as SrcTemplate;
+}
+
+/** The template, or every problem in it (each bad variable, with where it is). */
+export function checkSrcTemplate(raw: string): { template?: SrcTemplate; errors: TemplateError[]; offsets: number[] } {
   const parts: TemplatePart[] = [];
+  const errors: TemplateError[] = [];
+  /** Where each variable part starts, in order. */
+  const offsets: number[] = [];
   let last = 0;
   for (const match of raw.matchAll(VARIABLE)) {
     if (match.index > last) parts.push(raw.slice(last, match.index));
-    parts.push(parseVariable(match[1]));
+    try {
+      parts.push(parseVariable(match[1]));
+      offsets.push(match.index);
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      errors.push(new TemplateError(error.message, match.index));
+    }
     last = match.index + match[0].length;
   }
   if (last < raw.length) parts.push(raw.slice(last));
-  const stray = parts.find((p) => typeof p === 'string' && /[{}]/.test(p));
-  if (stray !== undefined) throw new TemplateError(`expected variables in balanced braces such as ${TEMPLATE_HINT}, got "${raw}"`);
-  return { raw, parts };
+  const stray = /[{}]/.exec(raw.replace(VARIABLE, (m) => ' '.repeat(m.length)));
+  if (stray) errors.push(new TemplateError(`expected variables in balanced braces such as ${TEMPLATE_HINT}, got "${raw}"`, stray.index));
+  return errors.length ? { errors, offsets } : { template: { raw, parts }, errors, offsets };
 }
 
 function parseVariable(body: string): TemplatePart {
@@ -49,7 +73,8 @@ function parseVariable(body: string): TemplatePart {
   return { source, name: source === 'header' ? key.toLowerCase() : key, default: fallback };
 }
 
-/** Names of route parameters a template uses, to check them against the route patterns. */
-export function templateParams(template: SrcTemplate): string[] {
-  return template.parts.flatMap((p) => (typeof p !== 'string' && p.source === 'params' ? [p.name] : []));
+/** Route parameters a template uses, with where each sits, to check them against the route patterns. */
+export function templateParams(template: SrcTemplate, offsets: readonly number[] = []): Array<{ name: string; offset: number }> {
+  const variables = template.parts.filter((p) => typeof p !== 'string');
+  return variables.flatMap((p, i) => (p.source === 'params' ? [{ name: p.name, offset: offsets[i] ?? 0 }] : []));
 }

@@ -53,9 +53,9 @@ describe('tessera validate', () => {
         'manifests/product.yaml:2:6: esi: expected one of auto, on, off, got "maybe"',
         '  2 | esi: maybe',
         '           ^',
-        'manifests/product.yaml:5:10: fragments.price.src: expected a route parameter, got {params.sku} (this route has: {params.id})',
+        'manifests/product.yaml:5:17: fragments.price.src: expected a route parameter, got {params.sku} (this route has: {params.id})',
         '  5 |     src: /price/{params.sku}?c={cookie.cur|EUR}',
-        '               ^',
+        '                      ^',
         'manifests/product.yaml:6:10: fragments.price.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
         '  6 |     ttl: soon',
         '               ^',
@@ -68,9 +68,9 @@ describe('tessera validate', () => {
         'manifests/product.yaml:9:3: fragments.recs.src: required: expected a URL path or absolute URL (a string)',
         '  9 |   recs:',
         '        ^',
-        'manifests/product.yaml:12:10: fragments.nav.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {user.id}',
+        'manifests/product.yaml:12:15: fragments.nav.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {user.id}',
         '  12 |     src: /nav/{user.id}',
-        '                ^',
+        '                     ^',
         'manifests/product.yaml:13:15: fragments.nav.required: expected true or false, got "yes"',
         '  13 |     required: yes',
         '                     ^',
@@ -312,5 +312,19 @@ describe('tessera build, for another machine', () => {
     } finally {
       await rm(elsewhere, { recursive: true, force: true });
     }
+  });
+});
+
+describe('tessera validate, every bad variable', () => {
+  it('reports each bad variable of a src with the caret on it, and a missing route param beside them', async () => {
+    await manifest('a.yaml', 'route: /p/:id\nesi: maybe\nfragments:\n  a:\n    src: "/x/{params.sku}/{user.id}?q={nope.x}"\n');
+    const { err } = await run('validate');
+    const lines = err.split('\n').filter((line) => line.startsWith('manifests/'));
+    expect(lines).toEqual([
+      'manifests/a.yaml:2:6: esi: expected one of auto, on, off, got "maybe"',
+      'manifests/a.yaml:5:14: fragments.a.src: expected a route parameter, got {params.sku} (this route has: {params.id})',
+      'manifests/a.yaml:5:27: fragments.a.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {user.id}',
+      'manifests/a.yaml:5:39: fragments.a.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {nope.x}',
+    ]);
   });
 });
