@@ -36,3 +36,12 @@ it('renders the ESI language on the demo home page: variables, a choice, an ESI 
   expect(other).not.toContain('not processed by an ESI engine');
   expect(other).not.toContain('<esi:');
 });
+
+it('previews a fragment failure with ?tessera-fault through tessera dev', async () => {
+  const response = await fetch(`${dev.url}/products/42?tessera-fault=recs:error,description:timeout`);
+  const page = await response.text();
+  expect(page).not.toContain('<h2>You may also like</h2>'); // recs failed: its (empty) fallback
+  expect(page).toContain('<div data-slot="description"><h1>Trail Runner 42</h1></div>'); // timeout → keep the origin's own
+  expect(response.headers.get('cache-control')).toBe('private, no-store');
+  expect(response.headers.get('server-timing')).toMatch(/fragment\.recs;dur=\d+;desc="error"/);
+});
