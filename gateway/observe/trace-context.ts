@@ -37,6 +37,8 @@ export class TraceContext {
 function randomHex(bytes: number): string {
   const values = crypto.getRandomValues(new Uint8Array(bytes));
   let hex = '';
-  for (const value of values) hex += value.toString(16).padStart(2, '0');
+  for (const value of values) hex += HEX[value];
   return hex;
 }
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
