@@ -117,6 +117,7 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
+    const debug = debugSettings(env);
     return composePage({
       request,
       ctx,
@@ -131,8 +132,8 @@ export function createGateway(options: GatewayOptions) {
       latency,
       metrics: env.TESSERA_METRICS,
       observer: options.observer,
-      debug: debugRequested(request, url, debugSettings(env)),
-      faults: requestedFaults(request, url, debugSettings(env)),
+      debug: debugRequested(request, url, debug),
+      faults: requestedFaults(request, url, debug),
       // Overrides go around the host rule, so only tessera dev may set them.
       overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
     });

@@ -1,5 +1,5 @@
 import type { FragmentSpan } from '../observe/fragment-events';
-import type { CompiledRoute } from '../types';
+import type { CompiledRoute, FragmentResult } from '../types';
 
 /**
  * What the debug view shows, written at the end of the page's body (the page
@@ -16,14 +16,8 @@ export interface DebugData {
   fragments: DebugFragment[];
 }
 
-export interface DebugFragment {
-  key: string;
-  fragment: string;
-  startAt: number;
-  queuedMs: number;
-  sentAt?: number;
-  responseAt?: number;
-  endAt?: number;
+/** A fragment's span in the page timeline, with its result told as the overlay shows it. */
+export interface DebugFragment extends Omit<FragmentSpan, 'result'> {
   /** Where the content came from, as the label says it. */
   label: string;
   outcome?: string;
@@ -60,26 +54,19 @@ export function debugData(input: {
       ),
     },
     headers: [...input.headers],
-    fragments: input.spans.map((span) => ({
-      key: span.key,
-      fragment: span.fragment,
-      startAt: span.startAt,
-      queuedMs: span.queuedMs,
-      sentAt: span.sentAt,
-      responseAt: span.responseAt,
-      endAt: span.endAt,
-      label: label(span),
-      outcome: span.result?.outcome,
-      source: span.result?.source,
-      detail: span.result?.detail,
-      durationMs: span.result?.durationMs,
+    fragments: input.spans.map(({ result, ...span }) => ({
+      ...span,
+      label: label(result),
+      outcome: result?.outcome,
+      source: result?.source,
+      detail: result?.detail,
+      durationMs: result?.durationMs,
     })),
   };
 }
 
 /** src, cache hit, stale, revalidated, fallback src, fallback html, keep or empty; with the cause of a fallback. */
-function label(span: FragmentSpan): string {
-  const result = span.result;
+function label(result: FragmentResult | undefined): string {
   if (!result) return 'pending';
   if (result.source === 'src') {
     const from = { hit: 'cache hit', stale: 'stale', revalidated: 'revalidated' }[result.outcome as string] ?? 'src';

@@ -1,3 +1,4 @@
+import { concatBytes } from '../html/concat-bytes';
 import { evaluate } from './expression';
 import { interpolate } from './interpolate';
 import type { EsiVariables } from './variables';
@@ -75,7 +76,7 @@ export class EsiStream {
 
   /** The chunk with the ESI language applied; bytes that end inside a construct wait for the next chunk. */
   transform(chunk: Uint8Array): Uint8Array[] {
-    const bytes = this.carry.length ? concat(this.carry, chunk) : chunk;
+    const bytes = this.carry.length ? concatBytes(this.carry, chunk) : chunk;
     this.carry = new Uint8Array(0);
     const text = SINGLE_BYTE.decode(bytes);
     if (this.idle() && !ANY_LANGUAGE.test(text)) {
@@ -143,7 +144,7 @@ export class EsiStream {
     this.out = [];
     if (this.held) {
       // A try that never ended: its attempt renders.
-      const block = UTF8.decode(concat(...this.held));
+      const block = UTF8.decode(concatBytes(...this.held));
       this.held = undefined;
       this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '')));
     }
@@ -155,7 +156,7 @@ export class EsiStream {
   /** The ESI language applied to a whole piece of markup (a held branch, a fragment). */
   applyTo(html: string): string {
     const nested = new EsiStream(this.options);
-    return UTF8.decode(concat(...nested.transform(encoder.encode(html)), ...nested.flush()));
+    return UTF8.decode(concatBytes(...nested.transform(encoder.encode(html)), ...nested.flush()));
   }
 
   private idle(): boolean {
@@ -268,7 +269,7 @@ export class EsiStream {
     if (this.tryDepth > 0) return { next: tag.end, passes: true };
     const held = this.held ?? [];
     this.held = undefined;
-    const index = this.options.onTry(splitTry(UTF8.decode(concat(...held)), (html) => this.applyTo(html)));
+    const index = this.options.onTry(splitTry(UTF8.decode(concatBytes(...held)), (html) => this.applyTo(html)));
     this.text(`<tessera-try data-index="${index}"></tessera-try>`);
     return { next: tag.end, passes: false };
   }
@@ -281,7 +282,7 @@ export class EsiStream {
     }
     // Too large to hold: what was held is let through as an attempt, and the except is dropped.
     this.options.onError(`an <esi:try> larger than ${MAX_TRY} bytes is not held; its attempt renders, its except does not`);
-    const block = UTF8.decode(concat(...(this.held ?? []), piece));
+    const block = UTF8.decode(concatBytes(...(this.held ?? []), piece));
     this.held = undefined;
     this.tryDepth = 0;
     this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '').replace(/<esi:except\b[\s\S]*$/i, '')));
@@ -401,15 +402,4 @@ export function decodeEntities(value: string): string {
     }
     return NAMED[ref.toLowerCase()] ?? whole;
   });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
 }

@@ -1,5 +1,6 @@
 import { readIncludeAttributes } from '../esi/page-esi';
 import type { IncludeAttributes } from '../types';
+import { concatBytes } from './concat-bytes';
 
 /**
  * One cheap byte-level pass over the origin page, run by the origin pump as
@@ -98,7 +99,7 @@ export class MarkupScanner {
   pieces(chunk: Uint8Array): Piece[] {
     // A data-slot page whose fragments have all settled (cache hits, say) has nothing left to find: the rest goes through unscanned.
     if (!this.esi && !this.events.waiting()) return [chunk];
-    const bytes = this.carry.length ? concat(this.carry, chunk) : chunk;
+    const bytes = this.carry.length ? concatBytes(this.carry, chunk) : chunk;
     // Bytes at the front that went out with the last chunk already.
     const carried = this.carryEmitted ? this.carry.length : 0;
     const inlined: Inline[] = [];
@@ -322,13 +323,6 @@ function isLetter(byte: number): boolean {
 
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x09 || byte === 0x0c || byte === 0x0d;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
 }
 
 /** An include inlined in raw text: the bytes it spans, and what replaces them. */

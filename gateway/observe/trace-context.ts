@@ -1,3 +1,5 @@
+import { hex } from '../http/hex';
+
 /**
  * W3C Trace Context (traceparent / tracestate). A page request continues the
  * trace its client sent, or starts one; the origin request and every fragment
@@ -35,10 +37,5 @@ export class TraceContext {
 }
 
 function randomHex(bytes: number): string {
-  const values = crypto.getRandomValues(new Uint8Array(bytes));
-  let hex = '';
-  for (const value of values) hex += HEX[value];
-  return hex;
+  return hex(crypto.getRandomValues(new Uint8Array(bytes)));
 }
-
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));

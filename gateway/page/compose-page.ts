@@ -82,6 +82,8 @@ export async function composePage({
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
   const slots = new ConnectionSlots(route.limits.concurrency);
+  /** The page at the origin: what is fetched, and what relative includes resolve against. */
+  const pageUrl = upstreamUrl(origin, url);
   // Every fragment's lifecycle, for Server-Timing, the dev log and the metrics alike.
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
@@ -89,7 +91,7 @@ export async function composePage({
   for (const [name, value] of trace.headersForSpan()) originHeaders.set(name, value);
   // The origin request goes out first, ahead of any queued fragment: it gates the head, which fragments never do.
   const pending = slots.send(FIRST, lifetime.signal, () =>
-    fetch(upstreamUrl(origin, url).toString(), {
+    fetch(pageUrl.toString(), {
       method: 'GET',
       headers: originHeaders,
       redirect: 'manual',
@@ -102,7 +104,7 @@ export async function composePage({
     request,
     url,
     route,
-    upstreamUrl(origin, url).href,
+    pageUrl.href,
     (message) => console.error(`tessera: ${url.pathname}: ${message}`),
     (block) => discoverAttempt(block, (include) => session.discover(include)),
   );

@@ -1,3 +1,5 @@
+import { hex } from '../../http/hex';
+
 /**
  * The coalesced cache key: a SHA-256 over everything the fragment's answer
  * may depend on. Two routes or two requests that resolve to the same key share
@@ -39,10 +41,6 @@ export function cacheKey(parts: CacheKeyParts, host: string): Promise<CacheKey> 
 }
 
 async function digestKey(text: string, host: string): Promise<CacheKey> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  let id = '';
-  for (const byte of digest) id += HEX[byte];
+  const id = hex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
   return { id, url: `https://${host}/__tessera/fragment-cache/${id}` };
 }
-
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
