@@ -1,3 +1,5 @@
+import { safeDecode } from '../fragments/request-vars';
+import { parseCookies } from '../http/cookies';
 import type { DebugSettings } from './debug-gate';
 import { debugRequested } from './debug-gate';
 
@@ -17,7 +19,8 @@ export type Fault = (typeof FAULTS)[number];
 
 export function requestedFaults(request: Request, url: URL, settings: DebugSettings): Map<string, Fault> {
   const faults = new Map<string, Fault>();
-  const spec = url.searchParams.get(FAULT_PARAM) ?? faultCookie(request.headers.get('cookie'));
+  const cookie = parseCookies(request.headers.get('cookie')).get(FAULT_PARAM);
+  const spec = url.searchParams.get(FAULT_PARAM) ?? (cookie === undefined ? null : safeDecode(cookie));
   if (!spec) return faults;
   // Deployed, a fault needs the same token as the debug view.
   if (!settings.dev && !debugRequested(request, url, settings)) return faults;
@@ -28,12 +31,4 @@ export function requestedFaults(request: Request, url: URL, settings: DebugSetti
     if (at > 0 && fragment && FAULTS.includes(fault)) faults.set(fragment, fault);
   }
   return faults;
-}
-
-function faultCookie(header: string | null): string | null {
-  for (const pair of (header ?? '').split(';')) {
-    const at = pair.indexOf('=');
-    if (at !== -1 && pair.slice(0, at).trim() === FAULT_PARAM) return decodeURIComponent(pair.slice(at + 1).trim());
-  }
-  return null;
 }

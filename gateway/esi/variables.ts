@@ -1,3 +1,4 @@
+import { parseCookies } from '../http/cookies';
 import type { VisitorInputs } from '../http/visitor-inputs';
 import { addHeader, addInput } from '../http/visitor-inputs';
 
@@ -52,15 +53,7 @@ export class EsiVariables {
   }
 
   private cookie(name: string): string | undefined {
-    if (!this.cookies) {
-      this.cookies = new Map();
-      for (const pair of (this.request.headers.get('cookie') ?? '').split(';')) {
-        const at = pair.indexOf('=');
-        if (at === -1) continue;
-        const key = pair.slice(0, at).trim();
-        if (key && !this.cookies.has(key)) this.cookies.set(key, pair.slice(at + 1).trim());
-      }
-    }
+    this.cookies ??= parseCookies(this.request.headers.get('cookie'));
     return this.cookies.get(name);
   }
 }

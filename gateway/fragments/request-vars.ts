@@ -1,3 +1,4 @@
+import { parseCookies } from '../http/cookies';
 import type { SrcTemplate, TemplateVariable } from '../types';
 
 /**
@@ -40,15 +41,7 @@ export class RequestVars {
   }
 
   private cookieJar(): Map<string, string> {
-    if (!this.cookies) {
-      this.cookies = new Map();
-      for (const pair of (this.request.headers.get('cookie') ?? '').split(';')) {
-        const eq = pair.indexOf('=');
-        if (eq <= 0) continue;
-        const name = pair.slice(0, eq).trim();
-        if (!this.cookies.has(name)) this.cookies.set(name, safeDecode(pair.slice(eq + 1).trim()));
-      }
-    }
+    this.cookies ??= new Map([...parseCookies(this.request.headers.get('cookie'))].map(([name, value]) => [name, safeDecode(value)]));
     return this.cookies;
   }
 }

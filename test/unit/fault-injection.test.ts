@@ -41,6 +41,13 @@ describe('fault injection', () => {
     expect(response.headers.get('server-timing')).toMatch(/fragment.header;dur=\d+;desc="stale";cause="error"/);
   });
 
+  it('takes a cookie that is not valid percent-encoding as it is, and still serves the page', async () => {
+    const { net, manifest } = shop();
+    const response = await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })('/page', { headers: { cookie: 'tessera-fault=recs:error%' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('RECS');
+  });
+
   it('is ignored in a deployed Worker unless the debug token comes with it', async () => {
     const { net, manifest } = shop();
     const get = gatewayFor(net, manifest, { env: { TESSERA_DEBUG_TOKEN: 't0k' } });
