@@ -132,8 +132,8 @@ export function createGateway(options: GatewayOptions) {
       latency,
       metrics: env.TESSERA_METRICS,
       observer: options.observer,
-      debug: debugRequested(request, url, debug),
-      faults: requestedFaults(request, url, debug),
+      debug: await debugRequested(request, url, debug),
+      faults: await requestedFaults(request, url, debug),
       // Overrides go around the host rule, so only tessera dev may set them.
       overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
     });

@@ -1,4 +1,5 @@
 import type { PurgeTargets, VersionStore } from '../fragments/cache/versions';
+import { sameSecret } from '../http/same-secret';
 
 /**
  * `POST /__tessera/purge` with `Authorization: Bearer $TESSERA_ADMIN_TOKEN`
@@ -39,13 +40,6 @@ function parseTargets(body: string): PurgeTargets | string {
   const tags = list(record.tags);
   if (!fragments || !tags || fragments.length + tags.length === 0) return expected;
   return { fragments, tags };
-}
-
-/** Equal-length digests compared in constant time, so response timing tells nothing about the token. */
-async function sameSecret(presented: string, secret: string): Promise<boolean> {
-  const digest = (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  const [a, b] = await Promise.all([digest(presented), digest(secret)]);
-  return crypto.subtle.timingSafeEqual(a, b);
 }
 
 function answer(status: number, body: object, headers: Record<string, string> = {}): Response {

@@ -1,3 +1,5 @@
+import { sameSecret } from '../http/same-secret';
+
 /**
  * Whether a page request asks for the debug view, and may have it: with
  * `?tessera-debug` or the `x-tessera-debug` header. Under `tessera dev` it is
@@ -14,18 +16,9 @@ export interface DebugSettings {
   token?: string;
 }
 
-export function debugRequested(request: Request, url: URL, settings: DebugSettings): boolean {
+export async function debugRequested(request: Request, url: URL, settings: DebugSettings): Promise<boolean> {
   const asked = url.searchParams.get(DEBUG_PARAM) ?? request.headers.get(DEBUG_HEADER);
   if (asked === null) return false;
   if (settings.dev) return true;
-  return !!settings.token && sameSecret(asked, settings.token);
-}
-
-/** Compares in time that does not depend on where the strings differ. */
-function sameSecret(given: string, secret: string): boolean {
-  const a = new TextEncoder().encode(given);
-  const b = new TextEncoder().encode(secret);
-  let difference = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) difference |= (a[i] ?? 0) ^ b[i];
-  return difference === 0;
+  return !!settings.token && (await sameSecret(asked, settings.token));
 }

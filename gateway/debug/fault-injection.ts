@@ -17,13 +17,13 @@ export const FAULT_PARAM = 'tessera-fault';
 export const FAULTS = ['timeout', 'error', 'refused', 'stale'] as const;
 export type Fault = (typeof FAULTS)[number];
 
-export function requestedFaults(request: Request, url: URL, settings: DebugSettings): Map<string, Fault> {
+export async function requestedFaults(request: Request, url: URL, settings: DebugSettings): Promise<Map<string, Fault>> {
   const faults = new Map<string, Fault>();
   const cookie = parseCookies(request.headers.get('cookie')).get(FAULT_PARAM);
   const spec = url.searchParams.get(FAULT_PARAM) ?? (cookie === undefined ? null : safeDecode(cookie));
   if (!spec) return faults;
   // Deployed, a fault needs the same token as the debug view.
-  if (!settings.dev && !debugRequested(request, url, settings)) return faults;
+  if (!settings.dev && !(await debugRequested(request, url, settings))) return faults;
   for (const part of spec.split(',')) {
     const at = part.lastIndexOf(':');
     const fragment = part.slice(0, at).trim();
