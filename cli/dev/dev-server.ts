@@ -7,6 +7,7 @@ import type { CompiledManifests } from '../../gateway/types';
 import { checkPages, examplePaths } from '../check/check-pages';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
+import { isHttpUrl } from '../http-url';
 import type { CliIo } from '../io';
 import { loadManifests } from '../load-manifests';
 import { type RunningWorker, startWorker } from '../workerd-host';
@@ -143,8 +144,4 @@ async function assertPortFree(port: number): Promise<void> {
   } finally {
     server.close();
   }
-}
-
-function isHttpUrl(value: string): boolean {
-  return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
 }

@@ -1,4 +1,7 @@
 import type { DevOverrides } from '../../gateway/fragments/dev-overrides';
+import { hostOrigin } from '../../gateway/manifest/compile';
+import { FRAGMENT_ID } from '../../gateway/manifest/schema';
+import { isHttpUrl } from '../http-url';
 
 /** `recs=http://127.0.0.1:5173/recs` or `pricing.example.com=http://127.0.0.1:5173`, as the CLI takes them. */
 export function overridesFromArguments(values: readonly string[]): DevOverrides {
@@ -7,11 +10,15 @@ export function overridesFromArguments(values: readonly string[]): DevOverrides 
     const at = value.indexOf('=');
     const key = value.slice(0, at);
     const target = value.slice(at + 1);
-    if (at <= 0 || !URL.canParse(target) || !/^https?:$/.test(new URL(target).protocol)) {
-      throw new Error(`--override expects id=URL or host=URL, such as recs=http://127.0.0.1:5173/recs; got "${value}"`);
+    const refused = new Error(`--override expects id=URL or host=URL, such as recs=http://127.0.0.1:5173/recs; got "${value}"`);
+    if (at <= 0 || !isHttpUrl(target)) throw refused;
+    if (FRAGMENT_ID.test(key) && key !== 'localhost') {
+      overrides.fragments[key] = target;
+      continue;
     }
-    if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(key) && key !== 'localhost') overrides.fragments[key] = target;
-    else overrides.hosts[new URL(/^https?:\/\//.test(key) ? key : `https://${key}`).origin] = new URL(target).origin;
+    const host = hostOrigin(key);
+    if (!host) throw refused;
+    overrides.hosts[host] = new URL(target).origin;
   }
   return overrides;
 }

@@ -130,7 +130,8 @@ const OnFailureSchema = z.strictObject(
   { error: expected('a mapping of status: and html:') },
 );
 
-const fragmentId = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** What a fragment id may be (also how `tessera dev --override` tells an id from a host). */
+export const FRAGMENT_ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 export const RouteManifestSchema = z.strictObject(
   {
@@ -143,7 +144,7 @@ export const RouteManifestSchema = z.strictObject(
     defaults: DefaultsSchema.optional(),
     fragments: z
       .record(
-        z.string().regex(fragmentId, { error: (i) => `expected a fragment id of letters, digits, - and _, got ${describeValue(i.input)}` }),
+        z.string().regex(FRAGMENT_ID, { error: (i) => `expected a fragment id of letters, digits, - and _, got ${describeValue(i.input)}` }),
         FragmentManifestSchema,
         { error: expected('a mapping of fragment ids to fragments') },
       )
