@@ -1,4 +1,4 @@
-import { readIncludeAttributes } from '../esi/page-esi';
+import { INCLUDE_ATTRIBUTES, readIncludeAttributes } from '../esi/page-esi';
 import type { IncludeAttributes } from '../types';
 import { concatBytes } from './concat-bytes';
 
@@ -79,6 +79,9 @@ const encoder = new TextEncoder();
 const ESI_INCLUDE = encoder.encode('esi:include');
 const ESI_REMOVE = encoder.encode('esi:remove');
 const DATA_SLOT = encoder.encode('data-slot');
+/** The include attributes' names as bytes, encoded once rather than for every include. */
+const INCLUDE_NAMES = new Map<string, Uint8Array>(INCLUDE_ATTRIBUTES.map((name) => [name, encoder.encode(name)]));
+
 /** Elements whose content is text to the tokenizer: no tags, no markers inside. */
 const RAW_TEXT = ['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes'].map((name) => encoder.encode(name));
 
@@ -175,7 +178,7 @@ export class MarkupScanner {
     const tag = readTag(bytes, text, lt);
     if (!tag) return bytes.length - lt <= MAX_CARRY ? 'unfinished' : undefined;
     if (!named(bytes, tag.name, ESI_INCLUDE)) return undefined;
-    return { end: tag.end, attributes: readIncludeAttributes((attribute) => attributeValue(bytes, tag, encoder.encode(attribute))) };
+    return { end: tag.end, attributes: includeAttributes(bytes, tag) };
   }
 
   /** Reads the construct at `<`; notes a cut before a marker tag that starts in this chunk. */
@@ -204,7 +207,7 @@ export class MarkupScanner {
   /** Reports the tag if it is a marker; whether the rewriter will wait there. */
   private report(bytes: Uint8Array, tag: Tag): boolean {
     if (this.esi && named(bytes, tag.name, ESI_INCLUDE)) {
-      return this.events.include(readIncludeAttributes((name) => attributeValue(bytes, tag, encoder.encode(name))));
+      return this.events.include(includeAttributes(bytes, tag));
     }
     const slot = attributeValue(bytes, tag, DATA_SLOT);
     return slot !== null && this.events.slot(slot);
@@ -272,6 +275,10 @@ function readTag(bytes: Uint8Array, text: string, lt: number): Tag | null {
     while (i < length && !isSpace(bytes[i]) && bytes[i] !== GT) i++;
     tag.attributes.push({ name, value: { start, end: i } });
   }
+}
+
+function includeAttributes(bytes: Uint8Array, tag: Tag): IncludeAttributes {
+  return readIncludeAttributes((name) => attributeValue(bytes, tag, INCLUDE_NAMES.get(name) ?? encoder.encode(name)));
 }
 
 /** The raw value of the first attribute called `name` (lower-case), as HTMLRewriter's getAttribute returns it. */
