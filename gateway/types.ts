@@ -55,7 +55,16 @@ export interface FragmentSpec {
   lastGood: boolean;
   /** `global`: misses go through a Durable Object per key, one fetch across all isolates. */
   coalesce: 'isolate' | 'global';
+  /** `out-of-order`: a marker reached before the fragment settled gets a placeholder, and the page streams on. */
+  placement: PlacementMode;
+  /** Markup shown in the placeholder until the fragment arrives (out-of-order only). */
+  placeholder?: string;
 }
+
+export type PlacementMode = 'in-order' | 'out-of-order';
+
+/** Clients that get a route's out-of-order fragments in order: crawlers, and visitors asking to save data. */
+export type InOrderClient = 'bots' | 'save-data';
 
 /** What an include that no manifest entry declares gets. */
 export interface FragmentDefaults {
@@ -112,6 +121,10 @@ export interface CompiledRoute {
   esiVariables: EsiVariableName[];
   /** Extra origins (scheme://host:port) fragments may come from. */
   hosts: string[];
+  /** For undeclared includes (declared fragments carry their own). */
+  placement: PlacementMode;
+  /** Who gets out-of-order fragments in document order. */
+  inOrderFor: InOrderClient[];
   defaults: FragmentDefaults;
   fragments: Record<string, FragmentSpec>;
   limits: RouteLimits;

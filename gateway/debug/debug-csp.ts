@@ -1,3 +1,5 @@
+import { directiveName, directivesOf, restrictsInline } from '../http/content-security-policy';
+
 /**
  * The page's Content-Security-Policy, changed only as far as the debug view's
  * one inline script needs: where scripts are limited to nonces or hashes, our
@@ -16,11 +18,8 @@ export function allowDebugScript(csp: string | null, nonce: string): string | nu
 }
 
 function withNonce(policy: string, nonce: string): string {
-  const directives = policy
-    .split(';')
-    .map((d) => d.trim())
-    .filter(Boolean);
-  const find = (name: string) => directives.findIndex((d) => d.toLowerCase().split(/\s+/)[0] === name);
+  const directives = directivesOf(policy);
+  const find = (name: string) => directives.findIndex((d) => directiveName(d) === name);
   const source = `'nonce-${nonce}'`;
   const governing = ['script-src-elem', 'script-src'].map(find).filter((i) => i !== -1);
   if (governing.length === 0) {
@@ -31,14 +30,4 @@ function withNonce(policy: string, nonce: string): string {
   }
   for (const index of governing) if (restrictsInline(directives[index])) directives[index] = `${directives[index]} ${source}`;
   return directives.join('; ');
-}
-
-/** Whether an inline script is refused under this directive. */
-function restrictsInline(directive: string): boolean {
-  const sources = directive
-    .split(/\s+/)
-    .slice(1)
-    .map((s) => s.toLowerCase());
-  const keyed = sources.some((s) => s.startsWith("'nonce-") || s.startsWith("'sha"));
-  return keyed || !sources.includes("'unsafe-inline'");
 }

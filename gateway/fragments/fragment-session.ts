@@ -1,7 +1,7 @@
 import type { Fault } from '../debug/fault-injection';
 import type { TryBlock } from '../esi/esi-stream';
 import type { PageEsi } from '../esi/page-esi';
-import type { Placement } from '../html/assemble';
+import type { OutOfOrderSpec, Placement } from '../html/assemble';
 import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
 import { isNegotiationHeader } from '../http/visitor-inputs';
 import { parseDuration } from '../manifest/duration';
@@ -48,6 +48,8 @@ interface Entry {
   settled: Promise<PlacedFragment>;
   /** Set once settled: for Server-Timing, and so the assembler places it without waiting. */
   placed?: PlacedFragment;
+  /** Set when the fragment is placed out of order. */
+  outOfOrder?: OutOfOrderSpec;
 }
 
 export interface SessionCache {
@@ -213,7 +215,8 @@ export class FragmentSession {
     const primary = this.overridden(this.resolveTemplate(spec.src), spec.id);
     if (primary.kind === 'allowed') this.declaredByUrl.set(primary.url.href, key);
     const fallback = spec.fallback.src;
-    return this.start(key, depth, {
+    const outOfOrder = spec.placement === 'out-of-order' ? { placeholder: spec.placeholder, fallbackHtml: spec.fallback.html } : undefined;
+    return this.start(key, depth, outOfOrder, {
       id: spec.id,
       primary,
       fallbackSrc: fallback ? () => this.overridden(this.resolveTemplate(fallback), undefined) : undefined,
@@ -242,7 +245,7 @@ export class FragmentSession {
     if (existing) return existing;
     const { defaults } = this.options.route;
     const settings = includeSettings(include, defaults);
-    return this.start(key, depth, {
+    return this.start(key, depth, this.options.route.placement === 'out-of-order' ? {} : undefined, {
       id: src,
       primary,
       fallbackSrc: alt ? () => this.overridden(this.resolvePlain(alt, base), undefined) : undefined,
@@ -310,7 +313,7 @@ export class FragmentSession {
     return this.positions.get(key) ?? UNSEEN + started;
   }
 
-  private start(key: string, depth: number, plan: Omit<FailurePlan, 'rank' | 'key'>): Entry {
+  private start(key: string, depth: number, outOfOrder: OutOfOrderSpec | undefined, plan: Omit<FailurePlan, 'rank' | 'key'>): Entry {
     const { maxIncludes } = this.options.route.limits;
     if (this.entries.size >= maxIncludes) {
       const refused: PlacedFragment = {
@@ -326,7 +329,7 @@ export class FragmentSession {
     const { observer, began } = this.options;
     observer.event({ type: 'start', key, fragment: plan.id, at: Date.now() - began });
     const chain = this.discovering ? this.nextTurn().then(() => runFailureChain(this.fetchContext, ranked)) : runFailureChain(this.fetchContext, ranked);
-    const entry: Entry = { key, id: plan.id, settled: chain.then((settled) => ({ key, ...settled })) };
+    const entry: Entry = { key, id: plan.id, settled: chain.then((settled) => ({ key, ...settled })), outOfOrder };
     this.entries.set(key, entry);
     this.unsettled++;
     void entry.settled.then((settled) => {
@@ -401,5 +404,5 @@ function includeSettings(include: IncludeAttributes, defaults: CompiledRoute['de
 const UNSEEN = 1_000_000;
 
 function placement(entry: Entry): Placement {
-  return entry.placed ? { ready: true, fragment: entry.placed } : { ready: false, fragment: entry.settled };
+  return entry.placed ? { ready: true, fragment: entry.placed } : { ready: false, fragment: entry.settled, outOfOrder: entry.outOfOrder };
 }

@@ -2,8 +2,17 @@ import type { TryBlock } from '../esi/esi-stream';
 import { readIncludeAttributes } from '../esi/page-esi';
 import { wasFetched } from '../fragments/failure-chain';
 import type { PlacedFragment } from '../fragments/fragment-session';
+import {
+  FLUSH_ELEMENT,
+  includeMarker,
+  type OutOfOrderPage,
+  PLACEHOLDER_END,
+  placeholderMarkup,
+  placeholderStart,
+  slotMarker,
+} from '../out-of-order/out-of-order-page';
 import type { IncludeAttributes } from '../types';
-import { MarkupScanner } from './markup-scanner';
+import { BODY_END, MarkupScanner } from './markup-scanner';
 
 /**
  * The assembling rewriter: it renders every marker, and the markers inside
@@ -15,9 +24,18 @@ import { MarkupScanner } from './markup-scanner';
 
 /**
  * A marker's fragment: settled already (rendered without suspending the
- * rewriter, which costs CPU on every marker), or still in flight.
+ * rewriter, which costs CPU on every marker), or still in flight, in which
+ * case an out-of-order fragment may get a placeholder instead of a wait.
  */
-export type Placement = { ready: true; fragment: PlacedFragment } | { ready: false; fragment: Promise<PlacedFragment> };
+export type Placement = { ready: true; fragment: PlacedFragment } | { ready: false; fragment: Promise<PlacedFragment>; outOfOrder?: OutOfOrderSpec };
+
+/** What an out-of-order fragment's placeholder may show until it arrives. */
+export interface OutOfOrderSpec {
+  /** The declared `placeholder:` markup. */
+  placeholder?: string;
+  /** The fallback html, which an include's placeholder shows when no placeholder is declared. */
+  fallbackHtml?: string;
+}
 
 /** What the assembler needs from a fragment session. */
 export interface FragmentSource {
@@ -47,9 +65,19 @@ export interface MarkupContext {
   debug?: boolean;
 }
 
-/** The page through the assembling rewriter; `atEnd` runs when its markup ends, and may throw to fail the stream. */
-export function assembleResponse(page: Response, source: FragmentSource, context: MarkupContext, atEnd?: (end: DocumentEnd) => void): Response {
-  const rewriter = markerRewriter(source, context);
+/**
+ * The page through the assembling rewriter; `atEnd` runs when its markup
+ * ends, and may throw to fail the stream. With `outOfOrder`, fragments that
+ * may be placed out of order get a placeholder instead of a wait.
+ */
+export function assembleResponse(
+  page: Response,
+  source: FragmentSource,
+  context: MarkupContext,
+  atEnd?: (end: DocumentEnd) => void,
+  outOfOrder?: OutOfOrderPage,
+): Response {
+  const rewriter = markerRewriter(source, context, outOfOrder);
   return (atEnd ? rewriter.onDocument({ end: (end) => atEnd(end) }) : rewriter).transform(page);
 }
 
@@ -58,12 +86,25 @@ export async function assembleHtml(html: string, source: FragmentSource, context
   return markerRewriter(source, context).transform(new Response(html)).text();
 }
 
-function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRewriter {
+function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrder?: OutOfOrderPage): HTMLRewriter {
   const rewriter = new HTMLRewriter().on('[data-slot]', {
     element(element) {
       const id = element.getAttribute('data-slot') ?? '';
+      // Asked at every marker the scanner saw, so its answers stay in step.
+      const placeable = outOfOrder?.mayPlace(slotMarker(id)) ?? false;
       const placement = source.slot(id, context.depth);
       if (!placement) return; // Not declared in the manifest: the origin's markup stands.
+      if (outOfOrder && placeable && !placement.ready && placement.outOfOrder) {
+        const { placeholder } = placement.outOfOrder;
+        // Without a declared placeholder the marker's own content is the placeholder; a fragment that keeps it needs no template.
+        const content = deferred(placement.fragment, source, context, `data-slot="${id}"`, (html) => html ?? (placeholder === undefined ? null : ''));
+        const name = outOfOrder.placeholder(content);
+        if (placeholder === undefined) {
+          element.prepend(placeholderStart(name), { html: true });
+          element.append(PLACEHOLDER_END, { html: true });
+        } else element.setInnerContent(placeholderMarkup(name, placeholder), { html: true });
+        return;
+      }
       return place(placement, source, context, `data-slot="${id}"`, (html, fragment) => {
         if (html !== null) element.setInnerContent(debugWrapped(context, fragment, html), { html: true });
         else if (context.debug && fragment) {
@@ -73,13 +114,31 @@ function markerRewriter(source: FragmentSource, context: MarkupContext): HTMLRew
       });
     },
   });
+  if (outOfOrder) {
+    rewriter.on(FLUSH_ELEMENT, {
+      element(element) {
+        if (element.hasAttribute('data-body-end')) outOfOrder.reachedBodyEnd();
+        element.replace(outOfOrder.templates(), { html: true });
+      },
+    });
+  }
   if (!context.esi) return rewriter;
   return rewriter
     .on('esi\\:include', {
       element(element) {
         const include = readIncludeAttributes((name) => element.getAttribute(name));
+        const placeable = outOfOrder?.mayPlace(includeMarker(include)) ?? false;
         const placement = source.include(include, context.depth);
         if (!placement) return void element.remove();
+        if (outOfOrder && placeable && !placement.ready && placement.outOfOrder) {
+          const { placeholder, fallbackHtml } = placement.outOfOrder;
+          const content = deferred(placement.fragment, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
+            if (include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
+            return html ?? '';
+          });
+          element.replace(placeholderMarkup(outOfOrder.placeholder(content), placeholder ?? fallbackHtml ?? ''), { html: true });
+          return;
+        }
         return place(placement, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
           if (fragment && include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
           element.replace(debugWrapped(context, fragment, html ?? ''), { html: true });
@@ -119,6 +178,28 @@ function place(
     null,
     marker,
   ).then((rendered) => apply(rendered?.html ?? null, rendered?.fragment));
+}
+
+/**
+ * An out-of-order fragment's template content, once it has settled and its
+ * own markers are filled: `finish` turns the rendered markup (`null` keeps
+ * the marker's content) into the template's, or `null` for no template.
+ */
+function deferred(
+  fragment: Promise<PlacedFragment>,
+  source: FragmentSource,
+  context: MarkupContext,
+  marker: string,
+  finish: (html: string | null, fragment: PlacedFragment) => string | null,
+): Promise<string | null> {
+  return settle(
+    fragment.then(async (settled) => {
+      const html = finish(await renderSettled(settled, source, context), settled);
+      return html === null ? null : debugWrapped(context, settled, html);
+    }),
+    null,
+    marker,
+  );
 }
 
 /**
@@ -164,7 +245,7 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
 /** Includes inside a fragment's scripts and styles, which the rewriter cannot see, filled as the page's are. */
 async function inlineRawText(html: string, source: FragmentSource): Promise<string> {
   const scanner = new MarkupScanner({ include: () => false, slot: () => false, waiting: () => true, inline: (include) => source.inline(include) }, true);
-  const pieces = await Promise.all([...scanner.pieces(new TextEncoder().encode(html))]);
+  const pieces = await Promise.all(scanner.pieces(new TextEncoder().encode(html)).filter((piece) => piece !== BODY_END));
   const decoder = new TextDecoder();
   return pieces.map((piece) => decoder.decode(piece, { stream: true })).join('') + decoder.decode();
 }

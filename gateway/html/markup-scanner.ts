@@ -1,6 +1,7 @@
 import { INCLUDE_ATTRIBUTES, readIncludeAttributes } from '../esi/page-esi';
 import type { IncludeAttributes } from '../types';
 import { concatBytes } from './concat-bytes';
+import { type OpenElements, TRACKED_INITIALS } from './open-elements';
 
 /**
  * One cheap byte-level pass over the origin page, run by the origin pump as
@@ -36,8 +37,14 @@ export interface MarkupEvents {
   inline(include: IncludeAttributes): Promise<Uint8Array>;
 }
 
+/**
+ * Where the scanner stopped just before the page's `</body>`, when asked to:
+ * out-of-order fragments still owed go in there, at the latest.
+ */
+export const BODY_END: unique symbol = Symbol('before </body>');
+
 /** What the scanner hands the pump: bytes, or bytes still to come (an include it inlines), in order. */
-export type Piece = Uint8Array | Promise<Uint8Array>;
+export type Piece = Uint8Array | Promise<Uint8Array> | typeof BODY_END;
 
 /** Events for a scan that only starts includes (markup already in memory, whose pieces nobody writes). */
 export function discoveryOnly(discover: (include: IncludeAttributes) => void): MarkupEvents {
@@ -91,17 +98,39 @@ export class MarkupScanner {
   private carry: Uint8Array = new Uint8Array(0);
   /** Whether those bytes went out already (a tag that may be a marker), or were held back (an include to inline). */
   private carryEmitted = true;
+  /** A tag too long to carry was let go in the last chunk: where that chunk ended is unknown. */
+  private lostTrack = false;
+  /** Whether the next `</body>` still gets a BODY_END before it. */
+  private holdBodyEnd: boolean;
 
   constructor(
     private readonly events: MarkupEvents,
     /** Whether `<esi:…>` is processed on this page; data-slot markers always are. */
     private readonly esi: boolean,
-  ) {}
+    /**
+     * An out-of-order page: every tag is followed in these open elements, and
+     * the page's `</body>` gets a BODY_END before it.
+     */
+    private readonly elements?: OpenElements,
+  ) {
+    this.holdBodyEnd = elements !== undefined;
+  }
+
+  /**
+   * Whether the bytes handed out so far end where markup may be inserted: in
+   * text, not inside a tag, comment or raw-text element, and where a template
+   * lands in the body (see OpenElements).
+   */
+  get atSafePoint(): boolean {
+    if (this.mode.kind !== 'text' || this.lostTrack) return false;
+    if (this.carry.length > 0 && this.carryEmitted) return false;
+    return this.elements?.templateSafe ?? true;
+  }
 
   /** The chunk, cut before every marker tag that starts in it, after reporting the markers. */
   pieces(chunk: Uint8Array): Piece[] {
     // A data-slot page whose fragments have all settled (cache hits, say) has nothing left to find: the rest goes through unscanned.
-    if (!this.esi && !this.events.waiting()) return [chunk];
+    if (!this.esi && !this.elements && !this.events.waiting()) return [chunk];
     const bytes = this.carry.length ? concatBytes(this.carry, chunk) : chunk;
     // Bytes at the front that went out with the last chunk already.
     const carried = this.carryEmitted ? this.carry.length : 0;
@@ -110,7 +139,9 @@ export class MarkupScanner {
     // The same bytes as a one-byte-per-character string: V8 searches strings many times faster than typed arrays.
     const text = SINGLE_BYTE.decode(bytes);
     this.carry = new Uint8Array(0);
+    this.lostTrack = false;
     const cuts: number[] = [];
+    const hold: { at?: number } = {};
     let at = 0;
     while (at < bytes.length) {
       const mode = this.mode;
@@ -155,19 +186,26 @@ export class MarkupScanner {
         at = lt + 1;
         continue;
       }
-      const step = this.construct(bytes, text, lt, cuts, carried);
+      const step = this.construct(bytes, text, lt, cuts, carried, hold);
       if (!step.complete) {
         if (bytes.length - lt <= MAX_CARRY) {
+          if (this.elements) {
+            // Held back whole, so the bytes sent end in text, where an out-of-order template may follow.
+            end = lt;
+            this.keep(bytes, lt, false);
+            break;
+          }
           if (lt >= carried) cuts.push(lt - carried); // Let what comes before it through now.
           this.keep(bytes, lt);
           break;
         }
+        this.lostTrack = true;
         at = lt + 1; // A tag this long is let go: the rewriter still sees it.
         continue;
       }
       at = step.next;
     }
-    return split(bytes.subarray(carried, end), cuts, inlined);
+    return split(bytes.subarray(carried, end), cuts, inlined, hold.at);
   }
 
   /** An `<esi:include>` tag at `<` inside raw text; 'unfinished' when the bytes may end inside one. */
@@ -182,7 +220,7 @@ export class MarkupScanner {
   }
 
   /** Reads the construct at `<`; notes a cut before a marker tag that starts in this chunk. */
-  private construct(bytes: Uint8Array, text: string, lt: number, cuts: number[], carried: number): Step {
+  private construct(bytes: Uint8Array, text: string, lt: number, cuts: number[], carried: number, hold: { at?: number }): Step {
     if (lt + 1 >= bytes.length) return { complete: false };
     const next = bytes[lt + 1];
     if (next === BANG) {
@@ -193,15 +231,36 @@ export class MarkupScanner {
       }
       return tagEnd(text, lt);
     }
-    if (next === SLASH) return tagEnd(text, lt);
+    if (next === SLASH) {
+      const step = tagEnd(text, lt);
+      if (step.complete && this.elements) this.endTag(bytes, text, lt, cuts, carried, hold);
+      return step;
+    }
     if (!isLetter(next)) return { complete: true, next: lt + 1 };
     const tag = readTag(bytes, text, lt);
     if (!tag) return { complete: false };
+    // Before the marker is reported: a data-slot's content is inside its own element.
+    if (this.elements && TRACKED_INITIALS.has(String.fromCharCode(bytes[lt + 1] | 0x20))) {
+      this.elements.start(text.slice(tag.name.start, tag.name.end).toLowerCase(), tag.selfClosing);
+    }
     if (this.report(bytes, tag) && lt >= carried) cuts.push(lt - carried);
     const raw = RAW_TEXT.find((name) => named(bytes, tag.name, name));
     if (raw) this.mode = { kind: 'raw', until: raw, inlines: true };
     else if (this.esi && !tag.selfClosing && named(bytes, tag.name, ESI_REMOVE)) this.mode = { kind: 'raw', until: ESI_REMOVE, inlines: false };
     return { complete: true, next: tag.end };
+  }
+
+  /** An end tag at `<` on an out-of-order page: followed in the open elements; the first `</body>` is held. */
+  private endTag(bytes: Uint8Array, text: string, lt: number, cuts: number[], carried: number, hold: { at?: number }): void {
+    let i = lt + 2;
+    while (i < bytes.length && !isSpace(bytes[i]) && bytes[i] !== SLASH && bytes[i] !== GT) i++;
+    const name = text.slice(lt + 2, i).toLowerCase();
+    if (name === 'body' && this.holdBodyEnd && lt >= carried) {
+      this.holdBodyEnd = false;
+      cuts.push(lt - carried);
+      hold.at = lt - carried;
+    }
+    this.elements?.end(name);
   }
 
   /** Reports the tag if it is a marker; whether the rewriter will wait there. */
@@ -339,7 +398,8 @@ interface Inline {
   bytes: Promise<Uint8Array>;
 }
 
-function split(chunk: Uint8Array, cuts: number[], inlined: Inline[]): Piece[] {
+/** The chunk cut at `cuts`, with the inlined includes in place, and BODY_END at `bodyEnd` (one of the cuts). */
+function split(chunk: Uint8Array, cuts: number[], inlined: Inline[], bodyEnd?: number): Piece[] {
   if (cuts.length === 0 && inlined.length === 0) return [chunk];
   const pieces: Piece[] = [];
   let start = 0;
@@ -347,6 +407,7 @@ function split(chunk: Uint8Array, cuts: number[], inlined: Inline[]): Piece[] {
   const upTo = (cut: number) => {
     if (cut > start) pieces.push(chunk.subarray(start, cut));
     start = Math.max(start, cut);
+    if (cut === bodyEnd) pieces.push(BODY_END);
   };
   for (const cut of cuts) {
     while (next < inlined.length && inlined[next].from < cut) {

@@ -82,7 +82,10 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
 
   const fragments: Record<string, FragmentSpec> = {};
   for (const [id, spec] of Object.entries(manifest.fragments ?? {})) {
-    const fragment = compileFragment(id, spec, defaults, paramNames, problems, manifest.coalesce ?? 'isolate');
+    const fragment = compileFragment(id, spec, defaults, paramNames, problems, {
+      coalesce: manifest.coalesce ?? 'isolate',
+      placement: manifest.placement ?? 'in-order',
+    });
     if (fragment) fragments[id] = fragment;
   }
 
@@ -126,6 +129,8 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
       esiErrors: manifest.esiErrors ?? 'continue',
       esiVariables: manifest.esiVariables ?? [...ESI_VARIABLES],
       hosts,
+      placement: manifest.placement ?? 'in-order',
+      inOrderFor: manifest.inOrderFor ?? ['bots', 'save-data'],
       defaults,
       fragments,
       limits: { ...DEFAULT_LIMITS, ...manifest.limits },
@@ -152,7 +157,7 @@ function compileFragment(
   defaults: FragmentDefaults,
   paramNames: Set<string>,
   problems: CompileProblem[],
-  routeCoalesce: FragmentSpec['coalesce'],
+  route: Pick<FragmentSpec, 'coalesce' | 'placement'>,
 ): FragmentSpec | undefined {
   const at = (...path: (string | number)[]) => ['fragments', id, ...path];
   const template = (raw: string, path: (string | number)[]) => {
@@ -200,6 +205,13 @@ function compileFragment(
     });
   }
 
+  if (spec.placeholder !== undefined && (spec.placement ?? route.placement) !== 'out-of-order') {
+    problems.push({
+      path: at('placeholder'),
+      message: 'expected placement: out-of-order (on the fragment or the route): a placeholder shows only while an out-of-order fragment is on its way',
+    });
+  }
+
   if (spec.lastGood && !spec.staleIfError) {
     problems.push({ path: at('lastGood'), message: 'expected staleIfError: as well, for how long the last good copy may be served' });
   }
@@ -218,7 +230,9 @@ function compileFragment(
     contentTypes: spec.contentTypes?.map((t) => t.toLowerCase()) ?? defaults.contentTypes,
     tags: spec.tags ?? [],
     lastGood: spec.lastGood ?? false,
-    coalesce: spec.coalesce ?? routeCoalesce,
+    coalesce: spec.coalesce ?? route.coalesce,
+    placement: spec.placement ?? route.placement,
+    placeholder: spec.placeholder,
   };
 }
 

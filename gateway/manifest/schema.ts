@@ -72,6 +72,8 @@ export const FragmentManifestSchema = z.strictObject(
     contentTypes: list(mediaType, 'a list of media types').optional(),
     lastGood: z.boolean({ error: expected('true or false') }).optional(),
     coalesce: z.enum(['isolate', 'global'], { error: expected('isolate or global') }).optional(),
+    placement: z.enum(['in-order', 'out-of-order'], { error: expected('in-order or out-of-order') }).optional(),
+    placeholder: text('placeholder markup (a string)').optional(),
     tags: list(
       z.string({ error: expected('a tag (a string)') }).regex(/^[A-Za-z0-9_.:-]+$/, { error: expected('a tag of letters, digits and _ . : -') }),
       'a list of tags',
@@ -153,6 +155,8 @@ export const RouteManifestSchema = z.strictObject(
     limits: LimitsSchema.optional(),
     timeouts: TimeoutsSchema.optional(),
     coalesce: z.enum(['isolate', 'global'], { error: expected('isolate or global') }).optional(),
+    placement: z.enum(['in-order', 'out-of-order'], { error: expected('in-order or out-of-order') }).optional(),
+    inOrderFor: list(z.enum(['bots', 'save-data'], { error: expected('bots or save-data') }), 'a list of bots and/or save-data').optional(),
     segment: z
       .string({ error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })
       .regex(/^(cookie|header)\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })

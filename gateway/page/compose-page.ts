@@ -9,6 +9,7 @@ import { HostPolicy } from '../fragments/host-policy';
 import { RequestVars } from '../fragments/request-vars';
 import { assembleResponse } from '../html/assemble';
 import { MarkupScanner } from '../html/markup-scanner';
+import { OpenElements } from '../html/open-elements';
 import { errorPage } from '../http/error-page';
 import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
@@ -17,6 +18,8 @@ import { type FragmentObserver, fanOut, PageTimeline } from '../observe/fragment
 import { fragmentMetrics } from '../observe/fragment-metrics';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import { TraceContext } from '../observe/trace-context';
+import { includeMarker, OutOfOrderPage, slotMarker } from '../out-of-order/out-of-order-page';
+import { placementDecision, placementVary } from '../out-of-order/placement-decision';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
 import { ConnectionSlots } from './connection-slots';
@@ -170,25 +173,43 @@ export async function composePage({
     );
   }
 
+  const placement = placementDecision(route, request, page.headers);
+  const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce) : undefined;
+  // On an out-of-order page the scanner follows the open elements, so it knows where a placeholder or a template may go.
+  const elements = outOfOrder ? new OpenElements() : undefined;
+
   // The pump applies ESI, scans and cuts the markup itself, and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
   const scanner = new MarkupScanner(
     {
-      include: (include) => session.discover(include),
-      slot: (id) => session.sighted(id),
+      include: (include) => {
+        if (elements) outOfOrder?.sighted(includeMarker(include), elements.placementSafe);
+        return session.discover(include);
+      },
+      slot: (id) => {
+        if (elements) outOfOrder?.sighted(slotMarker(id), elements.placementSafe);
+        return session.sighted(id);
+      },
       waiting: () => session.waiting(),
       inline: (include) => session.inline(include),
     },
     pageEsi,
+    elements,
   );
   const esiPass = pageEsi ? esi.stream() : undefined;
   lifetime.pipeOrigin(page.body, input.writable, {
     pieces: esiPass ? (chunk) => esiPass.transform(chunk).flatMap((piece) => scanner.pieces(piece)) : (chunk) => scanner.pieces(chunk),
     end: () => (esiPass ? esiPass.flush().flatMap((piece) => scanner.pieces(piece)) : []),
+    interjections: outOfOrder && {
+      due: () => outOfOrder.due(),
+      take: () => outOfOrder.take(scanner.atSafePoint),
+      drain: (signal) => outOfOrder.drain(signal),
+    },
   });
   const body = input.readable;
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
+  for (const name of placementVary(route)) headers.append('vary', name);
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
   const debugView = debug ? new DebugView() : undefined;
   debugView?.adjust(headers);
@@ -196,11 +217,20 @@ export async function composePage({
   if (faults?.size) headers.set('cache-control', 'private, no-store');
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
   const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView };
-  const assembled = assembleResponse(new Response(body), session, context, (end) => {
-    lifetime.finish(report);
-    if (!debugView) return;
-    const spans = timeline.fragments();
-    end.append(debugView.markup({ url, traceId: trace.traceId, originMs, totalMs: Date.now() - began, route, headers, spans }), { html: true });
-  });
+  const assembled = assembleResponse(
+    new Response(body),
+    session,
+    context,
+    (end) => {
+      lifetime.finish(report);
+      // Templates still owed go in at the very end (the pump holds the page's end until each has had a flush point).
+      const templates = outOfOrder?.templates();
+      if (templates) end.append(templates, { html: true });
+      if (!debugView) return;
+      const spans = timeline.fragments();
+      end.append(debugView.markup({ url, traceId: trace.traceId, originMs, totalMs: Date.now() - began, route, headers, spans }), { html: true });
+    },
+    outOfOrder,
+  );
   return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
 }

@@ -1,14 +1,28 @@
+import { BODY_END, type Piece } from '../html/markup-scanner';
 import type { RouteTimeouts } from '../types';
 import { chunkReader } from './chunk-reader';
 import { WriteWindow } from './write-window';
 
 /** What the origin pump does to the bytes on their way to the rewriter (the ESI pass, the markup scanner). */
 export interface OriginPass {
-  /** Bytes, or bytes still to come (an include inlined into a script), written in this order. */
-  pieces(chunk: Uint8Array): Iterable<Uint8Array | Promise<Uint8Array>>;
+  /** Bytes, or bytes still to come (an include inlined into a script), written in this order; BODY_END is where `</body>` follows. */
+  pieces(chunk: Uint8Array): Iterable<Piece>;
   /** Whatever the pass still holds when the origin body ends. */
-  end(): Iterable<Uint8Array | Promise<Uint8Array>>;
+  end(): Iterable<Piece>;
+  /** An out-of-order page: markup the pass puts in between origin chunks, and before the page's end. */
+  interjections?: Interjections;
 }
+
+export interface Interjections {
+  /** Resolves when there may be something to put in. */
+  due(): Promise<void>;
+  /** Bytes to put in now, between two origin chunks, if any. */
+  take(): Uint8Array | undefined;
+  /** Before `</body>` (or the end of the page): bytes to put in as they come, until nothing is owed. */
+  drain(signal: AbortSignal): AsyncIterable<Uint8Array>;
+}
+
+type ReadOutcome = { ok: true; result: ReadableStreamReadResult<Uint8Array> } | { ok: false; error: unknown };
 
 /**
  * How far the origin pump may read ahead of the assembling rewriter, so that
@@ -99,10 +113,13 @@ export class PageLifetime {
     const clientGone = () => this.end(new PageAborted('client-gone', 'the client went away'));
     const writer = new WriteWindow(stage.getWriter(), LOOKAHEAD_BYTES, clientGone);
     const idleMs = this.timeouts.originIdleMs;
+    const { interjections } = pass;
     let bytes = 0;
     let lastChunkAt = Date.now();
+    /** While the page's end is held for out-of-order fragments, the origin is not read: its silence is ours. */
+    let holding = false;
     const checkIdle = () => {
-      const silent = Date.now() - lastChunkAt;
+      const silent = holding ? 0 : Date.now() - lastChunkAt;
       if (silent < idleMs) {
         idle = setTimeout(checkIdle, idleMs - silent);
         return;
@@ -111,25 +128,53 @@ export class PageLifetime {
     };
     let idle = setTimeout(checkIdle, idleMs);
     this.signal.addEventListener('abort', () => void reader.cancel(this.failure).catch(() => {}));
+    const hold = async () => {
+      if (!interjections) return;
+      holding = true;
+      for await (const interjected of interjections.drain(this.signal)) await writer.write(interjected);
+      holding = false;
+      lastChunkAt = Date.now();
+    };
+    const write = async (pieces: Iterable<Piece>) => {
+      for (const piece of pieces) {
+        if (piece === BODY_END) await hold();
+        else await writer.write(piece instanceof Uint8Array ? piece : await piece);
+      }
+    };
+    /** The next chunk; meanwhile, on an out-of-order page, whatever falls due goes in. */
+    const next = async (): Promise<ReadOutcome> => {
+      const read = reader.read().then(
+        (result): ReadOutcome => ({ ok: true, result }),
+        (error): ReadOutcome => ({ ok: false, error }),
+      );
+      if (!interjections) return read;
+      for (;;) {
+        const interjected = interjections.take();
+        if (interjected) await writer.write(interjected);
+        const outcome = await Promise.race([read, interjections.due().then(() => undefined)]);
+        if (outcome) return outcome;
+      }
+    };
     const pump = async () => {
       try {
         for (;;) {
-          let chunk: ReadableStreamReadResult<Uint8Array>;
-          try {
-            chunk = await reader.read();
-          } catch (error) {
+          const outcome = await next();
+          if (!outcome.ok) {
+            const { error } = outcome;
             if (!this.failure)
               this.end(new PageAborted('origin-broken', `origin body broke after ${bytes} bytes: ${error instanceof Error ? error.message : String(error)}`));
             return;
           }
+          const chunk = outcome.result;
           if (this.failure) return;
           if (chunk.done) {
-            for (const piece of pass.end()) await writer.write(await piece);
+            await write(pass.end());
+            await hold();
             return;
           }
           bytes += chunk.value.byteLength;
           lastChunkAt = Date.now();
-          for (const piece of pass.pieces(chunk.value)) await writer.write(piece instanceof Uint8Array ? piece : await piece);
+          await write(pass.pieces(chunk.value));
         }
       } catch {
         clientGone(); // Only a write fails here: nothing reads the page any more.

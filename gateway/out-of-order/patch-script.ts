@@ -1,0 +1,34 @@
+/**
+ * The fallback for browsers that do not apply `<template for>` themselves
+ * (declarative out-of-order patching). It is sent once per page, just before
+ * the first template, and does nothing where the browser patches natively:
+ * there a patched template never enters the DOM, and `HTMLTemplateElement`
+ * reflects `for` as `htmlFor`.
+ *
+ * Elsewhere the placeholders are processing-instruction nodes (browsers that
+ * parse `<?…>` as such) or comments whose text starts with `?` (browsers that
+ * parse them as bogus comments). A template is applied once the parser has
+ * moved past it (it has a next sibling), or at DOMContentLoaded: what lies
+ * between `<?start name="x">` and its `<?end>` (or the `<?marker name="x">`)
+ * is replaced by the template's content, and the markers and template go.
+ */
+const SOURCE = `(()=>{
+if("htmlFor"in HTMLTemplateElement.prototype)return;
+const d=document,
+k=n=>n.nodeType==7?[n.target,n.data]:n.nodeType==8&&(n=/^\\?(\\w+)\\s*([^]*?)\\??$/.exec(n.data))?[n[1],n[2]]:0,
+run=()=>{for(const t of d.querySelectorAll("template[for]")){
+if(!t.nextSibling&&d.readyState=="loading")continue;
+const w=d.createTreeWalker(d,192),f=t.getAttribute("for");let s,n,m;
+while(n=w.nextNode())if((m=k(n))&&(m[0]=="start"||m[0]=="marker")&&/name="([^"]*)"/.exec(m[1])?.[1]==f){s=n;break}
+if(s){if(m[0]=="start")for(let e=s.nextSibling,l=0;e;){const x=e.nextSibling,j=k(e);e.remove();if(j&&j[0]=="start")l++;if(j&&j[0]=="end"&&!l--)break;e=x}
+s.replaceWith(t.content)}
+t.remove()}};
+new MutationObserver(run).observe(d,{childList:true,subtree:true});
+d.addEventListener("DOMContentLoaded",run)})()`;
+
+export const PATCH_SCRIPT = SOURCE.replaceAll('\n', '');
+
+/** The script element, with the page's nonce when its CSP asks for one. */
+export function patchScriptTag(nonce: string | undefined): string {
+  return `<script${nonce === undefined ? '' : ` nonce="${nonce}"`}>${PATCH_SCRIPT}</script>`;
+}
