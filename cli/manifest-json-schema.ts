@@ -24,7 +24,8 @@ const DESCRIPTIONS: Record<string, string> = {
   placement:
     'in-order (default): the page waits at the marker for the fragment; out-of-order: a fragment not there yet gets a placeholder, the page streams on, and the fragment follows in a <template for>.',
   inOrderFor: 'Clients that get out-of-order fragments in document order instead (default: bots, save-data).',
-  placeholder: 'Markup the placeholder shows until an out-of-order fragment arrives (default: the marker\'s own content, or the fallback html); give it the fragment\'s size to avoid layout shift.',
+  placeholder:
+    "Markup the placeholder shows until an out-of-order fragment arrives (default: the marker's own content, or the fallback html); give it the fragment's size to avoid layout shift.",
   segment: 'Where the user id for segments comes from, such as "cookie.uid".',
   onFailure: 'What a visitor gets when a required fragment fails: a 5xx status and an HTML page.',
   src: 'The fragment URL: a path on the origin, or a URL on a listed host. Variables: {params.x}, {query.x}, {cookie.x}, {header.x}, {geo.country}, {segment}, with |default.',

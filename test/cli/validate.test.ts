@@ -59,7 +59,7 @@ describe('tessera validate', () => {
         'manifests/product.yaml:6:10: fragments.price.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
         '  6 |     ttl: soon',
         '               ^',
-        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback, contentTypes, lastGood, coalesce, tags)',
+        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback, contentTypes, lastGood, coalesce, placement, placeholder, tags)',
         '  7 |     tll: 5m',
         '          ^',
         'manifests/product.yaml:8:23: fragments.price.fallback.html: expected fallback markup (a string), got 3',
@@ -241,6 +241,30 @@ describe('tessera validate, the gaps closed', () => {
     expect(code).toBe(1);
     expect(err).toContain(
       'manifests/a.yaml:5:15: fragments.bad.src: https://evil.example.com is not the origin or a listed host: list it under hosts:, or give a path (which goes to the origin)',
+    );
+  });
+
+  it('refuses a placeholder on a fragment placed in order, and a misspelt placement', async () => {
+    await manifest(
+      'a.yaml',
+      [
+        'route: /a',
+        'inOrderFor: [bots, robots]',
+        'fragments:',
+        '  recs: { src: /recs, placeholder: "<div class=skeleton></div>" }',
+        '  news: { src: /news, placement: later }',
+        '',
+      ].join('\n'),
+    );
+    const { code, err } = await run('validate');
+    expect(code).toBe(1);
+    expect(err).toContain('manifests/a.yaml:2:20: inOrderFor[1]: expected bots or save-data, got "robots"');
+    expect(err).toContain('manifests/a.yaml:5:34: fragments.news.placement: expected in-order or out-of-order, got "later"');
+    expect(err).not.toContain('fragments.recs.placeholder');
+    await manifest('a.yaml', 'route: /a\nfragments:\n  recs: { src: /recs, placeholder: "<div class=skeleton></div>" }\n');
+    const second = await run('validate');
+    expect(second.err).toContain(
+      'manifests/a.yaml:3:36: fragments.recs.placeholder: expected placement: out-of-order (on the fragment or the route): a placeholder shows only while an out-of-order fragment is on its way',
     );
   });
 

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { OpenElements } from '../../gateway/html/open-elements';
+import { inlineScriptAllowance } from '../../gateway/http/content-security-policy';
+
+function after(tags: string): OpenElements {
+  const elements = new OpenElements();
+  for (const [, slash, name, selfClosing] of tags.matchAll(/<(\/?)([a-z0-9]+)[^>]*?(\/?)>/g)) {
+    if (slash) elements.end(name);
+    else elements.start(name, selfClosing === '/');
+  }
+  return elements;
+}
+
+describe('where out-of-order markup may go', () => {
+  it('lets templates go only where they land in the body as templates', () => {
+    expect(after('<body><main><div>').templateSafe).toBe(true);
+    expect(after('<table><tr><td>').templateSafe).toBe(false);
+    expect(after('<table><tr><td>x</td></tr></table>').templateSafe).toBe(true);
+    expect(after('<select><option>').templateSafe).toBe(false);
+    expect(after('<svg><g>').templateSafe).toBe(false);
+    expect(after('<svg/>').templateSafe).toBe(true);
+    expect(after('<template><p>').templateSafe).toBe(false);
+    expect(after('<noscript>').templateSafe).toBe(false);
+  });
+
+  it('lets placeholders stand in flow content and table cells, not among rows, options or foreign content', () => {
+    expect(after('<body><p>').placementSafe).toBe(true);
+    expect(after('<table><tbody><tr><td>').placementSafe).toBe(true);
+    expect(after('<table><tr><td></td>').placementSafe).toBe(false);
+    expect(after('<table><tr><td>x<td>').placementSafe).toBe(true);
+    expect(after('<table><tr><td>x</td></tr><tr>').placementSafe).toBe(false);
+    expect(after('<table><caption>').placementSafe).toBe(true);
+    expect(after('<table><tr><td><table><tr>').placementSafe).toBe(false);
+    expect(after('<select>').placementSafe).toBe(false);
+    expect(after('<svg><foreignObject><div>').placementSafe).toBe(false);
+    expect(after('<math>').placementSafe).toBe(false);
+  });
+});
+
+describe('whether our inline script may run under the page CSP', () => {
+  it('runs freely without a policy on scripts, or with unsafe-inline alone', () => {
+    expect(inlineScriptAllowance(null)).toEqual({ kind: 'allowed' });
+    expect(inlineScriptAllowance("img-src 'self'")).toEqual({ kind: 'allowed' });
+    expect(inlineScriptAllowance("script-src 'self' 'unsafe-inline'")).toEqual({ kind: 'allowed' });
+  });
+
+  it('carries the nonce every policy offers', () => {
+    expect(inlineScriptAllowance("script-src 'nonce-abc' 'unsafe-inline'")).toEqual({ kind: 'nonce', nonce: 'abc' });
+    expect(inlineScriptAllowance("default-src 'self' 'nonce-abc'")).toEqual({ kind: 'nonce', nonce: 'abc' });
+    expect(inlineScriptAllowance("script-src 'nonce-abc', script-src 'nonce-abc' 'self'")).toEqual({ kind: 'nonce', nonce: 'abc' });
+  });
+
+  it('is refused by hashes alone, strict-dynamic without a nonce, or policies with no nonce in common', () => {
+    expect(inlineScriptAllowance("script-src 'sha256-xyz' 'unsafe-inline'")).toEqual({ kind: 'refused' });
+    expect(inlineScriptAllowance("script-src 'strict-dynamic' 'unsafe-inline' https:")).toEqual({ kind: 'refused' });
+    expect(inlineScriptAllowance("default-src 'self'")).toEqual({ kind: 'refused' });
+    expect(inlineScriptAllowance("script-src 'nonce-a', script-src 'nonce-b'")).toEqual({ kind: 'refused' });
+    // script-src-elem governs script elements, whatever script-src says.
+    expect(inlineScriptAllowance("script-src 'unsafe-inline'; script-src-elem 'self'")).toEqual({ kind: 'refused' });
+  });
+});
