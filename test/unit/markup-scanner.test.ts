@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { readIncludeAttributes } from '../../gateway/esi/page-esi';
-import { MarkupScanner, type Piece } from '../../gateway/html/markup-scanner';
+import { BODY_END, MarkupScanner, type Piece } from '../../gateway/html/markup-scanner';
+import { OpenElements } from '../../gateway/html/open-elements';
 import type { IncludeAttributes } from '../../gateway/types';
 
 const include = (src: string): IncludeAttributes => readIncludeAttributes((name) => (name === 'src' ? src : null));
 const NOTHING = () => Promise.resolve(new Uint8Array(0));
 const bytes = (text: string) => new TextEncoder().encode(text);
-/** A piece as text; an include inlined into raw text shows as «src». */
+/** A piece as text; an include inlined into raw text shows as «src», the hold before </body> as ‖. */
 const text = (piece: Piece, inlined: Map<Promise<Uint8Array>, string>) =>
-  piece instanceof Uint8Array ? new TextDecoder().decode(piece) : `«${inlined.get(piece)}»`;
+  piece === BODY_END ? '‖' : piece instanceof Uint8Array ? new TextDecoder().decode(piece) : `«${inlined.get(piece)}»`;
 
 /** Scans `markup` cut into the given chunks; the markers reported and the pieces written. */
 function scan(chunks: string[], esi = true) {
@@ -110,5 +111,30 @@ describe('the markup scanner', () => {
     const { markers, pieces } = scan([huge.slice(0, 20_000), huge.slice(20_000), '<esi:include src="/after"/>']);
     expect(pieces.join('')).toBe(`${huge}<esi:include src="/after"/>`);
     expect(markers).toEqual([include('/after')]);
+  });
+});
+
+describe('the markup scanner on an out-of-order page', () => {
+  const scanner = () => new MarkupScanner({ include: () => false, slot: () => false, waiting: () => false, inline: NOTHING }, true, new OpenElements());
+  const written = (s: MarkupScanner, chunk: string) => s.pieces(bytes(chunk)).map((piece) => text(piece, new Map()));
+
+  it('stops before the first </body>, and only the first', () => {
+    const s = scanner();
+    expect(written(s, '<body><p>x</p></bo')).toEqual(['<body><p>x</p>']);
+    expect(written(s, 'dy></html><!-- </body> --></body>')).toEqual(['‖', '</body></html><!-- </body> --></body>']);
+  });
+
+  it('says where the bytes so far end: in text, or inside a tag, comment, raw text or table', () => {
+    const s = scanner();
+    const at = (chunk: string) => {
+      s.pieces(bytes(chunk));
+      return s.atSafePoint;
+    };
+    expect(at('<body><main>')).toBe(true);
+    expect(at('<div class="a')).toBe(true); // Held back whole: the bytes sent end before the tag.
+    expect(at(' b">text<!-- c')).toBe(false);
+    expect(at('omment --><script>var a = 1')).toBe(false);
+    expect(at(';</script><table><tr><td>')).toBe(false);
+    expect(at('</td></tr></table>')).toBe(true);
   });
 });
