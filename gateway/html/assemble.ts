@@ -91,14 +91,14 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
     element(element) {
       const id = element.getAttribute('data-slot') ?? '';
       // Asked at every marker the scanner saw, so its answers stay in step.
-      const placeable = outOfOrder?.mayPlace(slotMarker(id)) ?? false;
+      const sighting = outOfOrder?.mayPlace(slotMarker(id));
       const placement = source.slot(id, context.depth);
       if (!placement) return; // Not declared in the manifest: the origin's markup stands.
-      if (outOfOrder && placeable && !placement.ready && placement.outOfOrder) {
+      if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
         const { placeholder } = placement.outOfOrder;
         // Without a declared placeholder the marker's own content is the placeholder; a fragment that keeps it needs no template.
         const content = deferred(placement.fragment, source, context, `data-slot="${id}"`, (html) => html ?? (placeholder === undefined ? null : ''));
-        const name = outOfOrder.placeholder(content);
+        const name = outOfOrder.placeholder(content, sighting);
         if (placeholder === undefined) {
           element.prepend(placeholderStart(name), { html: true });
           element.append(PLACEHOLDER_END, { html: true });
@@ -118,7 +118,8 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
     rewriter.on(FLUSH_ELEMENT, {
       element(element) {
         if (element.hasAttribute('data-body-end')) outOfOrder.reachedBodyEnd();
-        element.replace(outOfOrder.templates(), { html: true });
+        const names = element.getAttribute('data-for');
+        element.replace(outOfOrder.templates(names === null ? undefined : names.split(' ')), { html: true });
       },
     });
   }
@@ -127,16 +128,16 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
     .on('esi\\:include', {
       element(element) {
         const include = readIncludeAttributes((name) => element.getAttribute(name));
-        const placeable = outOfOrder?.mayPlace(includeMarker(include)) ?? false;
+        const sighting = outOfOrder?.mayPlace(includeMarker(include));
         const placement = source.include(include, context.depth);
         if (!placement) return void element.remove();
-        if (outOfOrder && placeable && !placement.ready && placement.outOfOrder) {
+        if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
           const { placeholder, fallbackHtml } = placement.outOfOrder;
           const content = deferred(placement.fragment, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
             if (include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
             return html ?? '';
           });
-          element.replace(placeholderMarkup(outOfOrder.placeholder(content), placeholder ?? fallbackHtml ?? ''), { html: true });
+          element.replace(placeholderMarkup(outOfOrder.placeholder(content, sighting), placeholder ?? fallbackHtml ?? ''), { html: true });
           return;
         }
         return place(placement, source, context, `esi:include src="${include.src}"`, (html, fragment) => {

@@ -1,7 +1,7 @@
 import { INCLUDE_ATTRIBUTES, readIncludeAttributes } from '../esi/page-esi';
 import type { IncludeAttributes } from '../types';
 import { concatBytes } from './concat-bytes';
-import { type OpenElements, TRACKED_INITIALS } from './open-elements';
+import type { OpenElements } from './open-elements';
 
 /**
  * One cheap byte-level pass over the origin page, run by the origin pump as
@@ -240,10 +240,9 @@ export class MarkupScanner {
     const tag = readTag(bytes, text, lt);
     if (!tag) return { complete: false };
     // Before the marker is reported: a data-slot's content is inside its own element.
-    if (this.elements && TRACKED_INITIALS.has(String.fromCharCode(bytes[lt + 1] | 0x20))) {
-      this.elements.start(text.slice(tag.name.start, tag.name.end).toLowerCase(), tag.selfClosing);
-    }
-    if (this.report(bytes, tag) && lt >= carried) cuts.push(lt - carried);
+    const slot = attributeValue(bytes, tag, DATA_SLOT);
+    this.elements?.start(text.slice(tag.name.start, tag.name.end).toLowerCase(), tag.selfClosing, slot !== null);
+    if (this.report(bytes, tag, slot) && lt >= carried) cuts.push(lt - carried);
     const raw = RAW_TEXT.find((name) => named(bytes, tag.name, name));
     if (raw) this.mode = { kind: 'raw', until: raw, inlines: true };
     else if (this.esi && !tag.selfClosing && named(bytes, tag.name, ESI_REMOVE)) this.mode = { kind: 'raw', until: ESI_REMOVE, inlines: false };
@@ -264,11 +263,10 @@ export class MarkupScanner {
   }
 
   /** Reports the tag if it is a marker; whether the rewriter will wait there. */
-  private report(bytes: Uint8Array, tag: Tag): boolean {
+  private report(bytes: Uint8Array, tag: Tag, slot: string | null): boolean {
     if (this.esi && named(bytes, tag.name, ESI_INCLUDE)) {
       return this.events.include(includeAttributes(bytes, tag));
     }
-    const slot = attributeValue(bytes, tag, DATA_SLOT);
     return slot !== null && this.events.slot(slot);
   }
 

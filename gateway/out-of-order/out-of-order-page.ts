@@ -15,10 +15,15 @@ import { patchScriptTag } from './patch-script';
  *   nothing is owed (`take`, `due`, `drain`).
  */
 
-/** A point in the stream where the rewriter puts the templates that are ready. */
-const FLUSH = new TextEncoder().encode('<tessera-flush></tessera-flush>');
-/** The same, just before `</body>`: the rewriter says when it gets there. */
-const FLUSH_AT_BODY_END = new TextEncoder().encode('<tessera-flush data-body-end></tessera-flush>');
+const encoder = new TextEncoder();
+/** Just before `</body>`: every template ready goes here, and the rewriter says when it gets there. */
+const FLUSH_AT_BODY_END = encoder.encode('<tessera-flush data-body-end></tessera-flush>');
+const FLUSH_ALL = encoder.encode('<tessera-flush></tessera-flush>');
+
+/** A flush point for the named templates. */
+function flushFor(names: string[]): Uint8Array {
+  return encoder.encode(`<tessera-flush data-for="${names.join(' ')}"></tessera-flush>`);
+}
 
 export const FLUSH_ELEMENT = 'tessera-flush';
 
@@ -42,16 +47,29 @@ export function placeholderStart(name: string): string {
 
 export const PLACEHOLDER_END = '<?end>';
 
+/** Where the scanner saw a marker: whether a placeholder may stand there, and the elements it is inside (OpenElements.scope). */
+export interface Sighting {
+  placeable: boolean;
+  scope: readonly number[];
+}
+
+/** Where the stream is, for the pump: whether markup may go in here, and whether a template here reaches a placeholder. */
+export interface StreamPosition {
+  atSafePoint: boolean;
+  encloses(scope: readonly number[]): boolean;
+}
+
+type Template =
+  | { state: 'waiting'; scope: readonly number[] }
+  | { state: 'ready' | 'flushed'; scope: readonly number[]; html: string }
+  | { state: 'emitted' | 'none' };
+
 export class OutOfOrderPage {
-  /** Per marker, in document order: whether the scanner found it where a placeholder may stand. */
-  private readonly sightings = new Map<string, boolean[]>();
-  private count = 0;
-  /** Templates ready to go, in the order their fragments settled. */
-  private ready: string[] = [];
-  /** Placeholders whose fragment has not settled. */
+  /** Per marker, in document order, where the scanner saw it. */
+  private readonly sightings = new Map<string, Sighting[]>();
+  /** By placeholder name, in the order the placeholders were placed. */
+  private readonly placed = new Map<string, Template>();
   private unsettled = 0;
-  /** A fragment settled since the pump last left a flush point. */
-  private settledSinceFlush = false;
   private scriptSent = false;
   private wake: (() => void) | undefined;
   private nextSettle: Promise<void> | undefined;
@@ -64,16 +82,20 @@ export class OutOfOrderPage {
     private readonly nonce: string | undefined,
   ) {}
 
-  /** The scanner passed a marker: whether its placeholder would parse as the fragment would (see OpenElements). */
-  sighted(marker: string, placeable: boolean): void {
+  /** The scanner passed a marker. */
+  sighted(marker: string, sighting: Sighting): void {
     const queue = this.sightings.get(marker);
-    if (queue) queue.push(placeable);
-    else this.sightings.set(marker, [placeable]);
+    if (queue) queue.push(sighting);
+    else this.sightings.set(marker, [sighting]);
   }
 
-  /** The rewriter reached a marker: whether it may get a placeholder. Every marker asks once, so the order stays in step. */
-  mayPlace(marker: string): boolean {
-    return this.sightings.get(marker)?.shift() ?? false;
+  /**
+   * The rewriter reached a marker: where the scanner saw it, if a placeholder
+   * may stand there. Every marker asks once, so the answers stay in step.
+   */
+  mayPlace(marker: string): Sighting | undefined {
+    const sighting = this.sightings.get(marker)?.shift();
+    return sighting?.placeable ? sighting : undefined;
   }
 
   /**
@@ -81,24 +103,32 @@ export class OutOfOrderPage {
    * settles its template is ready; `null` means no template (the placeholder
    * stays, as the marker's content would have).
    */
-  placeholder(content: Promise<string | null>): string {
-    const name = `tessera-${++this.count}`;
+  placeholder(content: Promise<string | null>, sighting: Sighting): string {
+    const name = `tessera-${this.placed.size + 1}`;
+    const { scope } = sighting;
+    this.placed.set(name, { state: 'waiting', scope });
     this.unsettled++;
     void content.then((html) => {
       this.unsettled--;
-      if (html !== null) this.ready.push(`<template for="${name}">${html}</template>`);
-      this.settledSinceFlush = true;
+      this.placed.set(name, html === null ? { state: 'none' } : { state: 'ready', scope, html });
       this.notify();
     });
     return name;
   }
 
-  /** For the rewriter at a flush point: every template ready, after the fallback script the first time. */
-  templates(): string {
-    if (this.ready.length === 0) return '';
-    const markup = this.ready.join('');
-    this.ready = [];
-    if (this.scriptSent) return markup;
+  /**
+   * For the rewriter at a flush point: the named templates (all that are
+   * ready, without names), after the fallback script the first time.
+   */
+  templates(names?: readonly string[]): string {
+    let markup = '';
+    for (const name of names ?? [...this.placed.keys()]) {
+      const template = this.placed.get(name);
+      if (template?.state !== 'ready' && template?.state !== 'flushed') continue;
+      markup += `<template for="${name}">${template.html}</template>`;
+      this.placed.set(name, { state: 'emitted' });
+    }
+    if (!markup || this.scriptSent) return markup;
     this.scriptSent = true;
     return patchScriptTag(this.nonce) + markup;
   }
@@ -114,34 +144,52 @@ export class OutOfOrderPage {
     return this.nextSettle;
   }
 
-  /** For the pump between origin chunks: a flush point, if a fragment settled since the last and the stream is at a safe place. */
-  take(atSafePoint: boolean): Uint8Array | undefined {
-    if (!this.settledSinceFlush || !atSafePoint) return undefined;
-    this.settledSinceFlush = false;
-    return FLUSH;
+  /**
+   * For the pump between origin chunks: a flush point for the templates that
+   * are ready and would reach their placeholder from here.
+   */
+  take(position: StreamPosition): Uint8Array | undefined {
+    if (!position.atSafePoint) return undefined;
+    const names: string[] = [];
+    for (const [name, template] of this.placed) {
+      if (template.state !== 'ready' || !position.encloses(template.scope)) continue;
+      names.push(name);
+      this.placed.set(name, { ...template, state: 'flushed' });
+    }
+    return names.length ? flushFor(names) : undefined;
   }
 
   /**
-   * For the pump before `</body>` (or the end of the page): flush points,
-   * one after each fragment that settles, until no placeholder is owed. The
-   * page's last bytes follow. Only the first call drains; it stops when
-   * `signal` aborts (the page ended early).
+   * For the pump before `</body>` (or the end of the page): flush points for
+   * every template ready, and then after each fragment that settles, until no
+   * placeholder is owed; the page's last bytes follow. Only the first call
+   * drains; it stops when `signal` aborts (the page ended early).
    */
   async *drain(signal: AbortSignal): AsyncGenerator<Uint8Array> {
     if (this.drained) return;
     this.drained = true;
-    this.settledSinceFlush = false;
+    this.flushAll();
     yield FLUSH_AT_BODY_END;
     if (!(await unlessAborted(this.atBodyEnd, signal))) return;
     for (;;) {
-      if (this.settledSinceFlush) {
-        this.settledSinceFlush = false;
-        yield FLUSH;
+      if (this.flushAll()) {
+        yield FLUSH_ALL;
         continue;
       }
       if (this.unsettled === 0) return;
       if (!(await unlessAborted(this.due(), signal))) return;
     }
+  }
+
+  /** Marks every ready template flushed; whether there was one. */
+  private flushAll(): boolean {
+    let any = false;
+    for (const [name, template] of this.placed) {
+      if (template.state !== 'ready') continue;
+      this.placed.set(name, { ...template, state: 'flushed' });
+      any = true;
+    }
+    return any;
   }
 
   private notify(): void {
@@ -151,7 +199,6 @@ export class OutOfOrderPage {
     wake?.();
   }
 }
-
 /** Whether `promise` resolved before `signal` aborted. */
 function unlessAborted(promise: Promise<void>, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);

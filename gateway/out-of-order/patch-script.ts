@@ -1,9 +1,11 @@
 /**
- * The fallback for browsers that do not apply `<template for>` themselves
- * (declarative out-of-order patching). It is sent once per page, just before
- * the first template, and does nothing where the browser patches natively:
- * there a patched template never enters the DOM, and `HTMLTemplateElement`
- * reflects `for` as `htmlFor`.
+ * The fallback for templates the browser does not apply itself: all of them
+ * where `<template for>` (declarative out-of-order patching) is not
+ * supported, and, where it is, any that landed outside the element holding
+ * its placeholder (browsers patch only from a template whose parent contains
+ * the placeholder). It is sent once per page, just before the first
+ * template. A template the browser applied never enters the DOM, so the
+ * script only ever sees the others.
  *
  * Elsewhere the placeholders are processing-instruction nodes (browsers that
  * parse `<?…>` as such) or comments whose text starts with `?` (browsers that
@@ -13,7 +15,6 @@
  * is replaced by the template's content, and the markers and template go.
  */
 const SOURCE = `(()=>{
-if("htmlFor"in HTMLTemplateElement.prototype)return;
 const d=document,
 k=n=>n.nodeType==7?[n.target,n.data]:n.nodeType==8&&(n=/^\\?(\\w+)\\s*([^]*?)\\??$/.exec(n.data))?[n[1],n[2]]:0,
 run=()=>{for(const t of d.querySelectorAll("template[for]")){

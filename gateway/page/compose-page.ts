@@ -183,11 +183,11 @@ export async function composePage({
   const scanner = new MarkupScanner(
     {
       include: (include) => {
-        if (elements) outOfOrder?.sighted(includeMarker(include), elements.placementSafe);
+        if (elements) outOfOrder?.sighted(includeMarker(include), { placeable: elements.placementSafe, scope: elements.scope });
         return session.discover(include);
       },
       slot: (id) => {
-        if (elements) outOfOrder?.sighted(slotMarker(id), elements.placementSafe);
+        if (elements) outOfOrder?.sighted(slotMarker(id), { placeable: elements.placementSafe, scope: elements.scope });
         return session.sighted(id);
       },
       waiting: () => session.waiting(),
@@ -202,7 +202,7 @@ export async function composePage({
     end: () => (esiPass ? esiPass.flush().flatMap((piece) => scanner.pieces(piece)) : []),
     interjections: outOfOrder && {
       due: () => outOfOrder.due(),
-      take: () => outOfOrder.take(scanner.atSafePoint),
+      take: () => outOfOrder.take({ atSafePoint: scanner.atSafePoint, encloses: (scope) => elements?.encloses(scope) ?? false }),
       drain: (signal) => outOfOrder.drain(signal),
     },
   });

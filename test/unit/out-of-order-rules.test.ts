@@ -35,6 +35,37 @@ describe('where out-of-order markup may go', () => {
     expect(after('<svg><foreignObject><div>').placementSafe).toBe(false);
     expect(after('<math>').placementSafe).toBe(false);
   });
+
+  it('knows which elements a template here would be a child of, implied end tags included', () => {
+    const header = after('<body><div class="page"><header>');
+    const inHeader = header.scope;
+    header.end('header');
+    header.start('main', false);
+    header.start('p', false);
+    expect(header.encloses(inHeader)).toBe(false); // Inside <main>: not an ancestor of the header.
+    header.start('div', false); // A <div> closes the paragraph…
+    header.end('div');
+    header.end('main');
+    expect(header.encloses(inHeader)).toBe(true); // …and after </main> the current element is div.page.
+    const list = after('<ul><li>a');
+    const inFirstItem = list.scope;
+    list.start('li', false); // Closes the first item.
+    expect(list.encloses(inFirstItem)).toBe(false);
+    list.end('li');
+    expect(list.encloses(inFirstItem)).toBe(true);
+    const paragraph = after('<p>');
+    const inParagraph = paragraph.scope;
+    paragraph.start('img', false);
+    paragraph.start('br', false);
+    expect(paragraph.encloses(inParagraph)).toBe(true); // Void elements never open.
+  });
+
+  it('lets nothing go inside a data-slot, whose content the gateway replaces', () => {
+    const elements = new OpenElements();
+    elements.start('div', false, true);
+    expect(elements.templateSafe).toBe(false);
+    expect(elements.scope).toEqual([0]);
+  });
 });
 
 describe('whether our inline script may run under the page CSP', () => {

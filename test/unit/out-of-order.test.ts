@@ -88,15 +88,34 @@ describe('out-of-order placement', () => {
     const origin = controlledBody();
     const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
     const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
-    origin.push('<html><body><esi:include src="/recs"/><main>');
-    await page.until('<main>');
+    origin.push('<html><body><main><esi:include src="/recs"/><p>intro</p>');
+    await page.until('<p>intro</p>');
     recs.open();
     // The origin is silent: only the pump's own flush point can bring the template out.
-    expect(await page.until('</template>')).toContain('<main><script>');
+    expect(await page.until('</template>')).toContain('<p>intro</p><script>');
     origin.push('</main></body></html>');
     origin.close();
     expect(withoutScript(await page.rest())).toBe(
-      '<html><body><?marker name="tessera-1"><main><template for="tessera-1"><ul>recs</ul></template></main></body></html>',
+      '<html><body><main><?marker name="tessera-1"><p>intro</p><template for="tessera-1"><ul>recs</ul></template></main></body></html>',
+    );
+  });
+
+  it('waits until the stream is back in an element that holds the placeholder, where browsers apply the template', async () => {
+    const recs = slowFragment('<ul>recs</ul>');
+    const origin = controlledBody();
+    const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
+    const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
+    origin.push('<body><div class="page"><header><esi:include src="/recs"/></header><main><p>one</p>');
+    await page.until('<p>one</p>');
+    recs.open();
+    await delay(20);
+    origin.push('<p>two</p></main>');
+    // Inside <main> the template would be outside the header's ancestors; after </main> it is a child of div.page.
+    await page.until('</template>');
+    origin.push('<footer>F</footer></div></body>');
+    origin.close();
+    expect(withoutScript(await page.rest())).toBe(
+      '<body><div class="page"><header><?marker name="tessera-1"></header><main><p>one</p><p>two</p></main><template for="tessera-1"><ul>recs</ul></template><footer>F</footer></div></body>',
     );
   });
 
@@ -125,17 +144,17 @@ describe('out-of-order placement', () => {
       const origin = controlledBody();
       const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
       const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
-      origin.push(`<html><body><esi:include src="/recs"/><main>${open}`);
+      origin.push(`<html><body><main><esi:include src="/recs"/>${open}`);
       await page.until('<main>');
       recs.open();
       await delay(20); // The fragment settles, and the pump is told, while the origin is inside the construct.
       origin.push(`${close}<p>after</p>`);
       await page.until('</template>');
-      origin.push('<footer>F</footer></body></html>');
+      origin.push('</main><footer>F</footer></body></html>');
       origin.close();
       const body = withoutScript(await page.rest());
       expect(body).toBe(
-        `<html><body><?marker name="tessera-1"><main>${open}${close}<p>after</p><template for="tessera-1"><ul>recs</ul></template><footer>F</footer></body></html>`,
+        `<html><body><main><?marker name="tessera-1">${open}${close}<p>after</p><template for="tessera-1"><ul>recs</ul></template></main><footer>F</footer></body></html>`,
       );
     });
   }
@@ -145,14 +164,14 @@ describe('out-of-order placement', () => {
     const origin = controlledBody();
     const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
     const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
-    origin.push('<body><esi:include src="/recs"/><main><div class="a');
+    origin.push('<body><main><esi:include src="/recs"/><div class="a');
     await page.until('<main>');
     recs.open();
     await page.until('</template>');
     origin.push(' b">x</div></main></body>');
     origin.close();
     expect(withoutScript(await page.rest())).toBe(
-      '<body><?marker name="tessera-1"><main><template for="tessera-1"><ul>recs</ul></template><div class="a b">x</div></main></body>',
+      '<body><main><?marker name="tessera-1"><template for="tessera-1"><ul>recs</ul></template><div class="a b">x</div></main></body>',
     );
   });
 
