@@ -1,6 +1,7 @@
 import { handlePurge, PURGE_PATH } from './admin/purge';
 import { debugRequested } from './debug/debug-gate';
 import { requestedFaults } from './debug/fault-injection';
+import { requestedPlacement } from './debug/placement-preview';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
@@ -134,6 +135,7 @@ export function createGateway(options: GatewayOptions) {
       observer: options.observer,
       debug: await debugRequested(request, url, debug),
       faults: await requestedFaults(request, url, debug),
+      placementPreview: await requestedPlacement(request, url, debug),
       // Overrides go around the host rule, so only tessera dev may set them.
       overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
     });

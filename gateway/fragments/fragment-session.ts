@@ -8,7 +8,7 @@ import { parseDuration } from '../manifest/duration';
 import { type FragmentObserver, outcomeEvent } from '../observe/fragment-events';
 import type { TraceContext } from '../observe/trace-context';
 import type { ConnectionSlots } from '../page/connection-slots';
-import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, SrcTemplate } from '../types';
+import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, PlacementMode, SrcTemplate } from '../types';
 import type { FragmentCache } from './cache/fragment-cache';
 import type { LastGoodLayer } from './cache/last-good-layer';
 import type { VersionStore } from './cache/versions';
@@ -85,6 +85,8 @@ export interface FragmentSessionOptions {
   faults?: ReadonlyMap<string, Fault>;
   /** `tessera dev --override`: fragments or hosts served from a local server. */
   overrides?: DevOverrides;
+  /** Every fragment placed this way, whatever the manifest says (a preview). */
+  placement?: PlacementMode;
   /** An include failed outside any esi:try, with no onerror="continue". */
   onIncludeFailed?: (include: IncludeAttributes, fragment: PlacedFragment) => void;
   /** Whether the page itself had ESI processing switched on (known once the origin answered). */
@@ -215,7 +217,8 @@ export class FragmentSession {
     const primary = this.overridden(this.resolveTemplate(spec.src), spec.id);
     if (primary.kind === 'allowed') this.declaredByUrl.set(primary.url.href, key);
     const fallback = spec.fallback.src;
-    const outOfOrder = spec.placement === 'out-of-order' ? { placeholder: spec.placeholder, fallbackHtml: spec.fallback.html } : undefined;
+    const outOfOrder =
+      (this.options.placement ?? spec.placement) === 'out-of-order' ? { placeholder: spec.placeholder, fallbackHtml: spec.fallback.html } : undefined;
     return this.start(key, depth, outOfOrder, {
       id: spec.id,
       primary,
@@ -245,7 +248,7 @@ export class FragmentSession {
     if (existing) return existing;
     const { defaults } = this.options.route;
     const settings = includeSettings(include, defaults);
-    return this.start(key, depth, this.options.route.placement === 'out-of-order' ? {} : undefined, {
+    return this.start(key, depth, (this.options.placement ?? this.options.route.placement) === 'out-of-order' ? {} : undefined, {
       id: src,
       primary,
       fallbackSrc: alt ? () => this.overridden(this.resolvePlain(alt, base), undefined) : undefined,

@@ -1,6 +1,6 @@
 import { isbot } from 'isbot';
 import { inlineScriptAllowance } from '../http/content-security-policy';
-import type { CompiledRoute } from '../types';
+import type { CompiledRoute, PlacementMode } from '../types';
 
 /**
  * Whether this response places out-of-order fragments out of order. Crawlers
@@ -10,12 +10,19 @@ import type { CompiledRoute } from '../types';
  * no inline script of ours run: browsers without native `<template for>`
  * would never see those fragments.
  */
-export type PlacementDecision = { kind: 'out-of-order'; nonce: string | undefined } | { kind: 'in-order'; why: 'route' | 'bot' | 'save-data' | 'csp' };
+export type PlacementDecision =
+  | { kind: 'out-of-order'; nonce: string | undefined }
+  | { kind: 'in-order'; why: 'route' | 'preview' | 'bot' | 'save-data' | 'csp' };
 
-export function placementDecision(route: CompiledRoute, request: Request, pageHeaders: Headers): PlacementDecision {
-  if (!hasOutOfOrder(route)) return { kind: 'in-order', why: 'route' };
-  if (route.inOrderFor.includes('save-data') && request.headers.get('save-data')?.trim().toLowerCase() === 'on') return { kind: 'in-order', why: 'save-data' };
-  if (route.inOrderFor.includes('bots') && isbot(request.headers.get('user-agent'))) return { kind: 'in-order', why: 'bot' };
+/** `preview` is `?tessera-placement=…` (debug/placement-preview.ts), which goes before the route and the client. */
+export function placementDecision(route: CompiledRoute, request: Request, pageHeaders: Headers, preview?: PlacementMode): PlacementDecision {
+  if (preview === 'in-order') return { kind: 'in-order', why: 'preview' };
+  if (preview === undefined) {
+    if (!hasOutOfOrder(route)) return { kind: 'in-order', why: 'route' };
+    if (route.inOrderFor.includes('save-data') && request.headers.get('save-data')?.trim().toLowerCase() === 'on')
+      return { kind: 'in-order', why: 'save-data' };
+    if (route.inOrderFor.includes('bots') && isbot(request.headers.get('user-agent'))) return { kind: 'in-order', why: 'bot' };
+  }
   const allowance = inlineScriptAllowance(pageHeaders.get('content-security-policy'));
   if (allowance.kind === 'refused') return { kind: 'in-order', why: 'csp' };
   return { kind: 'out-of-order', nonce: allowance.kind === 'nonce' ? allowance.nonce : undefined };

@@ -22,6 +22,7 @@ import { includeMarker, OutOfOrderPage, slotMarker } from '../out-of-order/out-o
 import { placementDecision, placementVary } from '../out-of-order/placement-decision';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
+import type { PlacementMode } from '../types';
 import { ConnectionSlots } from './connection-slots';
 import { PageAborted, PageLifetime } from './page-lifetime';
 import { lookupSegment } from './segment';
@@ -54,6 +55,8 @@ export interface ComposeInput {
   faults?: ReadonlyMap<string, Fault>;
   /** `tessera dev --override` (only ever set under tessera dev). */
   overrides?: DevOverrides;
+  /** `?tessera-placement=…`: every fragment placed this way (debug/placement-preview.ts decided). */
+  placementPreview?: PlacementMode;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
@@ -79,6 +82,7 @@ export async function composePage({
   debug,
   faults,
   overrides,
+  placementPreview,
 }: ComposeInput): Promise<Response> {
   const began = Date.now();
   const { route } = match;
@@ -128,6 +132,7 @@ export async function composePage({
     esi,
     faults,
     overrides,
+    placement: placementPreview,
     onIncludeFailed: (include, fragment) => {
       if (route.esiErrors !== 'fail') return;
       const detail = fragment.result.detail ?? fragment.result.outcome;
@@ -173,7 +178,7 @@ export async function composePage({
     );
   }
 
-  const placement = placementDecision(route, request, page.headers);
+  const placement = placementDecision(route, request, page.headers, placementPreview);
   const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce) : undefined;
   // On an out-of-order page the scanner follows the open elements, so it knows where a placeholder or a template may go.
   const elements = outOfOrder ? new OpenElements() : undefined;
@@ -213,8 +218,8 @@ export async function composePage({
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
   const debugView = debug ? new DebugView() : undefined;
   debugView?.adjust(headers);
-  // A page with forced failures is a preview, never the page.
-  if (faults?.size) headers.set('cache-control', 'private, no-store');
+  // A page with forced failures or placements is a preview, never the page.
+  if (faults?.size || placementPreview) headers.set('cache-control', 'private, no-store');
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
   const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView };
   const assembled = assembleResponse(

@@ -1,5 +1,6 @@
 import { DEBUG_PARAM } from '../debug/debug-gate';
 import { FAULT_PARAM } from '../debug/fault-injection';
+import { PLACEMENT_PARAM } from '../debug/placement-preview';
 
 /**
  * The URL Tessera requests from the origin for a client request: the origin's
@@ -14,10 +15,10 @@ export function upstreamUrl(origin: URL, request: URL): URL {
   const target = new URL(origin.href);
   target.pathname = request.pathname;
   target.search = request.search;
-  // The debug view's and fault injection's switches are the gateway's, never the origin's (see debug/debug-gate.ts).
-  if (target.searchParams.has(DEBUG_PARAM) || target.searchParams.has(FAULT_PARAM)) {
-    target.searchParams.delete(DEBUG_PARAM);
-    target.searchParams.delete(FAULT_PARAM);
+  // The debug view's, fault injection's and placement preview's switches are the gateway's, never the origin's (see debug/debug-gate.ts).
+  const switches = [DEBUG_PARAM, FAULT_PARAM, PLACEMENT_PARAM].filter((name) => target.searchParams.has(name));
+  if (switches.length) {
+    for (const name of switches) target.searchParams.delete(name);
     if (!target.searchParams.size) target.search = '';
   }
   if (target.origin !== origin.origin) throw new Error(`refusing to leave the origin ${origin.origin} for ${request.pathname}`);

@@ -45,3 +45,18 @@ it('previews a fragment failure with ?tessera-fault through tessera dev', async 
   expect(response.headers.get('cache-control')).toBe('private, no-store');
   expect(response.headers.get('server-timing')).toMatch(/fragment\.recs;dur=\d+;desc="error"/);
 });
+
+it('streams the demo product page past its slow recommendations, and shows it in order with ?tessera-placement=in-order', async () => {
+  // Another product than above, so its recommendations are not cached yet.
+  // A browser's user agent: fetch's own ("node") is a bot's, and bots get pages in order.
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36' };
+  const streamed = await (await fetch(`${dev.url}/products/7`, { headers: browser })).text();
+  const footer = streamed.indexOf('<footer class="site">');
+  expect(streamed).toContain('<?start name="tessera-1"><div class="recs-loading"');
+  expect(streamed.indexOf('<template for="tessera-1"><h2>You may also like</h2>')).toBeGreaterThan(footer);
+  const inOrder = await fetch(`${dev.url}/products/3?tessera-placement=in-order`, { headers: browser });
+  const page = await inOrder.text();
+  expect(page.indexOf('<h2>You may also like</h2>')).toBeLessThan(page.indexOf('<footer class="site">'));
+  expect(page).not.toContain('<template for=');
+  expect(inOrder.headers.get('cache-control')).toBe('private, no-store');
+});

@@ -364,3 +364,50 @@ describe('who gets a page out of order', () => {
     expect(await (await get('/page')).text()).toBe('<body><div data-slot="a">A</div></body>');
   });
 });
+
+describe('out-of-order placement with the rest of the gateway', () => {
+  const late = async () => {
+    await delay(20);
+    return html('<b>late</b>');
+  };
+
+  it('previews a route both ways with ?tessera-placement under tessera dev, and never tells the origin', async () => {
+    const net = upstream({ '/page': () => esiPage('<body><esi:include src="/late"/><footer>F</footer></body>'), '/late': late });
+    const dev = gatewayFor(net, { route: '/page' }, { env: { TESSERA_DEV: 'true' } });
+    const outOfOrder = await dev('/page?tessera-placement=out-of-order');
+    expect(withoutScript(await outOfOrder.text())).toBe(
+      '<body><?marker name="tessera-1"><footer>F</footer><template for="tessera-1"><b>late</b></template></body>',
+    );
+    expect(outOfOrder.headers.get('cache-control')).toBe('private, no-store');
+    expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['']);
+    const deployed = gatewayFor(net, { route: '/page', ...OUT_OF_ORDER });
+    expect(await (await deployed('/page?tessera-placement=out-of-order')).text()).toContain('<template for=');
+    expect(await (await deployed('/page?tessera-placement=in-order')).text()).toContain('<template for='); // No token: the switch is ignored.
+    expect(await (await dev('/page?tessera-placement=in-order')).text()).toBe('<body><b>late</b><footer>F</footer></body>');
+  });
+
+  it('marks out-of-order fragments for the debug view inside their templates', async () => {
+    const net = upstream({ '/page': () => esiPage('<body><esi:include src="/late"/><footer>F</footer></body>'), '/late': late });
+    const page = await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER }, { env: { TESSERA_DEV: 'true' } })('/page?tessera-debug')).text();
+    expect(page).toContain('<template for="tessera-1"><!--tessera:url%3Ahttps%3A%2F%2Forigin.test%2Flate%7C--><b>late</b><!--/tessera--></template>');
+    expect(page).toContain('id="tessera-debug-data"');
+  });
+
+  it('fails the page for an out-of-order include that fails under esiErrors: fail, never ending it cleanly', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<body><esi:include src="/broken"/><footer>F</footer></body>'),
+      '/broken': async () => {
+        await delay(20);
+        return new Response('no', { status: 500 });
+      },
+    });
+    const response = await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER, esiErrors: 'fail' })('/page');
+    await expect(response.text()).rejects.toThrow(/failed/);
+  });
+
+  it('waits for a required fragment before the page starts, so it is always in place', async () => {
+    const net = upstream({ '/page': () => html('<body><div data-slot="nav">…</div><footer>F</footer></body>'), '/nav': late });
+    const manifest: RouteManifest = { route: '/page', ...OUT_OF_ORDER, fragments: { nav: { src: '/nav', required: true } } };
+    expect(await (await gatewayFor(net, manifest)('/page')).text()).toBe('<body><div data-slot="nav"><b>late</b></div><footer>F</footer></body>');
+  });
+});
