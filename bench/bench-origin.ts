@@ -86,6 +86,7 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     `route: /esi-declared\nesi: on\nfragments:${declared}`,
     `route: /esi-found\nesi: on\nfragments: {}\n`,
     `route: /cached\nfragments:${declare(', ttl: 1h')}`,
+    `route: /out-of-order\nplacement: out-of-order\ninOrderFor: []\nfragments:${declared}`,
   ].map((text, i) => {
     const { route, diagnostics } = checkManifest(text, `bench-${i}.yaml`, `bench-${i}`);
     if (!route) throw new Error(diagnostics.map((d) => d.message).join('\n'));

@@ -67,6 +67,7 @@ const systems: System[] = [
   { name: 'Tessera, fragments declared', url: `${tessera.url}/esi-declared`, cpuMs: tessera.cpuMs, assembles: true },
   { name: 'Tessera, data-slot only', url: `${tessera.url}/page`, cpuMs: tessera.cpuMs, assembles: true },
   { name: 'Tessera, all cache hits', url: `${tessera.url}/cached`, cpuMs: tessera.cpuMs, assembles: true },
+  { name: 'Tessera, data-slot out of order', url: `${tessera.url}/out-of-order`, cpuMs: tessera.cpuMs, assembles: true },
   ...peers.map((peer) => ({ name: peer.name, url: peer.pageUrl, cpuMs: peer.cpuMs, assembles: true })),
 ];
 const direct = `${origin.url}/page`;

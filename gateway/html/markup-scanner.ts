@@ -240,9 +240,10 @@ export class MarkupScanner {
     const tag = readTag(bytes, text, lt);
     if (!tag) return { complete: false };
     // Before the marker is reported: a data-slot's content is inside its own element.
-    const slot = attributeValue(bytes, tag, DATA_SLOT);
+    const include = this.esi && named(bytes, tag.name, ESI_INCLUDE);
+    const slot = include ? null : attributeValue(bytes, tag, DATA_SLOT);
     this.elements?.start(text.slice(tag.name.start, tag.name.end).toLowerCase(), tag.selfClosing, slot !== null);
-    if (this.report(bytes, tag, slot) && lt >= carried) cuts.push(lt - carried);
+    if (this.report(bytes, tag, include, slot) && lt >= carried) cuts.push(lt - carried);
     const raw = RAW_TEXT.find((name) => named(bytes, tag.name, name));
     if (raw) this.mode = { kind: 'raw', until: raw, inlines: true };
     else if (this.esi && !tag.selfClosing && named(bytes, tag.name, ESI_REMOVE)) this.mode = { kind: 'raw', until: ESI_REMOVE, inlines: false };
@@ -263,10 +264,8 @@ export class MarkupScanner {
   }
 
   /** Reports the tag if it is a marker; whether the rewriter will wait there. */
-  private report(bytes: Uint8Array, tag: Tag, slot: string | null): boolean {
-    if (this.esi && named(bytes, tag.name, ESI_INCLUDE)) {
-      return this.events.include(includeAttributes(bytes, tag));
-    }
+  private report(bytes: Uint8Array, tag: Tag, include: boolean, slot: string | null): boolean {
+    if (include) return this.events.include(includeAttributes(bytes, tag));
     return slot !== null && this.events.slot(slot);
   }
 
