@@ -119,14 +119,14 @@ fragments:
  * placeholders of fragments that kept the marker's content, are left out.
  */
 function serializeDocument(): string {
-  const escape = (text: string) => text.replace(/[<&]/g, (c) => (c === '<' ? '&lt;' : '&amp;'));
+  const escapeText = (text: string) => text.replace(/[<&]/g, (c) => (c === '<' ? '&lt;' : '&amp;'));
   const ours = (node: Element) => node.localName === 'script' && (node.textContent ?? '').includes('querySelectorAll("template[for]")');
   const serialize = (node: Node): string => {
-    if (node.nodeType === Node.TEXT_NODE) return escape((node as Text).data);
+    if (node.nodeType === Node.TEXT_NODE) return escapeText((node as Text).data);
     if (node.nodeType === Node.COMMENT_NODE) return (node as Comment).data.startsWith('?') ? '' : `<!--${(node as Comment).data}-->`;
     if (node.nodeType !== Node.ELEMENT_NODE || ours(node as Element)) return '';
     const element = node as Element;
-    const attributes = [...element.attributes].map((a) => ` ${a.name}="${escape(a.value)}"`).join('');
+    const attributes = [...element.attributes].map((a) => ` ${a.name}="${escapeText(a.value)}"`).join('');
     const children = element instanceof HTMLTemplateElement ? element.content.childNodes : element.childNodes;
     return `<${element.namespaceURI === 'http://www.w3.org/1999/xhtml' ? '' : `${element.namespaceURI}:`}${element.localName}${attributes}>${[...children].map(serialize).join('')}</${element.localName}>`;
   };
@@ -173,8 +173,7 @@ describe.skipIf(!present)('out-of-order pages in Chromium', () => {
         const page = await browser.newPage();
         // Templates the browser did not apply itself enter the DOM (and the fallback script applies them).
         await page.addInitScript(() => {
-          const seen = ((window as unknown as { templatesInDom: number }).templatesInDom = 0);
-          void seen;
+          (window as unknown as { templatesInDom: number }).templatesInDom = 0;
           new MutationObserver((records) => {
             for (const record of records)
               for (const node of record.addedNodes)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OpenElements } from '../../gateway/html/open-elements';
 import { inlineScriptAllowance } from '../../gateway/http/content-security-policy';
 
-function after(tags: string): OpenElements {
+function openAfter(tags: string): OpenElements {
   const elements = new OpenElements();
   for (const [, slash, name, selfClosing] of tags.matchAll(/<(\/?)([a-z0-9]+)[^>]*?(\/?)>/g)) {
     if (slash) elements.end(name);
@@ -13,31 +13,31 @@ function after(tags: string): OpenElements {
 
 describe('where out-of-order markup may go', () => {
   it('lets templates go only where they land in the body as templates', () => {
-    expect(after('<body><main><div>').templateSafe).toBe(true);
-    expect(after('<table><tr><td>').templateSafe).toBe(false);
-    expect(after('<table><tr><td>x</td></tr></table>').templateSafe).toBe(true);
-    expect(after('<select><option>').templateSafe).toBe(false);
-    expect(after('<svg><g>').templateSafe).toBe(false);
-    expect(after('<svg/>').templateSafe).toBe(true);
-    expect(after('<template><p>').templateSafe).toBe(false);
-    expect(after('<noscript>').templateSafe).toBe(false);
+    expect(openAfter('<body><main><div>').templateSafe).toBe(true);
+    expect(openAfter('<table><tr><td>').templateSafe).toBe(false);
+    expect(openAfter('<table><tr><td>x</td></tr></table>').templateSafe).toBe(true);
+    expect(openAfter('<select><option>').templateSafe).toBe(false);
+    expect(openAfter('<svg><g>').templateSafe).toBe(false);
+    expect(openAfter('<svg/>').templateSafe).toBe(true);
+    expect(openAfter('<template><p>').templateSafe).toBe(false);
+    expect(openAfter('<noscript>').templateSafe).toBe(false);
   });
 
   it('lets placeholders stand in flow content and table cells, not among rows, options or foreign content', () => {
-    expect(after('<body><p>').placementSafe).toBe(true);
-    expect(after('<table><tbody><tr><td>').placementSafe).toBe(true);
-    expect(after('<table><tr><td></td>').placementSafe).toBe(false);
-    expect(after('<table><tr><td>x<td>').placementSafe).toBe(true);
-    expect(after('<table><tr><td>x</td></tr><tr>').placementSafe).toBe(false);
-    expect(after('<table><caption>').placementSafe).toBe(true);
-    expect(after('<table><tr><td><table><tr>').placementSafe).toBe(false);
-    expect(after('<select>').placementSafe).toBe(false);
-    expect(after('<svg><foreignObject><div>').placementSafe).toBe(false);
-    expect(after('<math>').placementSafe).toBe(false);
+    expect(openAfter('<body><p>').placementSafe).toBe(true);
+    expect(openAfter('<table><tbody><tr><td>').placementSafe).toBe(true);
+    expect(openAfter('<table><tr><td></td>').placementSafe).toBe(false);
+    expect(openAfter('<table><tr><td>x<td>').placementSafe).toBe(true);
+    expect(openAfter('<table><tr><td>x</td></tr><tr>').placementSafe).toBe(false);
+    expect(openAfter('<table><caption>').placementSafe).toBe(true);
+    expect(openAfter('<table><tr><td><table><tr>').placementSafe).toBe(false);
+    expect(openAfter('<select>').placementSafe).toBe(false);
+    expect(openAfter('<svg><foreignObject><div>').placementSafe).toBe(false);
+    expect(openAfter('<math>').placementSafe).toBe(false);
   });
 
   it('knows which elements a template here would be a child of, implied end tags included', () => {
-    const header = after('<body><div class="page"><header>');
+    const header = openAfter('<body><div class="page"><header>');
     const inHeader = header.scope;
     header.end('header');
     header.start('main', false);
@@ -47,13 +47,13 @@ describe('where out-of-order markup may go', () => {
     header.end('div');
     header.end('main');
     expect(header.encloses(inHeader)).toBe(true); // …and after </main> the current element is div.page.
-    const list = after('<ul><li>a');
+    const list = openAfter('<ul><li>a');
     const inFirstItem = list.scope;
     list.start('li', false); // Closes the first item.
     expect(list.encloses(inFirstItem)).toBe(false);
     list.end('li');
     expect(list.encloses(inFirstItem)).toBe(true);
-    const paragraph = after('<p>');
+    const paragraph = openAfter('<p>');
     const inParagraph = paragraph.scope;
     paragraph.start('img', false);
     paragraph.start('br', false);

@@ -7,7 +7,11 @@ import { delay, esiPage, gate, gatewayFor, html, upstream } from './harness';
 function controlledBody() {
   const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+  });
   return { stream, push: (text: string) => controller.enqueue(encoder.encode(text)), close: () => controller.close() };
 }
 
