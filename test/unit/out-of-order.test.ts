@@ -41,6 +41,12 @@ class StreamReader {
 
 const reading = (response: Response) => new StreamReader(response.body!.getReader());
 
+/** A fragment (or page) that answers after `ms`. */
+const answersAfter = (ms: number, respond: () => Response) => async () => {
+  await delay(ms);
+  return respond();
+};
+
 /** A fragment that answers when the test opens its gate. */
 function slowFragment(markup: string) {
   const latch = gate();
@@ -54,6 +60,15 @@ function slowFragment(markup: string) {
 }
 
 const OUT_OF_ORDER: Pick<RouteManifest, 'placement' | 'defaults'> = { placement: 'out-of-order', defaults: { timeout: '5s' } };
+
+/** An out-of-order page the test writes chunk by chunk, and its recommendations behind a gate. */
+async function streamedPage() {
+  const recs = slowFragment('<ul>recs</ul>');
+  const origin = controlledBody();
+  const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
+  const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
+  return { recs, origin, page };
+}
 
 /** The page without the fallback script, which goes before the first template. */
 const withoutScript = (page: string) => page.replace(`<script>${PATCH_SCRIPT}</script>`, '');
@@ -76,10 +91,7 @@ describe('out-of-order placement', () => {
 
   it('renders a fragment that has already settled in place, with no placeholder and no script', async () => {
     const net = upstream({
-      '/page': async () => {
-        await delay(30);
-        return esiPage('<body><esi:include id="fast"/><footer>F</footer></body>');
-      },
+      '/page': answersAfter(30, () => esiPage('<body><esi:include id="fast"/><footer>F</footer></body>')),
       '/fast': () => html('<b>fast</b>'),
     });
     // Declared, so fetched from the start: it is there before the page is.
@@ -88,10 +100,7 @@ describe('out-of-order placement', () => {
   });
 
   it('sends a template as soon as its fragment settles while the origin is still streaming', async () => {
-    const recs = slowFragment('<ul>recs</ul>');
-    const origin = controlledBody();
-    const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
-    const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
+    const { recs, origin, page } = await streamedPage();
     origin.push('<html><body><main><esi:include src="/recs"/><p>intro</p>');
     await page.until('<p>intro</p>');
     recs.open();
@@ -105,10 +114,7 @@ describe('out-of-order placement', () => {
   });
 
   it('waits until the stream is back in an element that holds the placeholder, where browsers apply the template', async () => {
-    const recs = slowFragment('<ul>recs</ul>');
-    const origin = controlledBody();
-    const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
-    const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
+    const { recs, origin, page } = await streamedPage();
     origin.push('<body><div class="page"><header><esi:include src="/recs"/></header><main><p>one</p>');
     await page.until('<p>one</p>');
     recs.open();
@@ -144,10 +150,7 @@ describe('out-of-order placement', () => {
 
   for (const { context, open, close } of awkward) {
     it(`holds a template that falls due inside ${context} until it has closed`, async () => {
-      const recs = slowFragment('<ul>recs</ul>');
-      const origin = controlledBody();
-      const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
-      const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
+      const { recs, origin, page } = await streamedPage();
       origin.push(`<html><body><main><esi:include src="/recs"/>${open}`);
       await page.until('<main>');
       recs.open();
@@ -164,10 +167,7 @@ describe('out-of-order placement', () => {
   }
 
   it('puts a template that falls due inside an open tag before the tag, never into its attribute', async () => {
-    const recs = slowFragment('<ul>recs</ul>');
-    const origin = controlledBody();
-    const net = upstream({ '/page': () => esiPage(origin.stream), '/recs': recs.handler });
-    const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
+    const { recs, origin, page } = await streamedPage();
     origin.push('<body><main><esi:include src="/recs"/><div class="a');
     await page.until('<main>');
     recs.open();
@@ -211,10 +211,7 @@ describe('what an out-of-order placeholder holds', () => {
     const net = upstream({
       '/page': () => html('<body><div data-slot="recs">Loading…</div><div data-slot="ads">No ads</div><footer>F</footer></body>'),
       '/recs': recs.handler,
-      '/ads': async () => {
-        await delay(30);
-        return new Response('down', { status: 500 });
-      },
+      '/ads': answersAfter(30, () => new Response('down', { status: 500 })),
     });
     const manifest: RouteManifest = {
       route: '/page',
@@ -261,10 +258,7 @@ describe('what an out-of-order placeholder holds', () => {
   it('sends a failed fragment’s fallback as its template', async () => {
     const net = upstream({
       '/page': () => esiPage('<body><esi:include id="recs"/><footer>F</footer></body>'),
-      '/recs': async () => {
-        await delay(30);
-        return new Response('broken', { status: 503 });
-      },
+      '/recs': answersAfter(30, () => new Response('broken', { status: 503 })),
     });
     const manifest: RouteManifest = { route: '/page', ...OUT_OF_ORDER, fragments: { recs: { src: '/recs', fallback: { html: '<p>Sorry</p>' } } } };
     expect(withoutScript(await (await gatewayFor(net, manifest)('/page')).text())).toBe(
@@ -275,14 +269,8 @@ describe('what an out-of-order placeholder holds', () => {
   it('fills the markers inside an out-of-order fragment before its template goes out', async () => {
     const net = upstream({
       '/page': () => esiPage('<body><esi:include src="/outer"/><footer>F</footer></body>'),
-      '/outer': async () => {
-        await delay(20);
-        return html('<section><esi:include src="/inner"/></section>', { 'surrogate-control': 'content="ESI/1.0"' });
-      },
-      '/inner': async () => {
-        await delay(20);
-        return html('<b>inner</b>');
-      },
+      '/outer': answersAfter(20, () => html('<section><esi:include src="/inner"/></section>', { 'surrogate-control': 'content="ESI/1.0"' })),
+      '/inner': answersAfter(20, () => html('<b>inner</b>')),
     });
     expect(withoutScript(await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page')).text())).toBe(
       '<body><?marker name="tessera-1"><footer>F</footer><template for="tessera-1"><section><b>inner</b></section></template></body>',
@@ -292,14 +280,8 @@ describe('what an out-of-order placeholder holds', () => {
   it('places only the fragments marked out-of-order that way, the rest in order', async () => {
     const net = upstream({
       '/page': () => html('<body><div data-slot="a">a?</div><div data-slot="b">b?</div></body>'),
-      '/a': async () => {
-        await delay(20);
-        return html('A');
-      },
-      '/b': async () => {
-        await delay(20);
-        return html('B');
-      },
+      '/a': answersAfter(20, () => html('A')),
+      '/b': answersAfter(20, () => html('B')),
     });
     const manifest: RouteManifest = { route: '/page', fragments: { a: { src: '/a', placement: 'out-of-order' }, b: { src: '/b' } } };
     expect(withoutScript(await (await gatewayFor(net, manifest)('/page')).text())).toBe(
@@ -310,10 +292,7 @@ describe('what an out-of-order placeholder holds', () => {
   it('ends a page without </body> with the templates still owed', async () => {
     const net = upstream({
       '/page': () => esiPage('<esi:include src="/late"/><p>rest</p>'),
-      '/late': async () => {
-        await delay(30);
-        return html('late');
-      },
+      '/late': answersAfter(30, () => html('late')),
     });
     expect(withoutScript(await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page')).text())).toBe(
       '<?marker name="tessera-1"><p>rest</p><template for="tessera-1">late</template>',
@@ -323,10 +302,7 @@ describe('what an out-of-order placeholder holds', () => {
 
 describe('who gets a page out of order', () => {
   const page = () => esiPage('<body><esi:include src="/late"/><footer>F</footer></body>');
-  const late = async () => {
-    await delay(20);
-    return html('late');
-  };
+  const late = answersAfter(20, () => html('late'));
   const IN_ORDER = '<body>late<footer>F</footer></body>';
 
   it('gives crawlers and Save-Data visitors the page in document order, and says the page varies on them', async () => {
@@ -370,10 +346,7 @@ describe('who gets a page out of order', () => {
 });
 
 describe('out-of-order placement with the rest of the gateway', () => {
-  const late = async () => {
-    await delay(20);
-    return html('<b>late</b>');
-  };
+  const late = answersAfter(20, () => html('<b>late</b>'));
 
   it('previews a route both ways with ?tessera-placement under tessera dev, and never tells the origin', async () => {
     const net = upstream({ '/page': () => esiPage('<body><esi:include src="/late"/><footer>F</footer></body>'), '/late': late });
@@ -400,10 +373,7 @@ describe('out-of-order placement with the rest of the gateway', () => {
   it('fails the page for an out-of-order include that fails under esiErrors: fail, never ending it cleanly', async () => {
     const net = upstream({
       '/page': () => esiPage('<body><esi:include src="/broken"/><footer>F</footer></body>'),
-      '/broken': async () => {
-        await delay(20);
-        return new Response('no', { status: 500 });
-      },
+      '/broken': answersAfter(20, () => new Response('no', { status: 500 })),
     });
     const response = await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER, esiErrors: 'fail' })('/page');
     await expect(response.text()).rejects.toThrow(/failed/);
