@@ -1,4 +1,5 @@
 import { Parser } from 'htmlparser2';
+import { OpenElements } from '../../gateway/html/open-elements';
 import type { CompiledRoute } from '../../gateway/types';
 
 /**
@@ -33,10 +34,20 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
   let rawText: string | undefined;
   let removeDepth = 0;
   let reportedEsiOff = false;
+  // The gateway's own model of where a placeholder may stand.
+  const elements = new OpenElements();
+  const outOfOrderMarker = (at: number, marker: string, fragment: string) => {
+    if (!elements.placementSafe)
+      problems.push({
+        at,
+        message: `${marker} is out-of-order, but it sits among table rows, in a <select>, in SVG or MathML, in a <template> or a <noscript>, where a placeholder would change the page: it renders in order here. Move it into a cell or out of that element, or set placement: in-order on ${fragment}`,
+      });
+  };
   const parser = new Parser(
     {
-      onopentag(name, attributes) {
+      onopentag(name, attributes, isImplied) {
         const at = parser.startIndex;
+        if (!isImplied) elements.start(name, /\/\s*>$/.test(html.slice(at, parser.endIndex + 1)), attributes['data-slot'] !== undefined);
         if (rawText === 'template') {
           if (name.startsWith('esi:') || 'data-slot' in attributes)
             problems.push({ at, message: `a marker inside <template> is not processed: move it out of the template` });
@@ -50,6 +61,7 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
         const slot = attributes['data-slot'];
         if (slot !== undefined) {
           marked.add(slot);
+          if (route.fragments[slot]?.placement === 'out-of-order') outOfOrderMarker(at, `data-slot="${slot}"`, `fragment "${slot}"`);
           if (!route.fragments[slot])
             problems.push({
               at,
@@ -66,6 +78,9 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
         if (name !== 'esi:include') return;
         if (removeDepth > 0) problems.push({ at, message: '<esi:include> inside <esi:remove> is never rendered: move it out of the remove, or delete it' });
         if (attributes.id) marked.add(attributes.id);
+        const declared = attributes.id ? route.fragments[attributes.id] : undefined;
+        if ((declared?.placement ?? route.placement) === 'out-of-order')
+          outOfOrderMarker(at, `<esi:include${attributes.src ? ` src="${attributes.src}"` : ''}>`, declared ? `fragment "${declared.id}"` : 'the route');
         const src = attributes.src;
         if (src) {
           includedSrcs.add(src);
@@ -85,6 +100,7 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
         }
       },
       onclosetag(name) {
+        elements.end(name);
         if (name === rawText) rawText = undefined;
         if (name === 'esi:remove' && removeDepth > 0) removeDepth--;
       },

@@ -25,6 +25,10 @@ const PAGES: Record<string, { html: string; headers?: Record<string, string> }> 
   },
   '/plain': { html: '<p><esi:include src="/f"/></p>' },
   '/fine': { html: '<p><div data-slot="f">x</div></p>' },
+  '/streamed': {
+    headers: { 'surrogate-control': 'content="ESI/1.0"' },
+    html: '<table><tr><td><div data-slot="recs">…</div></td></tr><tr data-slot="rows"></tr></table>\n<select><esi:include src="/options"/></select>',
+  },
 };
 
 let origin: Server;
@@ -43,6 +47,10 @@ beforeEach(async () => {
   await writeFile(path.join(cwd, 'manifests', 'product.yaml'), 'route: /products/:id\nfragments:\n  price: { src: /price }\n  reviews: { src: /reviews }\n');
   await writeFile(path.join(cwd, 'manifests', 'plain.yaml'), 'route: /plain\nfragments: {}\n');
   await writeFile(path.join(cwd, 'manifests', 'fine.yaml'), 'route: /fine\nfragments:\n  f: { src: /f }\n');
+  await writeFile(
+    path.join(cwd, 'manifests', 'streamed.yaml'),
+    'route: /streamed\nplacement: out-of-order\nfragments:\n  recs: { src: /recs }\n  rows: { src: /rows }\n',
+  );
 });
 afterEach(async () => {
   origin.closeAllConnections();
@@ -84,6 +92,22 @@ describe('tessera check', () => {
       `${originUrl}/plain:1:4: <esi:include> reaches the browser raw: this route has esi: auto and the origin sent no Surrogate-Control: content="ESI/1.0". Send that header from the origin, or set esi: on\n\n1 problem in 2 pages\n`,
     );
     expect(out).toBe('');
+  });
+
+  it('says where an out-of-order marker cannot have a placeholder, and renders in order', async () => {
+    const { code, err } = await check('--origin', originUrl, '/streamed');
+    expect(code).toBe(1);
+    const where =
+      'is out-of-order, but it sits among table rows, in a <select>, in SVG or MathML, in a <template> or a <noscript>, where a placeholder would change the page: it renders in order here.';
+    expect(err).toBe(
+      [
+        `${originUrl}/streamed:1:55: data-slot="rows" ${where} Move it into a cell or out of that element, or set placement: in-order on fragment "rows"`,
+        `${originUrl}/streamed:2:9: <esi:include src="/options"> ${where} Move it into a cell or out of that element, or set placement: in-order on the route`,
+        '',
+        '2 problems in 1 page',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('passes a page with nothing to say, and needs --origin', async () => {
