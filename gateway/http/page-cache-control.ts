@@ -66,7 +66,8 @@ function parse(header: string | null): Map<string, string | undefined> {
 }
 
 /** The origin's Vary plus the page's inputs, each header once; `*` already covers everything. */
-function mergeVary(origin: string | null, inputs: Set<string>): string | null {
+/** The origin's Vary with `inputs` (lower-case header names) added, each once. */
+export function mergeVary(origin: string | null, inputs: ReadonlySet<string>): string | null {
   const names = (origin ?? '')
     .split(',')
     .map((n) => n.trim())

@@ -1,6 +1,7 @@
+import { placementVary } from '../out-of-order/placement-decision';
 import type { CompiledRoute } from '../types';
 import { assembledResponseHeaders } from './headers';
-import { pageCacheHeaders } from './page-cache-control';
+import { mergeVary, pageCacheHeaders } from './page-cache-control';
 
 /** The headers of an assembled page, for its GET and its HEAD alike. */
 export function assembledPageHeaders(origin: Headers, route: CompiledRoute, esiActive: boolean): Headers {
@@ -8,7 +9,9 @@ export function assembledPageHeaders(origin: Headers, route: CompiledRoute, esiA
   const { cacheControl, vary } = pageCacheHeaders(origin, route, esiActive);
   if (cacheControl === null) headers.delete('cache-control');
   else headers.set('cache-control', cacheControl);
-  if (vary === null) headers.delete('vary');
-  else headers.set('vary', vary);
+  // Crawlers and Save-Data may get an out-of-order route's pages in order.
+  const varies = mergeVary(vary, new Set(placementVary(route)));
+  if (varies === null) headers.delete('vary');
+  else headers.set('vary', varies);
   return headers;
 }

@@ -32,8 +32,8 @@ export function hasOutOfOrder(route: CompiledRoute): boolean {
   return route.placement === 'out-of-order' || Object.values(route.fragments).some((f) => f.placement === 'out-of-order');
 }
 
-/** The request headers an out-of-order route's pages vary on, for caches downstream. */
+/** The request headers (lower case) an out-of-order route's pages vary on, for caches downstream. */
 export function placementVary(route: CompiledRoute): string[] {
   if (!hasOutOfOrder(route)) return [];
-  return route.inOrderFor.map((client) => (client === 'bots' ? 'User-Agent' : 'Save-Data'));
+  return route.inOrderFor.map((client) => (client === 'bots' ? 'user-agent' : 'save-data'));
 }

@@ -19,7 +19,7 @@ import { fragmentMetrics } from '../observe/fragment-metrics';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import { TraceContext } from '../observe/trace-context';
 import { includeMarker, OutOfOrderPage, slotMarker } from '../out-of-order/out-of-order-page';
-import { placementDecision, placementVary } from '../out-of-order/placement-decision';
+import { placementDecision } from '../out-of-order/placement-decision';
 import type { RouteMatch } from '../routing/route-match';
 import { upstreamUrl } from '../routing/upstream-url';
 import type { PlacementMode } from '../types';
@@ -214,7 +214,6 @@ export async function composePage({
   const body = input.readable;
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
-  for (const name of placementVary(route)) headers.append('vary', name);
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
   const debugView = debug ? new DebugView() : undefined;
   debugView?.adjust(headers);
