@@ -1,3 +1,4 @@
+import { OpenElements } from '../html/open-elements';
 import type { IncludeAttributes } from '../types';
 import { patchScriptTag } from './patch-script';
 
@@ -5,8 +6,9 @@ import { patchScriptTag } from './patch-script';
  * One page's out-of-order fragments, between the three parties that place
  * them:
  *
- * - the markup scanner, ahead in the origin pump, which notes for every
- *   marker whether a placeholder may stand there (`sighted`);
+ * - the markup scanner, ahead in the origin pump, which follows the page's
+ *   open elements (`elements`) and notes where every marker stands
+ *   (`sighted`);
  * - the assembling rewriter, which puts a placeholder where an out-of-order
  *   fragment has not settled yet (`placeholder`), and the settled fragments'
  *   templates wherever the pump left a flush point (`templates`);
@@ -36,16 +38,16 @@ export function includeMarker(include: IncludeAttributes): string {
   return `include:${include.id ?? ''}\n${include.src ?? ''}\n${include.alt ?? ''}`;
 }
 
-/** A placeholder holding `content` until its template arrives; without content, a bare insertion point. */
-export function placeholderMarkup(name: string, content: string): string {
-  return content ? `<?start name="${name}">${content}<?end>` : `<?marker name="${name}">`;
-}
-
 export function placeholderStart(name: string): string {
   return `<?start name="${name}">`;
 }
 
 export const PLACEHOLDER_END = '<?end>';
+
+/** A placeholder holding `content` until its template arrives; without content, a bare insertion point. */
+export function placeholderMarkup(name: string, content: string): string {
+  return content ? `${placeholderStart(name)}${content}${PLACEHOLDER_END}` : `<?marker name="${name}">`;
+}
 
 /** Where the scanner saw a marker: whether a placeholder may stand there, and the elements it is inside (OpenElements.scope). */
 export interface Sighting {
@@ -53,18 +55,11 @@ export interface Sighting {
   scope: readonly number[];
 }
 
-/** Where the stream is, for the pump: whether markup may go in here, and whether a template here reaches a placeholder. */
-export interface StreamPosition {
-  atSafePoint: boolean;
-  encloses(scope: readonly number[]): boolean;
-}
-
-type Template =
-  | { state: 'waiting'; scope: readonly number[] }
-  | { state: 'ready' | 'flushed'; scope: readonly number[]; html: string }
-  | { state: 'emitted' | 'none' };
+type Template = { state: 'waiting' } | { state: 'ready' | 'flushed'; scope: readonly number[]; html: string } | { state: 'emitted' | 'none' };
 
 export class OutOfOrderPage {
+  /** The page's open elements, which the markup scanner keeps as it passes the tags. */
+  readonly elements = new OpenElements();
   /** Per marker, in document order, where the scanner saw it. */
   private readonly sightings = new Map<string, Sighting[]>();
   /** By placeholder name, in the order the placeholders were placed. */
@@ -82,8 +77,9 @@ export class OutOfOrderPage {
     private readonly nonce: string | undefined,
   ) {}
 
-  /** The scanner passed a marker. */
-  sighted(marker: string, sighting: Sighting): void {
+  /** The scanner passed a marker: where it stands is where the open elements are now. */
+  sighted(marker: string): void {
+    const sighting = { placeable: this.elements.placementSafe, scope: this.elements.scope };
     const queue = this.sightings.get(marker);
     if (queue) queue.push(sighting);
     else this.sightings.set(marker, [sighting]);
@@ -106,7 +102,7 @@ export class OutOfOrderPage {
   placeholder(content: Promise<string | null>, sighting: Sighting): string {
     const name = `tessera-${this.placed.size + 1}`;
     const { scope } = sighting;
-    this.placed.set(name, { state: 'waiting', scope });
+    this.placed.set(name, { state: 'waiting' });
     this.unsettled++;
     void content.then((html) => {
       this.unsettled--;
@@ -146,13 +142,14 @@ export class OutOfOrderPage {
 
   /**
    * For the pump between origin chunks: a flush point for the templates that
-   * are ready and would reach their placeholder from here.
+   * are ready and would reach their placeholder from here, if the stream is
+   * at a point where markup may go in (the scanner says).
    */
-  take(position: StreamPosition): Uint8Array | undefined {
-    if (!position.atSafePoint) return undefined;
+  take(atSafePoint: boolean): Uint8Array | undefined {
+    if (!atSafePoint) return undefined;
     const names: string[] = [];
     for (const [name, template] of this.placed) {
-      if (template.state !== 'ready' || !position.encloses(template.scope)) continue;
+      if (template.state !== 'ready' || !this.elements.encloses(template.scope)) continue;
       names.push(name);
       this.placed.set(name, { ...template, state: 'flushed' });
     }

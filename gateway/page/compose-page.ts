@@ -9,7 +9,6 @@ import { HostPolicy } from '../fragments/host-policy';
 import { RequestVars } from '../fragments/request-vars';
 import { assembleResponse } from '../html/assemble';
 import { MarkupScanner } from '../html/markup-scanner';
-import { OpenElements } from '../html/open-elements';
 import { errorPage } from '../http/error-page';
 import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
@@ -180,26 +179,25 @@ export async function composePage({
 
   const placement = placementDecision(route, request, page.headers, placementPreview);
   const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce) : undefined;
-  // On an out-of-order page the scanner follows the open elements, so it knows where a placeholder or a template may go.
-  const elements = outOfOrder ? new OpenElements() : undefined;
 
   // The pump applies ESI, scans and cuts the markup itself, and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
   const scanner = new MarkupScanner(
     {
       include: (include) => {
-        if (elements) outOfOrder?.sighted(includeMarker(include), { placeable: elements.placementSafe, scope: elements.scope });
+        outOfOrder?.sighted(includeMarker(include));
         return session.discover(include);
       },
       slot: (id) => {
-        if (elements) outOfOrder?.sighted(slotMarker(id), { placeable: elements.placementSafe, scope: elements.scope });
+        outOfOrder?.sighted(slotMarker(id));
         return session.sighted(id);
       },
       waiting: () => session.waiting(),
       inline: (include) => session.inline(include),
     },
     pageEsi,
-    elements,
+    // On an out-of-order page the scanner follows the open elements, so it knows where a placeholder or a template may go.
+    outOfOrder?.elements,
   );
   const esiPass = pageEsi ? esi.stream() : undefined;
   lifetime.pipeOrigin(page.body, input.writable, {
@@ -207,7 +205,7 @@ export async function composePage({
     end: () => (esiPass ? esiPass.flush().flatMap((piece) => scanner.pieces(piece)) : []),
     interjections: outOfOrder && {
       due: () => outOfOrder.due(),
-      take: () => outOfOrder.take({ atSafePoint: scanner.atSafePoint, encloses: (scope) => elements?.encloses(scope) ?? false }),
+      take: () => outOfOrder.take(scanner.atSafePoint),
       drain: (signal) => outOfOrder.drain(signal),
     },
   });
