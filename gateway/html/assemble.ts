@@ -94,10 +94,11 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
       const sighting = outOfOrder?.mayPlace(slotMarker(id));
       const placement = source.slot(id, context.depth);
       if (!placement) return; // Not declared in the manifest: the origin's markup stands.
+      const marker = `data-slot="${id}"`;
       if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
         const { placeholder } = placement.outOfOrder;
         // Without a declared placeholder the marker's own content is the placeholder; a fragment that keeps it needs no template.
-        const content = deferred(placement.fragment, source, context, `data-slot="${id}"`, (html) => html ?? (placeholder === undefined ? null : ''));
+        const content = deferred(placement.fragment, source, context, marker, (html) => html ?? (placeholder === undefined ? null : ''));
         const name = outOfOrder.placeholder(content, sighting);
         if (placeholder === undefined) {
           element.prepend(placeholderStart(name), { html: true });
@@ -105,7 +106,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         } else element.setInnerContent(placeholderMarkup(name, placeholder), { html: true });
         return;
       }
-      return place(placement, source, context, `data-slot="${id}"`, (html, fragment) => {
+      return place(placement, source, context, marker, (html, fragment) => {
         if (html !== null) element.setInnerContent(debugWrapped(context, fragment, html), { html: true });
         else if (context.debug && fragment) {
           element.prepend(debugOpen(fragment), { html: true });
@@ -131,17 +132,22 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         const sighting = outOfOrder?.mayPlace(includeMarker(include));
         const placement = source.include(include, context.depth);
         if (!placement) return void element.remove();
+        const marker = `esi:include src="${include.src}"`;
+        // In place or out of order, a failed include is the route's to judge (esiErrors).
+        const judge = (fragment: PlacedFragment) => {
+          if (include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
+        };
         if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
           const { placeholder, fallbackHtml } = placement.outOfOrder;
-          const content = deferred(placement.fragment, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
-            if (include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
+          const content = deferred(placement.fragment, source, context, marker, (html, fragment) => {
+            judge(fragment);
             return html ?? '';
           });
           element.replace(placeholderMarkup(outOfOrder.placeholder(content, sighting), placeholder ?? fallbackHtml ?? ''), { html: true });
           return;
         }
-        return place(placement, source, context, `esi:include src="${include.src}"`, (html, fragment) => {
-          if (fragment && include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
+        return place(placement, source, context, marker, (html, fragment) => {
+          if (fragment) judge(fragment);
           element.replace(debugWrapped(context, fragment, html ?? ''), { html: true });
         });
       },

@@ -86,8 +86,13 @@ const TABLE_SECTIONS = new Set(['tbody', 'thead', 'tfoot']);
 /** Contexts whose content the parser treats differently from the body's (or not at all). */
 const OPAQUE = new Set(['select', 'svg', 'math', 'template', 'noscript']);
 const FOREIGN = new Set(['svg', 'math']);
-/** Tags the browser never sees (the gateway replaces them) or that never nest. */
-const IGNORED = new Set(['html', 'head', 'body']);
+/** The document's own elements: always open, whatever tags the page has for them. */
+const DOCUMENT = new Set(['html', 'head', 'body']);
+
+/** Tags that open nothing in the browser's tree: the document's own, and the gateway's markers, which the browser never sees. */
+function ignored(name: string): boolean {
+  return DOCUMENT.has(name) || name.startsWith('esi:') || name.startsWith('tessera-');
+}
 
 export class OpenElements {
   private readonly stack: Open[] = [];
@@ -95,7 +100,7 @@ export class OpenElements {
 
   /** A start tag (name in lower case) in the markup; `slot` when it carries data-slot. */
   start(name: string, selfClosing: boolean, slot = false): void {
-    if (IGNORED.has(name) || name.startsWith('esi:') || name.startsWith('tessera-')) return;
+    if (ignored(name)) return;
     if (this.inForeign()) {
       if (!selfClosing) this.push(name, slot);
       return;
@@ -109,7 +114,7 @@ export class OpenElements {
 
   /** An end tag (name in lower case). */
   end(name: string): void {
-    if (IGNORED.has(name) || name.startsWith('esi:') || name.startsWith('tessera-')) return;
+    if (ignored(name)) return;
     const at = this.lastIndex((open) => open.name === name);
     if (at !== -1) this.stack.length = at;
   }

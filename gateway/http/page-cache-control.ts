@@ -65,8 +65,7 @@ function parse(header: string | null): Map<string, string | undefined> {
   return directives;
 }
 
-/** The origin's Vary plus the page's inputs, each header once; `*` already covers everything. */
-/** The origin's Vary with `inputs` (lower-case header names) added, each once. */
+/** The origin's Vary plus `inputs` (lower-case header names), each header once; `*` already covers everything. */
 export function mergeVary(origin: string | null, inputs: ReadonlySet<string>): string | null {
   const names = (origin ?? '')
     .split(',')
