@@ -12,23 +12,21 @@
  * shift (CLS), as medians of interleaved rounds; and the out-of-order ÷
  * in-order ratios. Everything runs on 127.0.0.1.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startDevServer } from '../cli/dev/dev-server';
+import { CHROMIUM, chromiumPresent, launchChromium } from '../test/e2e/debian-chromium';
 import { freePort, quietIo } from '../test/e2e/fixture-origin';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const ROUNDS = process.argv.includes('--full') ? 15 : 5;
 const RECS_MS = 700;
 const RECS_HEIGHT = 240;
 
-if (!existsSync(CHROMIUM)) {
+if (!chromiumPresent) {
   console.error(`no browser at ${CHROMIUM}: apt-get install chromium`);
   process.exit(1);
 }
@@ -103,8 +101,8 @@ const variants = [
 ] as const;
 
 const browsers = {
-  native: await chromium.launch({ executablePath: CHROMIUM, args: FLAGS }),
-  script: await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, '--disable-blink-features=DocumentPatching'] }),
+  native: await launchChromium(),
+  script: await launchChromium(['--disable-blink-features=DocumentPatching']),
 };
 const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
 try {

@@ -47,7 +47,8 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
     {
       onopentag(name, attributes, isImplied) {
         const at = parser.startIndex;
-        if (!isImplied) elements.start(name, /\/\s*>$/.test(html.slice(at, parser.endIndex + 1)), attributes['data-slot'] !== undefined);
+        const selfClosing = /\/\s*>$/.test(html.slice(at, parser.endIndex + 1));
+        if (!isImplied) elements.start(name, selfClosing, attributes['data-slot'] !== undefined);
         if (rawText === 'template') {
           if (name.startsWith('esi:') || 'data-slot' in attributes)
             problems.push({ at, message: `a marker inside <template> is not processed: move it out of the template` });
@@ -91,7 +92,7 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
               message: `<esi:include src="${src}"> is on ${origin}, which is not the origin or a listed host: it will be refused. List it under hosts:`,
             });
         }
-        if (!page.voidIncludeFlag && /\/\s*>$/.test(html.slice(at, parser.endIndex + 1))) {
+        if (!page.voidIncludeFlag && selfClosing) {
           problems.push({
             at,
             message:

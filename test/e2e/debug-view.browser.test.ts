@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
+import { CHROMIUM, chromiumPresent, launchChromium } from './debian-chromium';
 import { freePort, quietIo } from './fixture-origin';
 
 /**
@@ -12,20 +12,15 @@ import { freePort, quietIo } from './fixture-origin';
  * (never a browser a tool downloads), opening the demo as `npm run dev` serves
  * it. The screenshot it keeps is the README's.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(import.meta.dirname, '../../docs/debug-view.png');
-const present = existsSync(CHROMIUM);
-if (!present) console.warn(`debug view browser test SKIPPED: no browser at ${CHROMIUM} (apt-get install chromium)`);
+if (!chromiumPresent) console.warn(`debug view browser test SKIPPED: no browser at ${CHROMIUM} (apt-get install chromium)`);
 
-describe.skipIf(!present)('the debug view in Chromium', () => {
+describe.skipIf(!chromiumPresent)('the debug view in Chromium', () => {
   let dev: DevServer;
   let browser: Browser;
   beforeAll(async () => {
     dev = await startDevServer({ manifests: 'manifests', port: await freePort(), demo: true, io: quietIo(process.cwd()).io });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,14 +1,14 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
+import { CHROMIUM, chromiumPresent, launchChromium } from './debian-chromium';
 import { freePort, quietIo } from './fixture-origin';
 
 /**
@@ -18,11 +18,8 @@ import { freePort, quietIo } from './fixture-origin';
  * patching switched off; and processing instructions too, as in browsers that
  * read `<?start>` as a comment).
  */
-const CHROMIUM = '/usr/bin/chromium';
-const present = existsSync(CHROMIUM);
-if (!present) console.warn(`out-of-order browser test SKIPPED: no browser at ${CHROMIUM} (apt-get install chromium)`);
+if (!chromiumPresent) console.warn(`out-of-order browser test SKIPPED: no browser at ${CHROMIUM} (apt-get install chromium)`);
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const BROWSERS = [
   { name: 'natively', flags: [] as string[], native: true },
   { name: 'with the fallback script', flags: ['--disable-blink-features=DocumentPatching'], native: false },
@@ -140,7 +137,7 @@ function serializeDocument(): string {
   return serialize(document.documentElement);
 }
 
-describe.skipIf(!present)('out-of-order pages in Chromium', () => {
+describe.skipIf(!chromiumPresent)('out-of-order pages in Chromium', () => {
   let origin: Awaited<ReturnType<typeof startCorpusOrigin>>;
   let dev: DevServer;
   let manifests: string;
@@ -171,7 +168,7 @@ describe.skipIf(!present)('out-of-order pages in Chromium', () => {
     describe(name, () => {
       let browser: Browser;
       beforeAll(async () => {
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...flags] });
+        browser = await launchChromium(flags);
       }, 60_000);
       afterAll(async () => browser?.close());
 
