@@ -66,6 +66,13 @@ export class OutOfOrderPage {
   private readonly placed = new Map<string, Template>();
   private unsettled = 0;
   private scriptSent = false;
+  /**
+   * What this response's placeholder names start with, drawn at the first
+   * placeholder. Page content may carry `<template for>` elements of its own
+   * (user content through a sanitiser that keeps templates): a name it could
+   * guess would let one replace a fragment, natively or through the script.
+   */
+  private prefix: string | undefined;
   private wake: (() => void) | undefined;
   private nextSettle: Promise<void> | undefined;
   private drained = false;
@@ -100,7 +107,8 @@ export class OutOfOrderPage {
    * stays, as the marker's content would have).
    */
   placeholder(content: Promise<string | null>, sighting: Sighting): string {
-    const name = `tessera-${this.placed.size + 1}`;
+    this.prefix ??= `tessera-${randomBase36()}-`;
+    const name = `${this.prefix}${this.placed.size + 1}`;
     const { scope } = sighting;
     this.placed.set(name, { state: 'waiting' });
     this.unsettled++;
@@ -126,7 +134,7 @@ export class OutOfOrderPage {
     }
     if (!markup || this.scriptSent) return markup;
     this.scriptSent = true;
-    return patchScriptTag(this.nonce) + markup;
+    return patchScriptTag(this.prefix ?? '', this.nonce) + markup;
   }
 
   /** The rewriter reached the flush point before `</body>`: every placeholder there will be is placed. */
@@ -196,6 +204,12 @@ export class OutOfOrderPage {
     wake?.();
   }
 }
+
+/** 64 random bits, as 13 base-36 digits. */
+function randomBase36(): string {
+  return crypto.getRandomValues(new BigUint64Array(1))[0].toString(36).padStart(13, '0');
+}
+
 /** Whether `promise` resolved before `signal` aborted. */
 function unlessAborted(promise: Promise<void>, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);

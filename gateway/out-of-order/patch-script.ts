@@ -13,11 +13,16 @@
  * moved past it (it has a next sibling), or at DOMContentLoaded: what lies
  * between `<?start name="x">` and its `<?end>` (or the `<?marker name="x">`)
  * is replaced by the template's content, and the markers and template go.
+ *
+ * It touches only the templates named with this response's unguessable
+ * prefix: any other `<template for>` is the page's own content, which stays
+ * as it would in order (and as browsers leave one whose name matches no
+ * placeholder).
  */
 const SOURCE = `(()=>{
 const d=document,
 k=n=>n.nodeType==7?[n.target,n.data]:n.nodeType==8&&(n=/^\\?(\\w+)\\s*([^]*?)\\??$/.exec(n.data))?[n[1],n[2]]:0,
-run=()=>{for(const t of d.querySelectorAll("template[for]")){
+run=()=>{for(const t of d.querySelectorAll("template[for^='PREFIX']")){
 if(!t.nextSibling&&d.readyState=="loading")continue;
 const w=d.createTreeWalker(d,192),f=t.getAttribute("for");let s,n,m;
 while(n=w.nextNode())if((m=k(n))&&(m[0]=="start"||m[0]=="marker")&&/name="([^"]*)"/.exec(m[1])?.[1]==f){s=n;break}
@@ -27,9 +32,14 @@ t.remove()}};
 new MutationObserver(run).observe(d,{childList:true,subtree:true});
 d.addEventListener("DOMContentLoaded",run)})()`;
 
-export const PATCH_SCRIPT = SOURCE.replaceAll('\n', '');
+const [BEFORE_PREFIX, AFTER_PREFIX] = SOURCE.replaceAll('\n', '').split('PREFIX');
+
+/** The script for the templates whose names start with `prefix` (letters, digits and hyphens). */
+export function patchScript(prefix: string): string {
+  return BEFORE_PREFIX + prefix + AFTER_PREFIX;
+}
 
 /** The script element, with the page's nonce when its CSP asks for one. */
-export function patchScriptTag(nonce: string | undefined): string {
-  return `<script${nonce === undefined ? '' : ` nonce="${nonce}"`}>${PATCH_SCRIPT}</script>`;
+export function patchScriptTag(prefix: string, nonce: string | undefined): string {
+  return `<script${nonce === undefined ? '' : ` nonce="${nonce}"`}>${patchScript(prefix)}</script>`;
 }

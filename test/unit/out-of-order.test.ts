@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteManifest } from '../../gateway/manifest/schema';
-import { PATCH_SCRIPT } from '../../gateway/out-of-order/patch-script';
+import { patchScript } from '../../gateway/out-of-order/patch-script';
 import { delay, esiPage, gate, gatewayFor, html, upstream } from './harness';
 
 /** An origin body the test writes chunk by chunk. */
@@ -15,17 +15,34 @@ function controlledBody() {
   return { stream, push: (text: string) => controller.enqueue(encoder.encode(text)), close: () => controller.close() };
 }
 
+/** A response's placeholder prefix (`tessera-…-`), read from its first placeholder. */
+function prefixOf(page: string): string {
+  const prefix = /name="(tessera-[^"]*-)1"/.exec(page)?.[1];
+  if (!prefix) throw new Error(`no placeholder in ${page}`);
+  return prefix;
+}
+
+/** The page with its random placeholder prefix written `tessera-R-`, so the expectations can spell the names out. */
+function named(page: string): string {
+  return page.includes('name="tessera-') ? page.replaceAll(prefixOf(page), 'tessera-R-') : page;
+}
+
+/** Reads a response as it streams; what it has read, with the names written as `named` writes them. */
 class StreamReader {
   private readonly decoder = new TextDecoder();
-  text = '';
+  private raw = '';
   constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  get text(): string {
+    return named(this.raw);
+  }
 
   /** Reads until `marker` has streamed. */
   async until(marker: string): Promise<string> {
     while (!this.text.includes(marker)) {
       const { done, value } = await this.reader.read();
       if (done) throw new Error(`the stream ended before ${marker}: ${this.text}`);
-      this.text += this.decoder.decode(value, { stream: true });
+      this.raw += this.decoder.decode(value, { stream: true });
     }
     return this.text;
   }
@@ -34,7 +51,7 @@ class StreamReader {
     for (;;) {
       const { done, value } = await this.reader.read();
       if (done) return this.text;
-      this.text += this.decoder.decode(value, { stream: true });
+      this.raw += this.decoder.decode(value, { stream: true });
     }
   }
 }
@@ -70,8 +87,11 @@ async function streamedPage() {
   return { recs, origin, page };
 }
 
-/** The page without the fallback script, which goes before the first template. */
-const withoutScript = (page: string) => page.replace(`<script>${PATCH_SCRIPT}</script>`, '');
+/** The fallback script as `named` writes it. */
+const SCRIPT = patchScript('tessera-R-');
+
+/** The page (names written as `named` writes them) without the fallback script, which goes before the first template. */
+const withoutScript = (page: string) => named(page).replace(`<script>${SCRIPT}</script>`, '');
 
 describe('out-of-order placement', () => {
   it('streams the content after a slow out-of-order fragment before the fragment arrives', async () => {
@@ -82,10 +102,10 @@ describe('out-of-order placement', () => {
     });
     const page = reading(await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page'));
     const early = await page.until('<footer>F</footer>');
-    expect(early).toBe('<html><body><header>H</header><?marker name="tessera-1"><footer>F</footer>');
+    expect(early).toBe('<html><body><header>H</header><?marker name="tessera-R-1"><footer>F</footer>');
     recs.open();
     expect(await page.rest()).toBe(
-      `<html><body><header>H</header><?marker name="tessera-1"><footer>F</footer><script>${PATCH_SCRIPT}</script><template for="tessera-1"><ul>recs</ul></template></body></html>`,
+      `<html><body><header>H</header><?marker name="tessera-R-1"><footer>F</footer><script>${SCRIPT}</script><template for="tessera-R-1"><ul>recs</ul></template></body></html>`,
     );
   });
 
@@ -109,7 +129,7 @@ describe('out-of-order placement', () => {
     origin.push('</main></body></html>');
     origin.close();
     expect(withoutScript(await page.rest())).toBe(
-      '<html><body><main><?marker name="tessera-1"><p>intro</p><template for="tessera-1"><ul>recs</ul></template></main></body></html>',
+      '<html><body><main><?marker name="tessera-R-1"><p>intro</p><template for="tessera-R-1"><ul>recs</ul></template></main></body></html>',
     );
   });
 
@@ -125,7 +145,7 @@ describe('out-of-order placement', () => {
     origin.push('<footer>F</footer></div></body>');
     origin.close();
     expect(withoutScript(await page.rest())).toBe(
-      '<body><div class="page"><header><?marker name="tessera-1"></header><main><p>one</p><p>two</p></main><template for="tessera-1"><ul>recs</ul></template><footer>F</footer></div></body>',
+      '<body><div class="page"><header><?marker name="tessera-R-1"></header><main><p>one</p><p>two</p></main><template for="tessera-R-1"><ul>recs</ul></template><footer>F</footer></div></body>',
     );
   });
 
@@ -161,7 +181,7 @@ describe('out-of-order placement', () => {
       origin.close();
       const body = withoutScript(await page.rest());
       expect(body).toBe(
-        `<html><body><main><?marker name="tessera-1">${open}${close}<p>after</p><template for="tessera-1"><ul>recs</ul></template></main><footer>F</footer></body></html>`,
+        `<html><body><main><?marker name="tessera-R-1">${open}${close}<p>after</p><template for="tessera-R-1"><ul>recs</ul></template></main><footer>F</footer></body></html>`,
       );
     });
   }
@@ -175,7 +195,7 @@ describe('out-of-order placement', () => {
     origin.push(' b">x</div></main></body>');
     origin.close();
     expect(withoutScript(await page.rest())).toBe(
-      '<body><main><?marker name="tessera-1"><template for="tessera-1"><ul>recs</ul></template><div class="a b">x</div></main></body>',
+      '<body><main><?marker name="tessera-R-1"><template for="tessera-R-1"><ul>recs</ul></template><div class="a b">x</div></main></body>',
     );
   });
 
@@ -193,14 +213,14 @@ describe('out-of-order placement', () => {
     // The row waits in order: nothing after it streams until it arrives.
     await page.until('<body><table>');
     fragments.row.open();
-    await page.until('<td><?marker name="tessera-1"></td>');
+    await page.until('<td><?marker name="tessera-R-1"></td>');
     fragments.option.open();
     fragments.shape.open();
     await page.until('<footer>F</footer>');
     fragments.cell.open();
     expect(withoutScript(await page.rest())).toBe(
-      '<body><table><i>row</i><tr><td><?marker name="tessera-1"></td></tr></table><select><i>option</i></select><svg><i>shape</i></svg>' +
-        '<footer>F</footer><template for="tessera-1"><i>cell</i></template></body>',
+      '<body><table><i>row</i><tr><td><?marker name="tessera-R-1"></td></tr></table><select><i>option</i></select><svg><i>shape</i></svg>' +
+        '<footer>F</footer><template for="tessera-R-1"><i>cell</i></template></body>',
     );
   });
 });
@@ -222,8 +242,8 @@ describe('what an out-of-order placeholder holds', () => {
     await page.until('<footer>F</footer>');
     recs.open();
     expect(withoutScript(await page.rest())).toBe(
-      '<body><div data-slot="recs"><?start name="tessera-1">Loading…<?end></div><div data-slot="ads"><?start name="tessera-2">No ads<?end></div>' +
-        '<footer>F</footer><template for="tessera-1"><ul>recs</ul></template></body>',
+      '<body><div data-slot="recs"><?start name="tessera-R-1">Loading…<?end></div><div data-slot="ads"><?start name="tessera-R-2">No ads<?end></div>' +
+        '<footer>F</footer><template for="tessera-R-1"><ul>recs</ul></template></body>',
     );
   });
 
@@ -249,9 +269,9 @@ describe('what an out-of-order placeholder holds', () => {
     recs.open();
     news.open();
     expect(withoutScript(await page.rest())).toBe(
-      '<body><div data-slot="recs"><?start name="tessera-1"><div class="skeleton" style="height:200px"></div><?end></div>' +
-        '<?start name="tessera-2"><p>No news</p><?end><footer>F</footer>' +
-        '<template for="tessera-1"><ul>recs</ul></template><template for="tessera-2"><ol>news</ol></template></body>',
+      '<body><div data-slot="recs"><?start name="tessera-R-1"><div class="skeleton" style="height:200px"></div><?end></div>' +
+        '<?start name="tessera-R-2"><p>No news</p><?end><footer>F</footer>' +
+        '<template for="tessera-R-1"><ul>recs</ul></template><template for="tessera-R-2"><ol>news</ol></template></body>',
     );
   });
 
@@ -262,7 +282,7 @@ describe('what an out-of-order placeholder holds', () => {
     });
     const manifest: RouteManifest = { route: '/page', ...OUT_OF_ORDER, fragments: { recs: { src: '/recs', fallback: { html: '<p>Sorry</p>' } } } };
     expect(withoutScript(await (await gatewayFor(net, manifest)('/page')).text())).toBe(
-      '<body><?start name="tessera-1"><p>Sorry</p><?end><footer>F</footer><template for="tessera-1"><p>Sorry</p></template></body>',
+      '<body><?start name="tessera-R-1"><p>Sorry</p><?end><footer>F</footer><template for="tessera-R-1"><p>Sorry</p></template></body>',
     );
   });
 
@@ -273,7 +293,7 @@ describe('what an out-of-order placeholder holds', () => {
       '/inner': answersAfter(20, () => html('<b>inner</b>')),
     });
     expect(withoutScript(await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page')).text())).toBe(
-      '<body><?marker name="tessera-1"><footer>F</footer><template for="tessera-1"><section><b>inner</b></section></template></body>',
+      '<body><?marker name="tessera-R-1"><footer>F</footer><template for="tessera-R-1"><section><b>inner</b></section></template></body>',
     );
   });
 
@@ -285,7 +305,7 @@ describe('what an out-of-order placeholder holds', () => {
     });
     const manifest: RouteManifest = { route: '/page', fragments: { a: { src: '/a', placement: 'out-of-order' }, b: { src: '/b' } } };
     expect(withoutScript(await (await gatewayFor(net, manifest)('/page')).text())).toBe(
-      '<body><div data-slot="a"><?start name="tessera-1">a?<?end></div><div data-slot="b">B</div><template for="tessera-1">A</template></body>',
+      '<body><div data-slot="a"><?start name="tessera-R-1">a?<?end></div><div data-slot="b">B</div><template for="tessera-R-1">A</template></body>',
     );
   });
 
@@ -295,7 +315,41 @@ describe('what an out-of-order placeholder holds', () => {
       '/late': answersAfter(30, () => html('late')),
     });
     expect(withoutScript(await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page')).text())).toBe(
-      '<?marker name="tessera-1"><p>rest</p><template for="tessera-1">late</template>',
+      '<?marker name="tessera-R-1"><p>rest</p><template for="tessera-R-1">late</template>',
+    );
+  });
+});
+
+describe('placeholder names no page content can guess', () => {
+  const twoLate = () => esiPage('<body><esi:include src="/late"/><esi:include src="/later"/><footer>F</footer></body>');
+  const late = answersAfter(20, () => html('late'));
+  const names = (page: string) => [...page.matchAll(/<\?marker name="([^"]*)">/g)].map((m) => m[1]);
+
+  it('names the placeholders afresh in every response, after 64 random bits rather than a count alone', async () => {
+    const get = gatewayFor(upstream({ '/page': twoLate, '/late': late, '/later': late }), { route: '/page', ...OUT_OF_ORDER });
+    const first = names(await (await get('/page')).text());
+    const second = names(await (await get('/page')).text());
+    for (const [one, two] of [first, second]) {
+      expect(one).toMatch(/^tessera-[0-9a-z]{13}-1$/);
+      expect(two).toBe(one.replace(/1$/, '2'));
+    }
+    expect(second[0]).not.toBe(first[0]);
+  });
+
+  it("sends a fallback script that looks only at the templates named with the page's prefix", async () => {
+    const get = gatewayFor(upstream({ '/page': twoLate, '/late': late, '/later': late }), { route: '/page', ...OUT_OF_ORDER });
+    const page = await (await get('/page')).text();
+    const script = /<script>(.*?)<\/script>/.exec(page)?.[1];
+    expect(script).toBe(patchScript(prefixOf(page)));
+    expect(script).toContain(`querySelectorAll("template[for^='${prefixOf(page)}']")`);
+    expect(script).not.toContain('"template[for]"');
+  });
+
+  it("leaves the page's own templates as they are, whatever names they guess, before the placeholder or after", async () => {
+    const spoofs = '<template for="tessera-1">EVIL</template><template for="tessera-0000000000000-1">EVIL</template>';
+    const net = upstream({ '/page': () => esiPage(`<body>${spoofs}<esi:include src="/late"/>${spoofs}<footer>F</footer></body>`), '/late': late });
+    expect(withoutScript(await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page')).text())).toBe(
+      `<body>${spoofs}<?marker name="tessera-R-1">${spoofs}<footer>F</footer><template for="tessera-R-1">late</template></body>`,
     );
   });
 });
@@ -311,7 +365,7 @@ describe('who gets a page out of order', () => {
     expect(await bot.text()).toBe(IN_ORDER);
     expect(await (await get('/page', { headers: { 'save-data': 'on' } })).text()).toBe(IN_ORDER);
     const visitor = await get('/page', { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36' } });
-    expect(await visitor.text()).toContain('<template for="tessera-1">late</template>');
+    expect(named(await visitor.text())).toContain('<template for="tessera-R-1">late</template>');
     expect(visitor.headers.get('vary')).toMatch(/user-agent.*save-data/);
     expect((await get('/page', { method: 'HEAD' })).headers.get('vary')).toBe(visitor.headers.get('vary'));
   });
@@ -319,7 +373,7 @@ describe('who gets a page out of order', () => {
   it('gives crawlers the page out of order when the route says inOrderFor: []', async () => {
     const get = gatewayFor(upstream({ '/page': page, '/late': late }), { route: '/page', ...OUT_OF_ORDER, inOrderFor: [], esiVariables: ['QUERY_STRING'] });
     const bot = await get('/page', { headers: { 'user-agent': 'Googlebot/2.1' } });
-    expect(await bot.text()).toContain('<template for="tessera-1">');
+    expect(named(await bot.text())).toContain('<template for="tessera-R-1">');
     expect(bot.headers.get('vary') ?? '').not.toMatch(/user-agent/i);
   });
 
@@ -327,7 +381,7 @@ describe('who gets a page out of order', () => {
     const csp = "default-src 'self'; script-src 'nonce-r4nd0m' 'strict-dynamic'";
     const net = upstream({ '/page': () => esiPage('<body><esi:include src="/late"/></body>', { 'content-security-policy': csp }), '/late': late });
     const response = await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER })('/page');
-    expect(await response.text()).toContain(`<script nonce="r4nd0m">${PATCH_SCRIPT}</script><template for="tessera-1">late</template>`);
+    expect(named(await response.text())).toContain(`<script nonce="r4nd0m">${SCRIPT}</script><template for="tessera-R-1">late</template>`);
     expect(response.headers.get('content-security-policy')).toBe(csp);
   });
 
@@ -354,7 +408,7 @@ describe('out-of-order placement with the rest of the gateway', () => {
     const dev = gatewayFor(net, { route: '/page' }, { env: { TESSERA_DEV: 'true' } });
     const outOfOrder = await dev('/page?tessera-placement=out-of-order');
     expect(withoutScript(await outOfOrder.text())).toBe(
-      '<body><?marker name="tessera-1"><footer>F</footer><template for="tessera-1"><b>late</b></template></body>',
+      '<body><?marker name="tessera-R-1"><footer>F</footer><template for="tessera-R-1"><b>late</b></template></body>',
     );
     expect(outOfOrder.headers.get('cache-control')).toBe('private, no-store');
     expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['']);
@@ -366,8 +420,8 @@ describe('out-of-order placement with the rest of the gateway', () => {
 
   it('marks out-of-order fragments for the debug view inside their templates', async () => {
     const net = upstream({ '/page': () => esiPage('<body><esi:include src="/late"/><footer>F</footer></body>'), '/late': late });
-    const page = await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER }, { env: { TESSERA_DEV: 'true' } })('/page?tessera-debug')).text();
-    expect(page).toContain('<template for="tessera-1"><!--tessera:url%3Ahttps%3A%2F%2Forigin.test%2Flate%7C--><b>late</b><!--/tessera--></template>');
+    const page = named(await (await gatewayFor(net, { route: '/page', ...OUT_OF_ORDER }, { env: { TESSERA_DEV: 'true' } })('/page?tessera-debug')).text());
+    expect(page).toContain('<template for="tessera-R-1"><!--tessera:url%3Ahttps%3A%2F%2Forigin.test%2Flate%7C--><b>late</b><!--/tessera--></template>');
     expect(page).toContain('id="tessera-debug-data"');
   });
 
