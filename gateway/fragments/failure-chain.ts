@@ -69,9 +69,9 @@ export interface FailurePlan {
 }
 
 export interface CachePlan {
-  /** The fragment's id, which its variant count is kept under. */
-  fragment: string;
-  /** Past this many cached variants in the isolate, new ones are not stored. */
+  /** Route and fragment (or the include's src as written), which its variant budget is kept under. */
+  variantGroup: string;
+  /** Past this many live variants in the isolate, new ones are not stored. */
   maxVariants: number;
   ttlMs: number;
   staleWhileRevalidateMs: number;
@@ -142,15 +142,20 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
       if (caching && context.cache) {
         // Shared with other pages, so bounded by its own timeout, not this page's signal.
         const { coalescer } = context;
+        const direct = (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators, true);
         const fetchOnce =
           caching.global && coalescer
-            ? (validators: Validators | undefined, key: string) =>
-                context.slots.send(
+            ? async (validators: Validators | undefined, key: string) => {
+                // Not this page's signal: other pages may be waiting on this fetch (see SharedFlights).
+                const through = await context.slots.send(
                   () => plan.rank(context.latency.expected(url.href)),
-                  context.signal,
+                  new AbortController().signal,
                   () => fetchThroughCoalescer(coalescer, coalescedJob(context, url, plan, key, validators)),
-                )
-            : (validators: Validators | undefined) => fetchOne(context, url, plan, undefined, validators, true);
+                );
+                // Outside the slot: the direct fetch queues for one of its own.
+                return through ?? direct(validators);
+              }
+            : direct;
         return cachedAttempt(context, context.cache, url, caching, plan.timeoutMs, fetchOnce);
       }
       const fetched = await fetchOne(context, url, plan, context.signal, undefined, false);

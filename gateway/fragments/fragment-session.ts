@@ -228,7 +228,7 @@ export class FragmentSession {
       timeoutMs: spec.timeoutMs,
       forwardHeaders: spec.forwardHeaders,
       contentTypes: spec.contentTypes,
-      cache: this.cachePlan(spec.id, spec),
+      cache: this.cachePlan(spec.id, spec.id, spec),
     });
   }
 
@@ -256,7 +256,8 @@ export class FragmentSession {
       timeoutMs: settings.timeoutMs,
       forwardHeaders: defaults.forwardHeaders,
       contentTypes: defaults.contentTypes,
-      cache: this.cachePlan(src, {
+      // The budget follows the src as the page wrote it: variables a visitor fills in must not make new budgets.
+      cache: this.cachePlan(src, include.src ?? src, {
         ...defaults,
         ttlMs: settings.ttlMs,
         vary: [],
@@ -277,18 +278,24 @@ export class FragmentSession {
    */
   private cachePlan(
     id: string,
-    spec: Pick<FragmentSpec, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'tags' | 'lastGood' | 'coalesce'>,
+    budget: string,
+    spec: Pick<
+      FragmentSpec,
+      'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'contentTypes' | 'tags' | 'lastGood' | 'coalesce'
+    >,
   ): CachePlan | undefined {
     const cache = this.options.cache;
     if (spec.ttlMs <= 0 || !cache) return undefined;
-    const { vars, request } = this.options;
+    const { vars, request, route } = this.options;
     const varies = spec.vary.map((variable) => `${variable.source}.${variable.name}=${vars.get(variable) ?? ''}`);
     for (const header of spec.forwardHeaders) {
       if (isNegotiationHeader(header)) varies.push(`header.${header}=${request.headers.get(header) ?? ''}`);
     }
-    const version = cache.versions.version(id, spec.tags);
+    // What decides whether an answer is accepted at all: a body one route refuses must never be another's hit.
+    varies.push(`accept=${spec.contentTypes.join(',')}`, `max-bytes=${route.limits.maxFragmentBytes}`);
+    const version = cache.versions.version(id, spec.tags, this.options.waitUntil);
     return {
-      fragment: id,
+      variantGroup: `${route.name}\n${budget}`,
       maxVariants: this.options.route.limits.variantsPerFragment,
       ttlMs: spec.ttlMs,
       staleWhileRevalidateMs: spec.staleWhileRevalidateMs,

@@ -149,7 +149,8 @@ export async function composePage({
     session.cancel();
     const failure = lifetime.failure;
     lifetime.release();
-    if (failure?.cause === 'origin-timeout') return errorPage(504, 'The origin server did not answer in time.');
+    if (failure?.cause === 'origin-timeout' || failure?.cause === 'deadline') return errorPage(504, 'The origin server did not answer in time.');
+    if (failure?.cause === 'client-gone') return errorPage(499, 'The client went away.');
     console.error(`tessera: origin ${origin.origin} unreachable for ${url.pathname}:`, error);
     return errorPage(502, 'The origin server could not be reached.');
   }

@@ -100,6 +100,19 @@ export async function startFaultOrigin({ faultRate = 0.2, seed = 7, fragmentTime
       }
       return void res.end(body);
     }
+    // Pages that end early (a 404, a body that is not HTML) and a normal one, all needing one shared, slow, never-stored fragment.
+    if (kind === 'early') {
+      if (id === 'missing') return void html(404).end('no such page');
+      if (id === 'text') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('plain');
+      return void html().end('<div data-slot="s">own</div>');
+    }
+    if (kind === 'shared') {
+      await sleep(150);
+      return void res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'no-store' }).end('<b>shared</b>');
+    }
+    // A fragment whose src carries the visitor's query: many values, one budget.
+    if (kind === 'variant') return void html().end(`<i>${url.searchParams.get('q')}</i>`);
+    if (kind === 'variants') return void html().end('<div data-slot="v">own</div>');
     if (kind === 't') {
       if (id === 'quick') await sleep(200);
       return void html().end('<b>template</b>');

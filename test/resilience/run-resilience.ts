@@ -36,6 +36,10 @@ export interface ResilienceReport {
   originFaults: { sent: number; logged: number; answered504: number };
   disconnects: { sent: number; fragmentsCancelled: number };
   hostile: { sent: number; refused: number; attackerHits: string[] };
+  /** Normal pages right after pages that ended early (404, not HTML), needing the same shared fetch: how many got it. */
+  afterEarlyEnds: { sent: number; served: number };
+  /** After a flood of query values past the variant budget, and one TTL: whether the fragment is cached again. */
+  variantFlood: { sent: number; cachedAfter: boolean };
   durationMs: number;
 }
 
@@ -60,6 +64,15 @@ fragments:
 `,
   hostile: `route: /hostile-esi/:n
 esi: on
+`,
+  early: `route: /early/:kind
+fragments:
+  s: { src: /shared, ttl: 1m, timeout: 2s, fallback: { html: FALLBACK } }
+`,
+  variants: `route: /variants/:n
+limits: { variantsPerFragment: 20 }
+fragments:
+  v: { src: "/variant?q={query.q}", ttl: 1s, timeout: 2s }
 `,
   templates: `route: /tpl/:x
 fragments:
@@ -139,6 +152,24 @@ export async function runResilience(options: ResilienceOptions): Promise<Resilie
     await Promise.all(Array.from({ length: options.faultRequests }, (_, i) => get(gateway!.url, `/hold/${i}`, { disconnect: true })));
     const fragmentsCancelled = await waitFor(origin.heldClosed, options.faultRequests, 5000);
 
+    // Pages that end early must not leave their shared fragment fetch hanging for the pages after them.
+    let servedAfterEarly = 0;
+    for (let i = 0; i < options.faultRequests; i++) {
+      for (const early of ['/early/missing', '/early/text']) {
+        await get(gateway.url, early);
+        const next = await get(gateway.url, '/early/ok');
+        if (next.body.includes('<b>shared</b>')) servedAfterEarly++;
+      }
+    }
+
+    // A visitor with many query values fills the variant budget; once those entries expire the fragment is cached again.
+    const floodSize = 100;
+    for (let i = 0; i < floodSize; i++) await get(gateway.url, `/variants/1?q=flood${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    await get(gateway.url, '/variants/1?q=popular');
+    await get(gateway.url, '/variants/1?q=popular');
+    const cachedAfter = origin.paths.filter((p) => p === '/variant?q=popular').length === 1;
+
     // Hostile inputs: each must be refused, and the attacker must never hear from us.
     let sent = 0;
     let refused = 0;
@@ -176,6 +207,8 @@ export async function runResilience(options: ResilienceOptions): Promise<Resilie
       originFaults: { sent: 3 * options.faultRequests, logged, answered504 },
       disconnects: { sent: options.faultRequests, fragmentsCancelled },
       hostile: { sent, refused, attackerHits: attacker.hits },
+      afterEarlyEnds: { sent: 2 * options.faultRequests, served: servedAfterEarly },
+      variantFlood: { sent: floodSize, cachedAfter },
       durationMs: Date.now() - began,
     };
   } finally {
@@ -196,6 +229,9 @@ export function violations(r: ResilienceReport): string[] {
   if (r.originFaults.logged < (2 * r.originFaults.sent) / 3) out.push('a broken or stalled origin body was not logged');
   if (r.originFaults.answered504 !== r.originFaults.sent / 3) out.push('an origin without headers was not answered 504');
   if (r.disconnects.fragmentsCancelled !== r.disconnects.sent) out.push('a fragment outlived its disconnected client');
+  if (r.afterEarlyEnds.served !== r.afterEarlyEnds.sent)
+    out.push(`${r.afterEarlyEnds.sent - r.afterEarlyEnds.served} pages after an early end missed a shared fragment`);
+  if (!r.variantFlood.cachedAfter) out.push('a flood of query values switched caching off for a fragment');
   if (r.hostile.refused !== r.hostile.sent || r.hostile.attackerHits.length) out.push(`hostile inputs got through: ${r.hostile.attackerHits.join('; ')}`);
   return out;
 }

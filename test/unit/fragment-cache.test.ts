@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CacheLayer } from '../../gateway/fragments/cache/cache-api-layer';
+import { VariantBudget } from '../../gateway/fragments/cache/variant-budget';
 import type { RouteManifest } from '../../gateway/manifest/schema';
-import { compile, delay, gate, gatewayFor, html, upstream } from './harness';
+import { compile, delay, gate, gatewayFor, gatewayForRoutes, html, upstream } from './harness';
 
 /** A clock the test moves: TTLs are checked without waiting for them. */
 function clock(start = 1_000_000) {
@@ -301,5 +302,89 @@ describe('fragment cache: the last good copy in KV (L3)', () => {
     expect(() => compile({ route: '/page', fragments: { f: { src: '/f', ttl: '1m', lastGood: true } } })).toThrow(
       'fragments.f.lastGood: expected staleIfError: as well, for how long the last good copy may be served',
     );
+  });
+});
+
+describe('fragment cache: the variant budget', () => {
+  /** A fragment whose src takes a visitor's query value, as the README's product-id example does. */
+  const manifest = (route: string, limits = { variantsPerFragment: 3 }) =>
+    ({ route, limits, fragments: { f: { src: '/f?v={query.v}', ttl: '10s' } } }) as RouteManifest;
+  const versioned = () => {
+    let fetches = 0;
+    return (_: Request, url: URL) => html(`${url.searchParams.get('v')}#${++fetches}`);
+  };
+  const visit = async (get: ReturnType<typeof gatewayFor>, path: string) => {
+    const response = await get(path);
+    const content = slot(await response.text());
+    await response.settled();
+    return content;
+  };
+
+  it('stores a new variant again once the variants that filled the budget have expired', async () => {
+    const time = clock();
+    const net = upstream({ '/page': page, '/f': versioned() });
+    const get = gatewayFor(net, manifest('/page'), { cache: { now: time.now, random: () => 0.5 } });
+    for (const v of ['a', 'b', 'c', 'd']) await visit(get, `/page?v=${v}`);
+    // Past the budget while a, b and c are live: d is served, not stored.
+    expect(await visit(get, '/page?v=d')).toBe('d#5');
+    time.advance(11_000);
+    expect(await visit(get, '/page?v=e')).toBe('e#6');
+    expect(await visit(get, '/page?v=e')).toBe('e#6');
+  });
+
+  it('keeps a budget per route, so one route full of variants leaves another route caching', async () => {
+    const net = upstream({ '/a': page, '/b': page, '/f': versioned() });
+    const get = gatewayForRoutes(net, [manifest('/a'), manifest('/b')], { cache: { random: () => 0.5 } });
+    for (const v of ['1', '2', '3', '4', '5']) await visit(get, `/a?v=${v}`);
+    expect(await visit(get, '/b?v=x')).toBe('x#6');
+    expect(await visit(get, '/b?v=x')).toBe('x#6');
+  });
+
+  it('starts a new budget when a purge changes the version, and never counts the old keys', () => {
+    const live = new Set<string>();
+    const budget = new VariantBudget((key) => live.has(key));
+    for (const key of ['k1', 'k2']) {
+      expect(budget.admit('route\nf', 'v1', key, 2)).toBe(true);
+      live.add(key);
+    }
+    expect(budget.admit('route\nf', 'v1', 'k3', 2)).toBe(false);
+    // Still live in memory under the old version, but unreachable after the purge.
+    expect(budget.admit('route\nf', 'v2', 'k3', 2)).toBe(true);
+    expect(budget.admit('route\nf', 'v2', 'k4', 2)).toBe(true);
+  });
+});
+
+describe('fragment cache: what decides acceptance is part of the key', () => {
+  it('never serves a route a cached body it would refuse (another content type)', async () => {
+    const net = upstream({ '/json': page, '/html': page, '/f': () => new Response('{"a":1}', { headers: { 'content-type': 'application/json' } }) });
+    const get = gatewayForRoutes(
+      net,
+      [
+        { route: '/json', fragments: { f: { src: '/f', ttl: '1m', contentTypes: ['application/json'] } } },
+        { route: '/html', fragments: { f: { src: '/f', ttl: '1m', fallback: { html: 'refused' } } } },
+      ] as RouteManifest[],
+      { cache: { random: () => 0.5 } },
+    );
+    const json = await get('/json');
+    expect(slot(await json.text())).toBe('{"a":1}');
+    await json.settled();
+    expect(slot(await (await get('/html')).text())).toBe('refused');
+  });
+
+  it('never serves a route a cached body over its own byte cap', async () => {
+    const big = 'x'.repeat(2000);
+    const net = upstream({ '/roomy': page, '/tight': page, '/f': () => html(big) });
+    const get = gatewayForRoutes(
+      net,
+      [
+        { route: '/roomy', fragments: { f: { src: '/f', ttl: '1m' } } },
+        { route: '/tight', limits: { maxFragmentBytes: 1000 }, fragments: { f: { src: '/f', ttl: '1m', fallback: { html: 'too big' } } } },
+      ] as RouteManifest[],
+      { cache: { random: () => 0.5 } },
+    );
+    const roomy = await get('/roomy');
+    expect(slot(await roomy.text())).toBe(big);
+    await roomy.settled();
+    expect(slot(await (await get('/tight')).text())).toBe('too big');
   });
 });

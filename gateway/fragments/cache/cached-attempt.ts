@@ -15,6 +15,9 @@ import type { FragmentCache } from './fragment-cache';
  * timeout, not by the page that started it: other pages may be waiting on it.
  * Each waiter still has its own timeout and its own page's abort.
  */
+/** How long a shared fetch may wait for one of its page's connection slots before newcomers stop joining it. */
+const SLOT_ALLOWANCE_MS = 1000;
+
 export type FetchOnce = (validators: Validators | undefined, key: string) => Promise<FragmentFetchResult>;
 
 export async function cachedAttempt(
@@ -33,7 +36,9 @@ export async function cachedAttempt(
   const state = cached ? freshness(cached, cache.now()).state : 'expired';
   if (cached && state === 'fresh') return served(cached, 'hit');
 
-  const refresh = () => cache.coalesce(key, () => refreshed(context, cache, key, plan, cached, fetchOnce));
+  // A fetch that has been running for twice its timeout (plus time for a slot) is not worth joining: see SharedFlights.
+  const refresh = () =>
+    cache.coalesce(key, 2 * timeoutMs + SLOT_ALLOWANCE_MS, context.waitUntil, () => refreshed(context, cache, key, plan, cached, fetchOnce));
   if (cached && state === 'stale-while-revalidate') {
     context.waitUntil(refresh());
     return served(cached, 'stale');
@@ -73,7 +78,7 @@ async function refreshed(
   }
   const attempt: Attempt = { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
   if (!fetched.cacheability.storable) return { ...attempt, notStored: fetched.cacheability.why };
-  if (!cache.admit(plan.fragment, key, plan.maxVariants)) {
+  if (!cache.admit(plan.variantGroup, await plan.version, key, plan.maxVariants)) {
     return { ...attempt, notStored: `more than ${plan.maxVariants} variants of this fragment in this isolate (check its vary)` };
   }
   const entry: CachedFragment = {

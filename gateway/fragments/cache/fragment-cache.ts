@@ -1,8 +1,10 @@
 import type { CacheLayer } from './cache-api-layer';
 import type { CacheKey } from './cache-key';
-import { type CachedFragment, sizeInMemory } from './cached-fragment';
+import { type CachedFragment, freshness, sizeInMemory } from './cached-fragment';
 import type { LastGoodLayer } from './last-good-layer';
 import { MemoryLru } from './memory-lru';
+import { type KeepAlive, SharedFlights } from './shared-flights';
+import { VariantBudget } from './variant-budget';
 
 /**
  * The per-isolate fragment cache: L1 memory in front of an optional shared
@@ -28,8 +30,8 @@ export class FragmentCache {
   private readonly random: () => number;
   private readonly memory: MemoryLru<CachedFragment>;
   private readonly shared?: CacheLayer;
-  private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly variants = new Map<string, Set<string>>();
+  private readonly inflight = new SharedFlights<unknown>();
+  private readonly variants: VariantBudget;
   private readonly reported = new Set<string>();
 
   constructor(options: FragmentCacheOptions) {
@@ -37,6 +39,10 @@ export class FragmentCache {
     this.random = options.random ?? Math.random;
     this.memory = new MemoryLru(options.memoryBytes, sizeInMemory);
     this.shared = options.shared;
+    this.variants = new VariantBudget((id) => {
+      const entry = this.memory.peek(id);
+      return entry !== undefined && freshness(entry, this.now()).state !== 'expired';
+    });
   }
 
   /** L1, then L2 (which refills L1). */
@@ -84,13 +90,8 @@ export class FragmentCache {
    * Whether one more variant (distinct key) of a fragment may be stored: a
    * `vary` on something with many values must not fill the cache with it.
    */
-  admit(fragment: string, key: CacheKey, maxVariants: number): boolean {
-    const keys = this.variants.get(fragment) ?? new Set<string>();
-    this.variants.set(fragment, keys);
-    if (keys.has(key.id)) return true;
-    if (keys.size >= maxVariants) return false;
-    keys.add(key.id);
-    return true;
+  admit(group: string, version: string, key: CacheKey, maxVariants: number): boolean {
+    return this.variants.admit(group, version, key.id, maxVariants);
   }
 
   /** A TTL spread by ±10%, so entries filled together do not expire together. */
@@ -98,13 +99,18 @@ export class FragmentCache {
     return Math.round(ttlMs * (0.9 + 0.2 * this.random()));
   }
 
-  /** Runs `fetch` once per key at a time; concurrent callers share its result. `finally` always clears it. */
-  coalesce<T>(key: CacheKey, fetch: () => Promise<T>): Promise<T> {
-    const running = this.inflight.get(key.id);
-    if (running) return running as Promise<T>;
-    const started = fetch().finally(() => this.inflight.delete(key.id));
-    this.inflight.set(key.id, started);
-    return started;
+  /**
+   * Runs `fetch` once per key at a time; concurrent callers share its result.
+   * The flight outlives the request that started it (see SharedFlights), and
+   * after `boundMs` a newcomer no longer joins it.
+   */
+  coalesce<T>(key: CacheKey, boundMs: number, keepAlive: KeepAlive, fetch: () => Promise<T>): Promise<T> {
+    return this.inflight.join(key.id, boundMs, keepAlive, fetch) as Promise<T>;
+  }
+
+  /** Fetches in flight in this isolate. */
+  get inFlight(): number {
+    return this.inflight.size;
   }
 
   private degraded(layer: string, error: unknown): void {

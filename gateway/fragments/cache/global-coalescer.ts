@@ -1,5 +1,6 @@
 import { type FragmentFetchResult, fetchFragment, type Validators } from '../fragment-fetch';
 import { HostPolicy } from '../host-policy';
+import { SharedFlights } from './shared-flights';
 
 /**
  * `coalesce: global`: misses for one cache key are routed through a Durable
@@ -22,16 +23,15 @@ export interface CoalescedFetch {
 }
 
 export class FragmentCoalescer {
-  private readonly inflight = new Map<string, Promise<FragmentFetchResult>>();
+  // The Object's requests end too (a caller's page may end early), so its flights are kept alive and bounded like the isolate's.
+  private readonly inflight = new SharedFlights<FragmentFetchResult>();
+
+  constructor(private readonly state?: Pick<DurableObjectState, 'waitUntil'>) {}
 
   async fetch(request: Request): Promise<Response> {
     const job = (await request.json()) as CoalescedFetch;
-    let running = this.inflight.get(job.key);
-    if (!running) {
-      running = fetchForAll(job).finally(() => this.inflight.delete(job.key));
-      this.inflight.set(job.key, running);
-    }
-    return Response.json(await running);
+    const keepAlive = (work: Promise<unknown>) => this.state?.waitUntil(work);
+    return Response.json(await this.inflight.join(job.key, 2 * job.timeoutMs, keepAlive, () => fetchForAll(job)));
   }
 }
 
@@ -49,13 +49,34 @@ function fetchForAll(job: CoalescedFetch): Promise<FragmentFetchResult> {
   });
 }
 
-/** The Worker's side: one miss, through the Object that owns the key. */
-export async function fetchThroughCoalescer(namespace: DurableObjectNamespace, job: CoalescedFetch): Promise<FragmentFetchResult> {
+/**
+ * The Worker's side: one miss, through the Object that owns the key.
+ * `undefined` when the Object itself failed (unreachable, overloaded, an
+ * answer that is not a fetch result): the caller then fetches directly, since
+ * coalescing across isolates is an economy and losing it must not cost the
+ * fragment.
+ */
+export async function fetchThroughCoalescer(namespace: DurableObjectNamespace, job: CoalescedFetch): Promise<FragmentFetchResult | undefined> {
   try {
     const stub = namespace.get(namespace.idFromName(job.key));
     const response = await stub.fetch('https://coalescer.internal/', { method: 'POST', body: JSON.stringify(job) });
-    return (await response.json()) as FragmentFetchResult;
+    if (!response.ok) throw new Error(`the coalescer answered ${response.status}`);
+    const answer: unknown = await response.json();
+    if (!isFetchResult(answer)) throw new Error('the coalescer answered something that is not a fetch result');
+    return answer;
   } catch (error) {
-    return { ok: false, reason: 'error', detail: `global coalescing failed: ${error instanceof Error ? error.message : String(error)}` };
+    coalescerDown(error);
+    return undefined;
   }
+}
+
+let reported = false;
+function coalescerDown(error: unknown): void {
+  if (reported) return;
+  reported = true;
+  console.error('tessera: the FragmentCoalescer Durable Object failed; fetching coalesce: global fragments directly:', error);
+}
+
+function isFetchResult(value: unknown): value is FragmentFetchResult {
+  return typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean';
 }

@@ -20,6 +20,11 @@ export class MemoryLru<V> {
     return entry.value;
   }
 
+  /** Without counting as a use (the LRU order stays). */
+  peek(key: string): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   set(key: string, value: V): void {
     this.delete(key);
     const bytes = this.sizeOf(value);

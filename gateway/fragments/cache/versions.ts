@@ -1,3 +1,5 @@
+import { type KeepAlive, SharedFlights } from './shared-flights';
+
 /**
  * Fragment versions, the purge mechanism: a fragment's cache key includes the
  * version of the fragment and of each of its tags, so bumping one makes every
@@ -14,12 +16,15 @@ export interface PurgeTargets {
 }
 
 export interface VersionStore {
-  /** The version part of a cache key, for a fragment and its tags. */
-  version(fragment: string, tags: readonly string[]): Promise<string>;
+  /** The version part of a cache key, for a fragment and its tags; a read it starts is kept alive by `keepAlive`. */
+  version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string>;
   purge(targets: PurgeTargets): Promise<void>;
 }
 
 export const VERSION_MEMO_MS = 10_000;
+
+/** A KV read still unsettled after this long is read again rather than waited on (see SharedFlights). */
+const KV_READ_BOUND_MS = 2_000;
 
 /** Without a KV namespace every version is 0, and purge is not available. */
 export const FIXED_VERSIONS: VersionStore = {
@@ -31,16 +36,19 @@ export const FIXED_VERSIONS: VersionStore = {
 
 export class KvVersions implements VersionStore {
   private readonly memo = new Map<string, { value: Promise<string>; readAt: number }>();
+  private readonly reads: SharedFlights<string>;
 
   constructor(
     private readonly kv: KVNamespace,
     private readonly now: () => number = Date.now,
     private readonly memoMs = VERSION_MEMO_MS,
-  ) {}
+  ) {
+    this.reads = new SharedFlights(now);
+  }
 
-  async version(fragment: string, tags: readonly string[]): Promise<string> {
+  async version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string> {
     const names = [`fragment:${fragment}`, ...tags.map((tag) => `tag:${tag}`)];
-    return (await Promise.all(names.map((name) => this.read(name)))).join('.');
+    return (await Promise.all(names.map((name) => this.read(name, keepAlive)))).join('.');
   }
 
   async purge({ fragments, tags }: PurgeTargets): Promise<void> {
@@ -50,15 +58,21 @@ export class KvVersions implements VersionStore {
     for (const name of names) this.memo.set(name, { value: Promise.resolve(stamp), readAt: this.now() });
   }
 
-  private read(name: string): Promise<string> {
+  private read(name: string, keepAlive: KeepAlive): Promise<string> {
     const known = this.memo.get(name);
     if (known && this.now() - known.readAt < this.memoMs) return known.value;
+    // The read is shared by every page of the isolate until it settles, so it must outlive the page that started it.
     // A KV failure must not break pages: the last known version, or 0, stands.
-    const value = this.kv
-      .get(`version:${name}`)
-      .then((v) => v ?? '0')
-      .catch(() => known?.value ?? '0');
-    this.memo.set(name, { value, readAt: this.now() });
+    const value = this.reads.join(name, KV_READ_BOUND_MS, keepAlive, () =>
+      this.kv
+        .get(`version:${name}`)
+        .then((v) => v ?? '0')
+        .catch(() => known?.value ?? '0'),
+    );
+    // Memoised only once it settled (an unsettled read is in `reads`, bounded there), and never over a purge that came meanwhile.
+    void value.then((settled) => {
+      if (this.memo.get(name) === known) this.memo.set(name, { value: Promise.resolve(settled), readAt: this.now() });
+    });
     return value;
   }
 }
