@@ -2,6 +2,7 @@ import { handlePurge, PURGE_PATH } from './admin/purge';
 import { debugRequested } from './debug/debug-gate';
 import { requestedFaults } from './debug/fault-injection';
 import { requestedPlacement } from './debug/placement-preview';
+import { carriesSwitch, withoutReferrer } from './debug/switches';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
@@ -13,6 +14,7 @@ import { isHtml, processesEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
 import { parseUrl } from './http/parse-url';
 import { proxyToOrigin } from './http/proxy';
+import { unforwardableHeader } from './http/request-header-bytes';
 import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
 import { createRouter } from './routing/route-match';
@@ -96,7 +98,15 @@ export function createGateway(options: GatewayOptions) {
   };
 
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
+    // Refused here, once for every path: the client sent it, so a 400 is the honest answer, where forwarding it would end as the origin's error.
+    const unforwardable = unforwardableHeader(request.headers);
+    if (unforwardable) return errorPage(400, `The request header ${unforwardable} holds a control character, so it cannot be forwarded.`);
     const url = new URL(request.url);
+    const response = await respond(request, url, env, ctx);
+    return carriesSwitch(url) ? withoutReferrer(response) : response;
+  };
+
+  async function respond(request: Request, url: URL, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     // Answered by the gateway itself, before routing: never proxied to the origin.
     if (url.pathname === PURGE_PATH) return handlePurge(request, env.TESSERA_ADMIN_TOKEN, versionStore(env));
     const match = matchRoute(url);
@@ -139,7 +149,7 @@ export function createGateway(options: GatewayOptions) {
       // Overrides go around the host rule, so only tessera dev may set them.
       overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
     });
-  };
+  }
 }
 
 function debugSettings(env: GatewayEnv) {

@@ -1,3 +1,4 @@
+import { loggedUrl } from '../debug/switches';
 import type { FragmentResult } from '../types';
 import type { FragmentSpan } from './fragment-events';
 
@@ -54,5 +55,5 @@ export function timingReport(url: URL, originMs: number, totalMs: number, fragme
     const why = desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : result.staleBecause ? ` (${result.staleBecause})` : '';
     return `${id} ${result.durationMs}ms ${desc}${why}${queued}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
   });
-  return `tessera: ${url.pathname}${url.search} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
+  return `tessera: ${loggedUrl(url)} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
 }

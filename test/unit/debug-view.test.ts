@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { allowDebugScript } from '../../gateway/debug/debug-csp';
 import { gatewayFor, html, upstream } from './harness';
 
@@ -58,6 +58,62 @@ describe('the debug view', () => {
     const nonce = /<script nonce="([0-9a-f]+)">/.exec(body)?.[1];
     expect(nonce).toBeDefined();
     expect(response.headers.get('content-security-policy')).toBe(`default-src 'self'; script-src 'nonce-page123' 'strict-dynamic' 'nonce-${nonce}'`);
+  });
+});
+
+describe('the debug token', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is left out of the logged page line, with every other switch, while the rest of the query stays', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const { net, manifest } = shop();
+    const get = gatewayFor(net, manifest, { env: { TESSERA_DEBUG_TOKEN: 's3cret', TESSERA_LOG: 'timing' } });
+    const response = await get('/page?a=1&tessera-debug=s3cret&tessera%2Dfault=price:error&b=%7E+2&tessera-placement=in-order');
+    expect(await response.text()).toContain('tessera-debug-data');
+    await response.settled();
+    const line = lines.find((l) => l.startsWith('tessera: /page'));
+    expect(line).toMatch(/^tessera: \/page\?a=1&b=%7E\+2 \d+ms \| /);
+    expect(lines.join('\n')).not.toContain('s3cret');
+  });
+
+  it('is not in the debug view it opens, neither in its markup nor in its data', async () => {
+    const { net, manifest } = shop();
+    const response = await gatewayFor(net, manifest, { env: { TESSERA_DEBUG_TOKEN: 's3cret' } })('/page?tessera-debug=s3cret&x=1');
+    const body = await response.text();
+    expect(body).toContain('tessera-debug-data');
+    expect(body).not.toContain('s3cret');
+  });
+
+  it('is not sent on as a Referer: every answer to a URL carrying a switch says no-referrer', async () => {
+    const net = upstream({
+      '/page': () => html('<div data-slot="price">€1</div>', { 'referrer-policy': 'unsafe-url' }),
+      '/price': () => html('<b>€2</b>'),
+      '/gone': () => html('gone', {}, 404),
+    });
+    const get = gatewayFor(net, { routes: ['/page', '/gone'], fragments: { price: { src: '/price' } } }, { env: { TESSERA_DEBUG_TOKEN: 's3cret' } });
+    for (const path of [
+      '/page?tessera-debug=s3cret',
+      '/page?tessera-debug=s3cret&tessera-placement=out-of-order',
+      '/gone?tessera-debug=s3cret',
+      '/elsewhere?tessera-debug=s3cret',
+    ]) {
+      const response = await get(path);
+      await response.text();
+      expect([path, response.headers.get('referrer-policy')]).toEqual([path, 'no-referrer']);
+    }
+    const plain = await get('/page');
+    expect(plain.headers.get('referrer-policy')).toBe('unsafe-url');
+  });
+
+  it('marks the placement preview no-referrer under tessera dev too', async () => {
+    const { net, manifest } = shop();
+    const response = await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })('/page?tessera-placement=out-of-order');
+    expect(await response.text()).toContain('€2');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
   });
 });
 

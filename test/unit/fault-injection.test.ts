@@ -30,6 +30,16 @@ describe('fault injection', () => {
     expect(net.requested('/page')[0].url).toBe('https://origin.test/page');
   });
 
+  it('is a page that sends no Referer on, so the switch and any token beside it stay with the gateway', async () => {
+    const { net, manifest } = shop();
+    const dev = await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })('/page?tessera-fault=recs:error');
+    expect(await dev.text()).toContain('own recs');
+    expect(dev.headers.get('referrer-policy')).toBe('no-referrer');
+    const deployed = await gatewayFor(net, manifest, { env: { TESSERA_DEBUG_TOKEN: 't0k' } })('/page?tessera-fault=recs:error&tessera-debug=t0k');
+    expect(await deployed.text()).toContain('own recs');
+    expect(deployed.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
   it('serves a cached copy as stale, and reads the same from a cookie', async () => {
     const { net, manifest } = shop();
     const get = gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } });

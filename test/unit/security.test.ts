@@ -258,3 +258,31 @@ describe('dev overrides', () => {
     expect(await (await dev('/page')).text()).toBe('<div data-slot="f">LOCAL</div>');
   });
 });
+
+describe('a request header holding a control character', () => {
+  const net = () => upstream({ '/page': () => html('<div data-slot="f"></div>'), '/f': () => html('F'), '/file.css': () => new Response('css') });
+  const manifest = { route: '/page', fragments: { f: { src: '/f', forwardHeaders: ['x-hostile'] } } };
+
+  it.each([
+    ['a composed page', 'GET', '/page', '\x01'],
+    ['a composed page', 'GET', '/page', '\x7f'],
+    ['a proxied path', 'GET', '/file.css', '\x1f'],
+    ['another method', 'POST', '/page', '\x08'],
+  ])('on %s (%s %s) is answered 400 naming the header but not its value, and nothing is fetched', async (_, method, path, byte) => {
+    const upstreams = net();
+    const response = await gatewayFor(upstreams, manifest)(path, { method, headers: { 'x-hostile': `before${byte}after-secret` } });
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).toContain('x-hostile');
+    expect(body).not.toContain('after-secret');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(upstreams.calls).toEqual([]);
+  });
+
+  it('is forwarded when it is a tab, which a header value may hold', async () => {
+    const upstreams = net();
+    const response = await gatewayFor(upstreams, manifest)('/page', { headers: { 'x-hostile': 'a\tb' } });
+    expect(await response.text()).toBe('<div data-slot="f">F</div>');
+    expect(upstreams.requested('/f')[0].headers.get('x-hostile')).toBe('a\tb');
+  });
+});
