@@ -1,5 +1,6 @@
 import { DebugView } from '../debug/debug-view';
 import type { Fault } from '../debug/fault-injection';
+import { withoutSwitches } from '../debug/switches';
 import { discoverAttempt } from '../esi/discover-attempt';
 import { PageEsi } from '../esi/page-esi';
 import type { DevOverrides } from '../fragments/dev-overrides';
@@ -104,11 +105,13 @@ export async function composePage({
       signal: lifetime.signal,
     }),
   );
-  const requestVars = new RequestVars(request, url, match.params);
+  // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
+  const visitorUrl = withoutSwitches(url);
+  const requestVars = new RequestVars(request, visitorUrl, match.params);
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
   const esi = new PageEsi(
     request,
-    url,
+    visitorUrl,
     route,
     pageUrl.href,
     (message) => console.error(`tessera: ${url.pathname}: ${message}`),

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { allowDebugScript } from '../../gateway/debug/debug-csp';
-import { gatewayFor, html, upstream } from './harness';
+import type { RouteManifest } from '../../gateway/manifest/schema';
+import { esiPage, gatewayFor, html, upstream } from './harness';
 
 function shop(headers: Record<string, string> = {}) {
   const net = upstream({
@@ -77,6 +78,21 @@ describe('the debug token', () => {
     const line = lines.find((l) => l.startsWith('tessera: /page'));
     expect(line).toMatch(/^tessera: \/page\?a=1&b=%7E\+2 \d+ms \| /);
     expect(lines.join('\n')).not.toContain('s3cret');
+  });
+
+  it('never reaches a fragment host through the query a src or an ESI variable reads', async () => {
+    const net = upstream({
+      '/page': () => esiPage('<esi:include src="/esi?$(QUERY_STRING)"/><div data-slot="q">own</div>'),
+      '/esi': () => html('esi'),
+      '/q': () => html('q'),
+    });
+    const manifest = { route: '/page', esi: 'on', esiVariables: ['QUERY_STRING'], fragments: { q: { src: '/q?x={query.x}&t={query.tessera-debug|none}' } } };
+    const get = gatewayFor(net, manifest as RouteManifest, { env: { TESSERA_DEBUG_TOKEN: 's3cret' } });
+    const response = await get('/page?x=1&tessera-debug=s3cret');
+    const body = await response.text();
+    expect(net.calls.map((call) => call.url).join(' ')).not.toContain('s3cret');
+    expect(net.requested('/esi').map((call) => new URL(call.url).search)).toEqual(['?x%3D1']);
+    expect(body).not.toContain('s3cret');
   });
 
   it('is not in the debug view it opens, neither in its markup nor in its data', async () => {
