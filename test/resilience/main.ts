@@ -18,6 +18,7 @@ function print(r: ResilienceReport) {
   line('hostile inputs refused', `${r.hostile.refused} of ${r.hostile.sent}`);
   line('attacker reached', r.hostile.attackerHits.length);
   line('pages after an early end, served', `${r.afterEarlyEnds.served} of ${r.afterEarlyEnds.sent}`);
+  line('control bytes in headers → 400', `${r.badHeaderBytes.answered400} of ${r.badHeaderBytes.sent} (${r.badHeaderBytes.reachedOrigin} reached the origin)`);
   line('cached again after a variant flood', `${r.variantFlood.cachedAfter ? 'yes' : 'no'} (${r.variantFlood.sent} values)`);
   line('duration', `${(r.durationMs / 1000).toFixed(1)} s`);
   for (const v of violations(r)) console.log(`VIOLATION: ${v}`);

@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { checkManifest } from '../../cli/load-manifests';
 import { type RunningWorker, startWorker } from '../../cli/workerd-host';
 import { assembleManifests } from '../../gateway/manifest/compile';
@@ -40,6 +41,8 @@ export interface ResilienceReport {
   afterEarlyEnds: { sent: number; served: number };
   /** After a flood of query values past the variant budget, and one TTL: whether the fragment is cached again. */
   variantFlood: { sent: number; cachedAfter: boolean };
+  /** Requests with a control byte in a header value: answered 400, never passed to the origin. */
+  badHeaderBytes: { sent: number; answered400: number; reachedOrigin: number };
   durationMs: number;
 }
 
@@ -170,6 +173,16 @@ export async function runResilience(options: ResilienceOptions): Promise<Resilie
     await get(gateway.url, '/variants/1?q=popular');
     const cachedAfter = origin.paths.filter((p) => p === '/variant?q=popular').length === 1;
 
+    // A header value with a byte HTTP does not allow: a clear 400, never a false origin alarm, never an origin request.
+    const badBytes = ['\x01', '\x7f', '\x1f'];
+    let answered400 = 0;
+    const originBefore = origin.paths.length;
+    for (const [i, byte] of badBytes.entries()) {
+      const status = await rawStatus(gateway.url, `GET /page/bad${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a${byte}b\r\nConnection: close\r\n\r\n`);
+      if (status === 400) answered400++;
+    }
+    const reachedOrigin = origin.paths.slice(originBefore).filter((p) => p.startsWith('/page/bad')).length;
+
     // Hostile inputs: each must be refused, and the attacker must never hear from us.
     let sent = 0;
     let refused = 0;
@@ -209,6 +222,7 @@ export async function runResilience(options: ResilienceOptions): Promise<Resilie
       hostile: { sent, refused, attackerHits: attacker.hits },
       afterEarlyEnds: { sent: 2 * options.faultRequests, served: servedAfterEarly },
       variantFlood: { sent: floodSize, cachedAfter },
+      badHeaderBytes: { sent: badBytes.length, answered400, reachedOrigin },
       durationMs: Date.now() - began,
     };
   } finally {
@@ -231,6 +245,8 @@ export function violations(r: ResilienceReport): string[] {
   if (r.disconnects.fragmentsCancelled !== r.disconnects.sent) out.push('a fragment outlived its disconnected client');
   if (r.afterEarlyEnds.served !== r.afterEarlyEnds.sent)
     out.push(`${r.afterEarlyEnds.sent - r.afterEarlyEnds.served} pages after an early end missed a shared fragment`);
+  if (r.badHeaderBytes.answered400 !== r.badHeaderBytes.sent || r.badHeaderBytes.reachedOrigin)
+    out.push('a header with a control byte was not answered 400, or reached the origin');
   if (!r.variantFlood.cachedAfter) out.push('a flood of query values switched caching off for a fragment');
   if (r.hostile.refused !== r.hostile.sent || r.hostile.attackerHits.length) out.push(`hostile inputs got through: ${r.hostile.attackerHits.join('; ')}`);
   return out;
@@ -286,6 +302,19 @@ function rawRequest(
     req.on('error', () => resolve({ status: 0, body: '', complete: false }));
     if (init.method === 'POST') req.end('payload');
     else req.end();
+  });
+}
+
+/** The status of a request written byte for byte on a socket (node's client refuses to send control bytes in headers). */
+function rawStatus(base: string, request: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(request, 'latin1'));
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+    socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0)));
+    socket.on('error', () => resolve(0));
   });
 }
 
