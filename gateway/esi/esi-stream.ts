@@ -1,6 +1,8 @@
 import { concatBytes } from '../html/concat-bytes';
 import { evaluate } from './expression';
-import { interpolate } from './interpolate';
+import { HtmlContext } from './html-context';
+import { substitute } from './interpolate';
+import { escapeFor } from './landing-escape';
 import type { EsiVariables } from './variables';
 
 /**
@@ -16,7 +18,11 @@ import type { EsiVariables } from './variables';
  * - `<esi:choose>`: the first `<esi:when test>` that holds renders (unwrapped),
  *   else `<esi:otherwise>`; the other branches are dropped unread, so the
  *   includes in them are never fetched.
- * - `<esi:vars>`: `$(…)` inside it is replaced, HTML-escaped.
+ * - `<esi:vars>`: `$(…)` inside it is replaced by the value encoded for
+ *   where it lands in the markup (text, an attribute of some kind, a script, a
+ *   style sheet, a comment: see landing-escape.ts), or left out where no
+ *   encoding is safe. What this pass emits is followed by an HtmlContext for
+ *   that: it is the markup the browser reads.
  * - `<esi:try>` is held until it ends (it is small: a few includes), and
  *   handed to the rewriter whole, as a placeholder, since which branch renders
  *   depends on how its includes fare.
@@ -70,9 +76,16 @@ export class EsiStream {
   private held: Uint8Array[] | undefined;
   private heldBytes = 0;
   private tryDepth = 0;
+  /** Where the held `<esi:try>` stands in the markup: its branches are read from there. */
+  private tryContext: HtmlContext | undefined;
   private out: Uint8Array[] = [];
 
-  constructor(private readonly options: EsiStreamOptions) {}
+  constructor(
+    private readonly options: EsiStreamOptions,
+    private readonly context = new HtmlContext(),
+    /** Why values were refused, each reported once. */
+    private readonly refusals = new Set<string>(),
+  ) {}
 
   /** The chunk with the ESI language applied; bytes that end inside a construct wait for the next chunk. */
   transform(chunk: Uint8Array): Uint8Array[] {
@@ -82,6 +95,7 @@ export class EsiStream {
     if (this.idle() && !ANY_LANGUAGE.test(text)) {
       const tail = partialOpener(text, 0, false, false);
       // The common case: a page with includes only. A chunk that may end inside an opener keeps those bytes back.
+      this.context.feed(tail === text.length ? text : text.slice(0, tail));
       if (tail === text.length) return [bytes];
       this.carry = bytes.slice(tail);
       return [bytes.subarray(0, tail)];
@@ -94,7 +108,7 @@ export class EsiStream {
         const end = text.indexOf('-->', at);
         if (end === -1) {
           const keep = Math.max(at, text.length - 2);
-          this.emit(bytes, runFrom, keep);
+          this.emit(bytes, text, runFrom, keep);
           this.carry = bytes.slice(keep);
           return this.out;
         }
@@ -106,7 +120,7 @@ export class EsiStream {
       const match = CONSTRUCT.exec(text);
       if (!match) {
         const tail = partialOpener(text, at, this.varsDepth > 0, this.esiComments > 0);
-        this.emit(bytes, runFrom, tail);
+        this.emit(bytes, text, runFrom, tail);
         if (tail < text.length) this.carry = bytes.slice(tail);
         return this.out;
       }
@@ -121,7 +135,7 @@ export class EsiStream {
         continue;
       }
       // What came before goes out under the state it was read in; the construct may change that state.
-      this.emit(bytes, runFrom, position);
+      this.emit(bytes, text, runFrom, position);
       runFrom = position;
       const step = this.construct(bytes, text, position, token);
       if (!step) {
@@ -146,16 +160,19 @@ export class EsiStream {
       // A try that never ended: its attempt renders.
       const block = UTF8.decode(concatBytes(...this.held));
       this.held = undefined;
-      this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '')));
+      this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, ''), this.tryContext));
     }
-    if (this.carry.length && this.dropping === 0) this.out.push(this.carry);
+    if (this.carry.length && this.dropping === 0) {
+      this.out.push(this.carry);
+      this.context.feed(SINGLE_BYTE.decode(this.carry));
+    }
     this.carry = new Uint8Array(0);
     return this.out;
   }
 
-  /** The ESI language applied to a whole piece of markup (a held branch, a fragment). */
-  applyTo(html: string): string {
-    const nested = new EsiStream(this.options);
+  /** The ESI language applied to a whole piece of markup (a held branch, a fragment), read from where it stands in the page. */
+  applyTo(html: string, context = new HtmlContext()): string {
+    const nested = new EsiStream(this.options, context.clone(), this.refusals);
     return UTF8.decode(concatBytes(...nested.transform(encoder.encode(html)), ...nested.flush()));
   }
 
@@ -163,10 +180,13 @@ export class EsiStream {
     return this.dropping === 0 && this.varsDepth === 0 && this.esiComments === 0 && !this.inComment && !this.held && this.frames.length === 0;
   }
 
-  private emit(bytes: Uint8Array, from: number, to: number): void {
+  private emit(bytes: Uint8Array, text: string, from: number, to: number): void {
     if (to <= from) return;
     if (this.held) this.hold(bytes.subarray(from, to));
-    else if (this.dropping === 0 && !this.betweenBranches()) this.out.push(bytes.subarray(from, to));
+    else if (this.dropping === 0 && !this.betweenBranches()) {
+      this.out.push(bytes.subarray(from, to));
+      this.context.feed(text.slice(from, to));
+    }
   }
 
   /** Inside `<esi:choose>` but outside its branches: only whitespace belongs there, and it goes too. */
@@ -177,7 +197,24 @@ export class EsiStream {
 
   private text(value: string): void {
     if (this.held) this.hold(encoder.encode(value));
-    else if (this.dropping === 0 && !this.betweenBranches()) this.out.push(encoder.encode(value));
+    else if (this.dropping === 0 && !this.betweenBranches()) {
+      this.out.push(encoder.encode(value));
+      this.context.feed(value);
+    }
+  }
+
+  /** A `$(…)` reference, its value encoded for where it lands, or left out where nothing would be safe. */
+  private substitute(reference: string): string {
+    const landing = this.context.landing();
+    return substitute(reference, this.options.variables, (value) => {
+      const escaped = escapeFor(landing, value);
+      if (escaped.ok) return escaped.text;
+      if (value && !this.refusals.has(escaped.reason)) {
+        this.refusals.add(escaped.reason);
+        this.options.onError(`esi:vars ${reference} is left out: ${escaped.reason}`);
+      }
+      return '';
+    });
   }
 
   /** Acts on the construct at `at`; undefined when the bytes end inside it. */
@@ -185,7 +222,7 @@ export class EsiStream {
     if (token === '$(') {
       const end = text.indexOf(')', at);
       if (end === -1) return text.length - at > 512 ? { next: at + 2, passes: true } : undefined;
-      this.text(interpolate(UTF8.decode(bytes.subarray(at, end + 1)), this.options.variables, 'html'));
+      this.text(this.substitute(UTF8.decode(bytes.subarray(at, end + 1))));
       return { next: end + 1, passes: false };
     }
     if (token === '-->') {
@@ -253,6 +290,7 @@ export class EsiStream {
       }
       case 'esi:try':
         if (paired) {
+          this.tryContext = this.context.clone();
           this.held = [];
           this.heldBytes = 0;
           this.tryDepth = 1;
@@ -269,7 +307,7 @@ export class EsiStream {
     if (this.tryDepth > 0) return { next: tag.end, passes: true };
     const held = this.held ?? [];
     this.held = undefined;
-    const index = this.options.onTry(splitTry(UTF8.decode(concatBytes(...held)), (html) => this.applyTo(html)));
+    const index = this.options.onTry(splitTry(UTF8.decode(concatBytes(...held)), (html) => this.applyTo(html, this.tryContext)));
     this.text(`<tessera-try data-index="${index}"></tessera-try>`);
     return { next: tag.end, passes: false };
   }
@@ -285,7 +323,7 @@ export class EsiStream {
     const block = UTF8.decode(concatBytes(...(this.held ?? []), piece));
     this.held = undefined;
     this.tryDepth = 0;
-    this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '').replace(/<esi:except\b[\s\S]*$/i, '')));
+    this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '').replace(/<esi:except\b[\s\S]*$/i, ''), this.tryContext));
     this.dropping = 0;
   }
 

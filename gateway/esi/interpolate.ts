@@ -4,20 +4,26 @@ import type { EsiVariables } from './variables';
 /**
  * `$(NAME)`, `$(NAME{key})` and `$(NAME|default)` / `$(NAME{key}|'default')`
  * in a piece of ESI text, replaced by the variable's value encoded for where
- * it lands: percent-encoded in a URL (so it can only ever be data inside it,
- * never a new path segment, query parameter or host), HTML-escaped in markup.
- * A reference to an unknown variable is left out.
+ * it lands: percent-encoded in an include's URL (so it can only ever be data
+ * inside it, never a new path segment, query parameter or host), HTML-escaped
+ * in text. In the page's markup the ESI pass encodes for the exact place
+ * instead (see landing-escape.ts). A reference to an unknown variable is left
+ * out.
  */
 export type Encoding = 'url' | 'html' | 'none';
 
 const REFERENCE = /\$\(([A-Z_]+)(?:\{([^}]*)\})?(?:\|('[^']*'|[^)]*))?\)/g;
 
 export function interpolate(text: string, variables: EsiVariables, encoding: Encoding): string {
+  return substitute(text, variables, (value) => encode(value, encoding));
+}
+
+/** The references in `text` replaced by what `encode` makes of each value. */
+export function substitute(text: string, variables: EsiVariables, encode: (value: string) => string): string {
   if (!text.includes('$(')) return text;
-  return text.replace(REFERENCE, (_, name: string, key: string | undefined, fallback: string | undefined) => {
-    const value = variables.get(name, key) ?? unquote(fallback) ?? '';
-    return encode(value, encoding);
-  });
+  return text.replace(REFERENCE, (_, name: string, key: string | undefined, fallback: string | undefined) =>
+    encode(variables.get(name, key) ?? unquote(fallback) ?? ''),
+  );
 }
 
 function unquote(value: string | undefined): string | undefined {
