@@ -18,7 +18,7 @@ export default defineConfig({
         // Node-side tooling, and end-to-end runs of the real gateway against local origins.
         test: {
           name: 'node',
-          include: ['test/cli/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/cli/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/house/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 90_000,

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { checkManifest } from '../cli/load-manifests';
+import type { CompiledManifests } from '../gateway/contract/types';
 import { assembleManifests } from '../gateway/manifest/compile';
-import type { CompiledManifests } from '../gateway/types';
 
 /**
  * The benchmarks' origin on 127.0.0.1: one page of about `pageKb` KB in

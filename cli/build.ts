@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompiledManifests } from '../gateway/types';
+import type { CompiledManifests } from '../gateway/contract/types';
 
 /** Where the Worker imports compiled manifests from (gateway/index.ts). */
 export const GENERATED_ROUTES = path.resolve(import.meta.dirname, '../gateway/generated/routes.json');

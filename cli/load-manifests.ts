@@ -3,9 +3,9 @@ import path from 'node:path';
 import 'urlpattern-polyfill';
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import type { CompiledManifests, CompiledRoute } from '../gateway/contract/types';
 import { assembleManifests, compileRoute, patternParams } from '../gateway/manifest/compile';
 import { describeValue, FragmentManifestSchema, RouteManifestSchema } from '../gateway/manifest/schema';
-import type { CompiledManifests, CompiledRoute } from '../gateway/types';
 import { closest, type Diagnostic, sortDiagnostics } from './diagnostics';
 import { displayPath } from './display-path';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_HINT } from '../gateway/manifest/duration';
+import { DURATION_HINT } from '../gateway/lib/duration';
 import { RouteManifestSchema } from '../gateway/manifest/schema';
 
 /**

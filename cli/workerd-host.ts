@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
-import type { CompiledManifests } from '../gateway/types';
+import type { CompiledManifests } from '../gateway/contract/types';
 import { PROJECT, readProjectConfig } from './project-config';
 
 /**

@@ -1,24 +1,24 @@
 import { handlePurge, PURGE_PATH } from './admin/purge';
-import { debugRequested } from './debug/debug-gate';
-import { requestedFaults } from './debug/fault-injection';
-import { requestedPlacement } from './debug/placement-preview';
-import { carriesSwitch, withoutReferrer } from './debug/switches';
+import type { CompiledManifests } from './contract/types';
+import { parseOverrides } from './fetch/dev-overrides';
+import { HeaderLatency } from './fetch/header-latency';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
 import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
-import { parseOverrides } from './fragments/dev-overrides';
-import { HeaderLatency } from './fragments/header-latency';
 import { errorPage } from './http/error-page';
 import { isHtml, processesEsi } from './http/headers';
 import { assembledPageHeaders } from './http/page-headers';
-import { parseUrl } from './http/parse-url';
 import { proxyToOrigin } from './http/proxy';
-import { unforwardableHeader } from './http/request-header-bytes';
+import { parseUrl } from './lib/parse-url';
 import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
-import { createRouter } from './routing/route-match';
-import type { CompiledManifests } from './types';
+import { debugRequested } from './request/debug-gate';
+import { requestedFaults } from './request/fault-injection';
+import { requestedPlacement } from './request/placement-preview';
+import { unforwardableHeader } from './request/request-header-bytes';
+import { createRouter } from './request/route-match';
+import { carriesSwitch, withoutReferrer } from './request/switches';
 
 export interface GatewayEnv {
   /** The origin Tessera fronts, for routes whose manifest names none. */

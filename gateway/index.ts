@@ -1,6 +1,6 @@
 import manifests from 'tessera:routes';
+import type { CompiledManifests } from './contract/types';
 import { createGateway, type GatewayEnv } from './gateway';
-import type { CompiledManifests } from './types';
 
 // Durable Object classes must be exported by the Worker's entry.
 export { FragmentCoalescer } from './fragments/cache/global-coalescer';

@@ -1,6 +1,6 @@
+import type { CompiledManifests } from '../../gateway/contract/types';
 import { processesEsi } from '../../gateway/http/headers';
-import { createRouter } from '../../gateway/routing/route-match';
-import type { CompiledManifests } from '../../gateway/types';
+import { createRouter } from '../../gateway/request/route-match';
 import { readProjectConfig } from '../project-config';
 import { lineColumn, lintPage } from './lint-page';
 

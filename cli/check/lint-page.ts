@@ -1,6 +1,6 @@
 import { Parser } from 'htmlparser2';
-import { OpenElements } from '../../gateway/html/open-elements';
-import type { CompiledRoute } from '../../gateway/types';
+import type { CompiledRoute } from '../../gateway/contract/types';
+import { OpenElements } from '../../gateway/markup/open-elements';
 
 /**
  * Lints an origin page's markup against the route that assembles it: what a

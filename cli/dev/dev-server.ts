@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import type { DevOverrides } from '../../gateway/fragments/dev-overrides';
+import type { CompiledManifests } from '../../gateway/contract/types';
+import type { DevOverrides } from '../../gateway/fetch/dev-overrides';
 import { assembleManifests } from '../../gateway/manifest/compile';
-import type { CompiledManifests } from '../../gateway/types';
 import { checkPages, examplePaths } from '../check/check-pages';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';

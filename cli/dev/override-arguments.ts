@@ -1,4 +1,4 @@
-import type { DevOverrides } from '../../gateway/fragments/dev-overrides';
+import type { DevOverrides } from '../../gateway/fetch/dev-overrides';
 import { hostOrigin } from '../../gateway/manifest/compile';
 import { FRAGMENT_ID } from '../../gateway/manifest/schema';
 import { isHttpUrl } from '../http-url';

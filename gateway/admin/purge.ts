@@ -1,5 +1,5 @@
 import type { PurgeTargets, VersionStore } from '../fragments/cache/versions';
-import { sameSecret } from '../http/same-secret';
+import { sameSecret } from '../lib/same-secret';
 
 /**
  * `POST /__tessera/purge` with `Authorization: Bearer $TESSERA_ADMIN_TOKEN`

@@ -1,4 +1,4 @@
-import { directiveName, directivesOf, restrictsInline } from '../http/content-security-policy';
+import { directiveName, directivesOf, restrictsInline } from '../lib/content-security-policy';
 
 /**
  * The page's Content-Security-Policy, changed only as far as the debug view's

@@ -1,5 +1,5 @@
+import type { CompiledRoute, FragmentResult } from '../contract/types';
 import type { FragmentSpan } from '../observe/fragment-events';
-import type { CompiledRoute, FragmentResult } from '../types';
 
 /**
  * What the debug view shows, written at the end of the page's body (the page

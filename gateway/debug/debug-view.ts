@@ -1,5 +1,5 @@
+import type { CompiledRoute } from '../contract/types';
 import type { FragmentSpan } from '../observe/fragment-events';
-import type { CompiledRoute } from '../types';
 import { allowDebugScript } from './debug-csp';
 import { debugData, embedJson } from './debug-data';
 import { OVERLAY_SCRIPT } from './overlay-script';

@@ -1,31 +1,23 @@
-import type { Fault } from '../debug/fault-injection';
-import type { TryBlock } from '../esi/esi-stream';
-import type { PageEsi } from '../esi/page-esi';
-import type { OutOfOrderSpec, Placement } from '../html/assemble';
-import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
-import { isNegotiationHeader } from '../http/visitor-inputs';
-import { parseDuration } from '../manifest/duration';
+import type { FragmentSource, OutOfOrderSpec, PlacedFragment, Placement, SettledFragment, TryBlock } from '../contract/fragment-source';
+import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, PlacementMode, SrcTemplate } from '../contract/types';
+import { wasFetched } from '../contract/types';
+import type { ConnectionSlots } from '../fetch/connection-slots';
+import { type DevOverrides, overrideUrl } from '../fetch/dev-overrides';
+import type { HeaderLatency } from '../fetch/header-latency';
+import type { HostPolicy } from '../fetch/host-policy';
+import { parseDuration } from '../lib/duration';
+import { discoveryOnly, MarkupScanner } from '../markup/markup-scanner';
+import type { PageEsi } from '../markup/page-esi';
 import { type FragmentObserver, outcomeEvent } from '../observe/fragment-events';
 import type { TraceContext } from '../observe/trace-context';
-import type { ConnectionSlots } from '../page/connection-slots';
-import type { CompiledRoute, FragmentResult, FragmentSpec, IncludeAttributes, PlacementMode, SrcTemplate } from '../types';
+import type { Fault } from '../request/fault-injection';
+import { type RequestVars, resolveSrc } from '../request/request-vars';
+import { isNegotiationHeader } from '../request/visitor-inputs';
+import type { CachePlan, FailurePlan, FetchContext, ResolvedUrl } from './attempt';
 import type { FragmentCache } from './cache/fragment-cache';
 import type { LastGoodLayer } from './cache/last-good-layer';
 import type { VersionStore } from './cache/versions';
-import { type DevOverrides, overrideUrl } from './dev-overrides';
-import {
-  type CachePlan,
-  chainFailure,
-  type FailurePlan,
-  type FetchContext,
-  type ResolvedUrl,
-  runFailureChain,
-  type SettledFragment,
-  wasFetched,
-} from './failure-chain';
-import type { HeaderLatency } from './header-latency';
-import type { HostPolicy } from './host-policy';
-import { type RequestVars, resolveSrc } from './request-vars';
+import { chainFailure, runFailureChain } from './failure-chain';
 
 /**
  * Everything one page request knows about its fragments: it fetches and
@@ -36,11 +28,6 @@ import { type RequestVars, resolveSrc } from './request-vars';
  * it), and the assembling rewriter only ever awaits work already in flight.
  * Identical fragments within the request share one fetch.
  */
-
-/** A settled fragment as the assembler places it; `key` identifies it for cycle checks. */
-export interface PlacedFragment extends SettledFragment {
-  key: string;
-}
 
 interface Entry {
   key: string;
@@ -96,7 +83,7 @@ export interface FragmentSessionOptions {
   waitUntil: (work: Promise<unknown>) => void;
 }
 
-export class FragmentSession {
+export class FragmentSession implements FragmentSource {
   private readonly entries = new Map<string, Entry>();
   /** Document order of the markers seen so far, by entry key: queued fetches go in this order. */
   private readonly positions = new Map<string, number>();

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../lib/escape-html';
+
 /**
  * Pages the gateway writes itself. They say what failed in words a visitor can
  * read; the details go to Server-Timing and the logs, not into the page.
@@ -13,8 +15,4 @@ export function errorPage(status: number, message: string, extraHeaders: Record<
     status,
     headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders },
   });
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,5 +1,5 @@
-import { DEBUG_HEADER } from '../debug/debug-gate';
-import type { CompiledRoute } from '../types';
+import type { CompiledRoute } from '../contract/types';
+import { DEBUG_HEADER } from '../request/debug-gate';
 
 /**
  * Header rules for what crosses the gateway: hop-by-hop headers never do

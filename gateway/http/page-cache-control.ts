@@ -1,5 +1,5 @@
-import type { CompiledRoute } from '../types';
-import { routeVisitorInputs } from './visitor-inputs';
+import type { CompiledRoute } from '../contract/types';
+import { routeVisitorInputs } from '../request/visitor-inputs';
 
 /**
  * Cache headers for an assembled page: it is as cacheable as its least

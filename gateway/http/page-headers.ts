@@ -1,7 +1,7 @@
-import { placementVary } from '../out-of-order/placement-decision';
-import type { CompiledRoute } from '../types';
+import type { CompiledRoute } from '../contract/types';
 import { assembledResponseHeaders } from './headers';
 import { mergeVary, pageCacheHeaders } from './page-cache-control';
+import { placementVary } from './placement-decision';
 
 /** The headers of an assembled page, for its GET and its HEAD alike. */
 export function assembledPageHeaders(origin: Headers, route: CompiledRoute, esiActive: boolean): Headers {

@@ -1,4 +1,4 @@
-import { upstreamUrl } from '../routing/upstream-url';
+import { upstreamUrl } from '../request/upstream-url';
 import { originRequestHeaders, withoutHopByHop } from './headers';
 
 /**

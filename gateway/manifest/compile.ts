@@ -1,6 +1,4 @@
-import { ESI_VARIABLES } from '../esi/variables';
-import { parseUrl } from '../http/parse-url';
-import { isNegotiationHeader } from '../http/visitor-inputs';
+import { ESI_VARIABLES } from '../contract/esi-variable-names';
 import {
   type CompiledManifests,
   type CompiledRoute,
@@ -12,8 +10,10 @@ import {
   type RouteTimeouts,
   type SegmentSource,
   type TemplateVariable,
-} from '../types';
-import { durationMs } from './duration';
+} from '../contract/types';
+import { durationMs } from '../lib/duration';
+import { parseUrl } from '../lib/parse-url';
+import { isNegotiationHeader } from '../request/visitor-inputs';
 import type { FragmentManifest, RouteManifest } from './schema';
 import { checkSrcTemplate, parseSrcTemplate, TemplateError, templateParams, usesSegment } from './src-template';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ESI_VARIABLES } from '../esi/variables';
-import { parseUrl } from '../http/parse-url';
-import { DURATION_HINT, parseDuration } from './duration';
+import { ESI_VARIABLES } from '../contract/esi-variable-names';
+import { DURATION_HINT, parseDuration } from '../lib/duration';
+import { parseUrl } from '../lib/parse-url';
 
 /**
  * The manifest schema: the single source of truth for what a manifest may

@@ -1,4 +1,4 @@
-import type { SrcTemplate, TemplatePart, TemplateSource } from '../types';
+import type { SrcTemplate, TemplatePart, TemplateSource } from '../contract/types';
 
 /**
  * Parses a fragment `src` such as `/v1/{params.id}?cur={cookie.currency|EUR}`

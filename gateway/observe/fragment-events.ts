@@ -1,4 +1,4 @@
-import type { FragmentResult } from '../types';
+import type { FragmentResult } from '../contract/types';
 
 /**
  * A fragment's life within one page, as events: the one stream that the dev

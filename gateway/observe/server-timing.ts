@@ -1,5 +1,5 @@
-import { loggedUrl } from '../debug/switches';
-import type { FragmentResult } from '../types';
+import type { FragmentResult } from '../contract/types';
+import { loggedUrl } from '../request/switches';
 import type { FragmentSpan } from './fragment-events';
 
 /**

@@ -1,4 +1,4 @@
-import { hex } from '../http/hex';
+import { hex } from '../lib/hex';
 
 /**
  * W3C Trace Context (traceparent / tracestate). A page request continues the

@@ -1,5 +1,5 @@
-import { BODY_END, type Piece } from '../html/markup-scanner';
-import type { RouteTimeouts } from '../types';
+import type { RouteTimeouts } from '../contract/types';
+import { BODY_END, type Piece } from '../markup/markup-scanner';
 import { chunkReader } from './chunk-reader';
 import { WriteWindow } from './write-window';
 

@@ -2,8 +2,8 @@ import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { checkManifest } from '../../cli/load-manifests';
 import { type RunningWorker, startWorker } from '../../cli/workerd-host';
+import type { CompiledRoute } from '../../gateway/contract/types';
 import { assembleManifests } from '../../gateway/manifest/compile';
-import type { CompiledRoute } from '../../gateway/types';
 import { FRAGMENT_IDS, fragmentHtml, hostileSrcs, pageHtml, slotFallback, startAttacker, startFaultOrigin } from './fault-origin';
 
 /**

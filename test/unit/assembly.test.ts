@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FragmentSource } from '../../gateway/html/assemble';
+import type { FragmentSource } from '../../gateway/contract/fragment-source';
 import { delay, esiPage, gate, gatewayFor, html, readChunks, upstream } from './harness';
 
 describe('streaming assembly', () => {
@@ -218,7 +218,7 @@ describe('streaming assembly', () => {
 
 describe('a marker that fails unexpectedly', () => {
   it('falls back instead of cutting the page off', async () => {
-    const { assembleResponse } = await import('../../gateway/html/assemble');
+    const { assembleResponse } = await import('../../gateway/assemble/assemble');
     const broken: FragmentSource = {
       maxDepth: 3,
       include: () => ({ ready: false, fragment: Promise.reject(new Error('bug')) }),

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EsiStream, type TryBlock } from '../../gateway/esi/esi-stream';
-import { HtmlContext, type Landing } from '../../gateway/esi/html-context';
-import { ESI_VARIABLES, EsiVariables } from '../../gateway/esi/variables';
+import { ESI_VARIABLES } from '../../gateway/contract/esi-variable-names';
+import type { TryBlock } from '../../gateway/contract/fragment-source';
+import { EsiStream } from '../../gateway/markup/esi-stream';
+import { HtmlContext, type Landing } from '../../gateway/markup/html-context';
+import { EsiVariables } from '../../gateway/request/esi-variables';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

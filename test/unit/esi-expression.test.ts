@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EsiExpressionError, evaluate } from '../../gateway/esi/expression';
-import { interpolate } from '../../gateway/esi/interpolate';
-import { ESI_VARIABLES, EsiVariables } from '../../gateway/esi/variables';
+import { ESI_VARIABLES } from '../../gateway/contract/esi-variable-names';
+import { EsiExpressionError, evaluate } from '../../gateway/markup/esi-expression';
+import { interpolate } from '../../gateway/markup/esi-interpolate';
+import { EsiVariables } from '../../gateway/request/esi-variables';
 
 function variables(headers: Record<string, string> = {}, url = 'https://shop.test/p?q=shoes&n=5') {
   return new EsiVariables(new Request(url, { headers }), new URL(url), new Set(ESI_VARIABLES));

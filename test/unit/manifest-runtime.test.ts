@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { RequestVars, resolveSrc } from '../../gateway/fragments/request-vars';
+import { parseDuration } from '../../gateway/lib/duration';
 import { hostOrigin } from '../../gateway/manifest/compile';
-import { parseDuration } from '../../gateway/manifest/duration';
 import { parseSrcTemplate } from '../../gateway/manifest/src-template';
-import { createRouter } from '../../gateway/routing/route-match';
+import { RequestVars, resolveSrc } from '../../gateway/request/request-vars';
+import { createRouter } from '../../gateway/request/route-match';
 import { compile } from './harness';
 
 describe('durations', () => {

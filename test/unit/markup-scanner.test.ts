@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { readIncludeAttributes } from '../../gateway/esi/page-esi';
-import { BODY_END, MarkupScanner, type Piece } from '../../gateway/html/markup-scanner';
-import { OpenElements } from '../../gateway/html/open-elements';
-import type { IncludeAttributes } from '../../gateway/types';
+import type { IncludeAttributes } from '../../gateway/contract/types';
+import { BODY_END, MarkupScanner, type Piece } from '../../gateway/markup/markup-scanner';
+import { OpenElements } from '../../gateway/markup/open-elements';
+import { readIncludeAttributes } from '../../gateway/markup/page-esi';
 
 const include = (src: string): IncludeAttributes => readIncludeAttributes((name) => (name === 'src' ? src : null));
 const NOTHING = () => Promise.resolve(new Uint8Array(0));

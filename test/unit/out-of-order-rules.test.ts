@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OpenElements } from '../../gateway/html/open-elements';
-import { inlineScriptAllowance } from '../../gateway/http/content-security-policy';
+import { inlineScriptAllowance } from '../../gateway/lib/content-security-policy';
+import { OpenElements } from '../../gateway/markup/open-elements';
 
 function openAfter(tags: string): OpenElements {
   const elements = new OpenElements();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { patchScript } from '../../gateway/assemble/patch-script';
 import type { RouteManifest } from '../../gateway/manifest/schema';
-import { patchScript } from '../../gateway/out-of-order/patch-script';
 import { delay, esiPage, gate, gatewayFor, html, upstream } from './harness';
 
 /** An origin body the test writes chunk by chunk. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { CompiledRoute } from '../../gateway/contract/types';
 import { pageCacheHeaders } from '../../gateway/http/page-cache-control';
 import type { RouteManifest } from '../../gateway/manifest/schema';
-import type { CompiledRoute } from '../../gateway/types';
 import { compile, gatewayFor, html, upstream } from './harness';
 
 /** ESI variables that only read the URL, which every cache keys on already. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { FragmentResult } from '../../gateway/contract/types';
 import type { FragmentSpan } from '../../gateway/observe/fragment-events';
 import { serverTiming, timingReport } from '../../gateway/observe/server-timing';
-import type { FragmentResult } from '../../gateway/types';
 
 const result = (id: string, extra: Partial<FragmentResult>): FragmentResult => ({
   id,

@@ -1,4 +1,4 @@
-import { hex } from '../../http/hex';
+import { hex } from '../../lib/hex';
 
 /**
  * The coalesced cache key: a SHA-256 over everything the fragment's answer

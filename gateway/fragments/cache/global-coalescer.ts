@@ -1,5 +1,5 @@
-import { type FragmentFetchResult, fetchFragment, type Validators } from '../fragment-fetch';
-import { HostPolicy } from '../host-policy';
+import { type FragmentFetchResult, fetchFragment, type Validators } from '../../fetch/fragment-fetch';
+import { HostPolicy } from '../../fetch/host-policy';
 import { SharedFlights } from './shared-flights';
 
 /**

@@ -1,6 +1,6 @@
-import { discoveryOnly, MarkupScanner } from '../html/markup-scanner';
-import type { IncludeAttributes } from '../types';
-import type { TryBlock } from './esi-stream';
+import type { TryBlock } from '../contract/fragment-source';
+import type { IncludeAttributes } from '../contract/types';
+import { discoveryOnly, MarkupScanner } from './markup-scanner';
 
 /**
  * Starts the includes of a held `<esi:try>`'s attempt as soon as the block is

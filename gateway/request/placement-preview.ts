@@ -1,4 +1,4 @@
-import type { PlacementMode } from '../types';
+import type { PlacementMode } from '../contract/types';
 import type { DebugSettings } from './debug-gate';
 import { debugRequested } from './debug-gate';
 

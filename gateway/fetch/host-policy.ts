@@ -1,4 +1,4 @@
-import { parseUrl } from '../http/parse-url';
+import { parseUrl } from '../lib/parse-url';
 
 /**
  * Which URLs a fragment may be fetched from: the route's origin and the hosts

@@ -1,7 +1,8 @@
-import type { CompiledRoute, IncludeAttributes } from '../types';
-import { decodeEntities, EsiStream, type TryBlock } from './esi-stream';
-import { interpolate, UnsafeUrlValue } from './interpolate';
-import { EsiVariables } from './variables';
+import type { TryBlock } from '../contract/fragment-source';
+import type { CompiledRoute, IncludeAttributes } from '../contract/types';
+import { EsiVariables } from '../request/esi-variables';
+import { interpolate, UnsafeUrlValue } from './esi-interpolate';
+import { decodeEntities, EsiStream } from './esi-stream';
 
 /**
  * The ESI state of one page: its variables, the `<esi:try>` blocks held so

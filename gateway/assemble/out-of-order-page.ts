@@ -1,5 +1,5 @@
-import { OpenElements } from '../html/open-elements';
-import type { IncludeAttributes } from '../types';
+import type { IncludeAttributes } from '../contract/types';
+import { OpenElements } from '../markup/open-elements';
 import { patchScriptTag } from './patch-script';
 
 /**

@@ -1,5 +1,5 @@
-import { addEsiVariableInputs } from '../esi/variables';
-import type { CompiledRoute, SrcTemplate, TemplateSource } from '../types';
+import type { EsiVariableName } from '../contract/esi-variable-names';
+import type { CompiledRoute, SrcTemplate, TemplateSource } from '../contract/types';
 
 /**
  * What a page reads from the visitor, and so how shared caches must treat it.
@@ -91,4 +91,28 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
     addEsiVariableInputs(inputs, route.esiVariables);
   }
   return inputs;
+}
+
+/** What a page that may read these variables varies on, for its cache headers. */
+export function addEsiVariableInputs(inputs: VisitorInputs, allowed: Iterable<EsiVariableName>): void {
+  for (const name of allowed) {
+    switch (name) {
+      case 'HTTP_COOKIE':
+        addInput(inputs, 'cookie', '*');
+        break;
+      case 'HTTP_REFERER':
+        addHeader(inputs, 'referer');
+        break;
+      case 'HTTP_USER_AGENT':
+        addHeader(inputs, 'user-agent');
+        break;
+      case 'HTTP_ACCEPT_LANGUAGE':
+        addHeader(inputs, 'accept-language');
+        break;
+      case 'GEO':
+        addInput(inputs, 'geo', 'country');
+        break;
+      // HTTP_HOST and QUERY_STRING are part of the URL every cache keys on.
+    }
+  }
 }

@@ -1,5 +1,5 @@
-import { safeDecode } from '../fragments/request-vars';
-import type { CompiledManifests, CompiledRoute } from '../types';
+import type { CompiledManifests, CompiledRoute } from '../contract/types';
+import { safeDecode } from './request-vars';
 
 export interface RouteMatch {
   route: CompiledRoute;

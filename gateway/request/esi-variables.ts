@@ -1,6 +1,5 @@
-import { parseCookies } from '../http/cookies';
-import type { VisitorInputs } from '../http/visitor-inputs';
-import { addHeader, addInput } from '../http/visitor-inputs';
+import type { EsiVariableName } from '../contract/esi-variable-names';
+import { parseCookies } from '../lib/cookies';
 
 /**
  * The ESI variables (ESI 1.0 §5 and the Akamai extensions), read from the
@@ -8,8 +7,6 @@ import { addHeader, addInput } from '../http/visitor-inputs';
  * encoded (see interpolate.ts), so no value can add markup, a URL part or a
  * header.
  */
-export const ESI_VARIABLES = ['HTTP_COOKIE', 'HTTP_HOST', 'HTTP_REFERER', 'HTTP_USER_AGENT', 'HTTP_ACCEPT_LANGUAGE', 'QUERY_STRING', 'GEO'] as const;
-export type EsiVariableName = (typeof ESI_VARIABLES)[number];
 
 /** Values longer than this are cut: a variable is a short value, never a way to make the page grow. */
 const MAX_VALUE = 4096;
@@ -95,28 +92,4 @@ function geo(cf: Record<string, unknown> | undefined, key: string | undefined): 
   const field = GEO_FIELDS[key ?? 'country_code'];
   const value = field ? cf?.[field] : undefined;
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-}
-
-/** What a page that may read these variables varies on, for its cache headers. */
-export function addEsiVariableInputs(inputs: VisitorInputs, allowed: Iterable<EsiVariableName>): void {
-  for (const name of allowed) {
-    switch (name) {
-      case 'HTTP_COOKIE':
-        addInput(inputs, 'cookie', '*');
-        break;
-      case 'HTTP_REFERER':
-        addHeader(inputs, 'referer');
-        break;
-      case 'HTTP_USER_AGENT':
-        addHeader(inputs, 'user-agent');
-        break;
-      case 'HTTP_ACCEPT_LANGUAGE':
-        addHeader(inputs, 'accept-language');
-        break;
-      case 'GEO':
-        addInput(inputs, 'geo', 'country');
-        break;
-      // HTTP_HOST and QUERY_STRING are part of the URL every cache keys on.
-    }
-  }
 }

@@ -1,4 +1,4 @@
-import { sameSecret } from '../http/same-secret';
+import { sameSecret } from '../lib/same-secret';
 
 /**
  * Whether a page request asks for the debug view, and may have it: with

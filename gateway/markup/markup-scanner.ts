@@ -1,7 +1,7 @@
-import { INCLUDE_ATTRIBUTES, readIncludeAttributes } from '../esi/page-esi';
-import type { IncludeAttributes } from '../types';
-import { concatBytes } from './concat-bytes';
+import type { IncludeAttributes } from '../contract/types';
+import { concatBytes } from '../lib/concat-bytes';
 import type { OpenElements } from './open-elements';
+import { INCLUDE_ATTRIBUTES, readIncludeAttributes } from './page-esi';
 
 /**
  * One cheap byte-level pass over the origin page, run by the origin pump as

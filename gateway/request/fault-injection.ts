@@ -1,7 +1,7 @@
-import { safeDecode } from '../fragments/request-vars';
-import { parseCookies } from '../http/cookies';
+import { parseCookies } from '../lib/cookies';
 import type { DebugSettings } from './debug-gate';
 import { debugRequested } from './debug-gate';
+import { safeDecode } from './request-vars';
 
 /**
  * Forced fragment outcomes, to preview fallbacks in the page:

@@ -1,5 +1,5 @@
-import { escapeHtml } from '../http/error-page';
-import type { EsiVariables } from './variables';
+import { escapeHtml } from '../lib/escape-html';
+import type { EsiVariables } from '../request/esi-variables';
 
 /**
  * `$(NAME)`, `$(NAME{key})` and `$(NAME|default)` / `$(NAME{key}|'default')`

@@ -1,5 +1,5 @@
-import type { RequestVars } from '../fragments/request-vars';
-import type { SegmentSource } from '../types';
+import type { SegmentSource } from '../contract/types';
+import type { RequestVars } from './request-vars';
 
 /**
  * The visitor's segment: their user id (from the route's configured cookie or

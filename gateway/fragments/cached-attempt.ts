@@ -1,9 +1,9 @@
-import type { FailureOutcome } from '../../types';
-import type { Attempt, CachePlan, FetchContext } from '../failure-chain';
-import type { FragmentFetchResult, Validators } from '../fragment-fetch';
-import { type CacheKey, cacheKey } from './cache-key';
-import { type CachedFragment, freshness } from './cached-fragment';
-import type { FragmentCache } from './fragment-cache';
+import type { FailureOutcome } from '../contract/types';
+import type { FragmentFetchResult, Validators } from '../fetch/fragment-fetch';
+import type { Attempt, CachePlan, FetchContext } from './attempt';
+import { type CacheKey, cacheKey } from './cache/cache-key';
+import { type CachedFragment, freshness } from './cache/cached-fragment';
+import type { FragmentCache } from './cache/fragment-cache';
 
 /**
  * A cached fragment's primary src: fresh → hit; within stale-while-revalidate

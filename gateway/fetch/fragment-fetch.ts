@@ -1,9 +1,9 @@
-import { escapeHtml } from '../http/error-page';
 import { originRequestsEsi } from '../http/headers';
-import { parseUrl } from '../http/parse-url';
-import { isNegotiationHeader } from '../http/visitor-inputs';
-import type { Release } from '../page/connection-slots';
-import { type Cacheability, cacheability } from './cache/cacheability';
+import { escapeHtml } from '../lib/escape-html';
+import { parseUrl } from '../lib/parse-url';
+import { isNegotiationHeader } from '../request/visitor-inputs';
+import { type Cacheability, cacheability } from './cacheability';
+import type { Release } from './connection-slots';
 
 /**
  * One fragment request: a GET carrying only the declared headers, with a

@@ -1,18 +1,8 @@
-import type { TryBlock } from '../esi/esi-stream';
-import { readIncludeAttributes } from '../esi/page-esi';
-import { wasFetched } from '../fragments/failure-chain';
-import type { PlacedFragment } from '../fragments/fragment-session';
-import {
-  FLUSH_ELEMENT,
-  includeMarker,
-  type OutOfOrderPage,
-  PLACEHOLDER_END,
-  placeholderMarkup,
-  placeholderStart,
-  slotMarker,
-} from '../out-of-order/out-of-order-page';
-import type { IncludeAttributes } from '../types';
-import { BODY_END, MarkupScanner } from './markup-scanner';
+import type { FragmentSource, PlacedFragment, Placement, TryBlock } from '../contract/fragment-source';
+import { wasFetched } from '../contract/types';
+import { BODY_END, MarkupScanner } from '../markup/markup-scanner';
+import { readIncludeAttributes } from '../markup/page-esi';
+import { FLUSH_ELEMENT, includeMarker, type OutOfOrderPage, PLACEHOLDER_END, placeholderMarkup, placeholderStart, slotMarker } from './out-of-order-page';
 
 /**
  * The assembling rewriter: it renders every marker, and the markers inside
@@ -21,38 +11,6 @@ import { BODY_END, MarkupScanner } from './markup-scanner';
  * only ever wait for the slowest fragment, not the sum. Everything before the
  * first unsettled marker has already streamed to the client.
  */
-
-/**
- * A marker's fragment: settled already (rendered without suspending the
- * rewriter, which costs CPU on every marker), or still in flight, in which
- * case an out-of-order fragment may get a placeholder instead of a wait.
- */
-export type Placement = { ready: true; fragment: PlacedFragment } | { ready: false; fragment: Promise<PlacedFragment>; outOfOrder?: OutOfOrderSpec };
-
-/** What an out-of-order fragment's placeholder may show until it arrives. */
-export interface OutOfOrderSpec {
-  /** The declared `placeholder:` markup. */
-  placeholder?: string;
-  /** The fallback html, which an include's placeholder shows when no placeholder is declared. */
-  fallbackHtml?: string;
-}
-
-/** What the assembler needs from a fragment session. */
-export interface FragmentSource {
-  readonly maxDepth: number;
-  slot(id: string, depth: number): Placement | undefined;
-  include(include: IncludeAttributes, depth: number): Placement | undefined;
-  /** Whether `<esi:include>` inside this fragment is processed. */
-  esiInside(fragment: PlacedFragment): boolean;
-  /** The ESI language applied to a fragment's markup before its markers are filled. */
-  applyEsi(html: string): string;
-  /** A `<esi:try>` block the stream pass held, by its placeholder's index. */
-  tryBlock(index: number): TryBlock | undefined;
-  /** An include failed with no `onerror="continue"`, outside any `<esi:try>` (the route decides what that means). */
-  includeFailed(include: IncludeAttributes, fragment: PlacedFragment): void;
-  /** An include inside a script or style: its content, as bytes to insert as they are. */
-  inline(include: IncludeAttributes): Promise<Uint8Array>;
-}
 
 /** Where markup sits: the page (depth 0), or inside the fragments named by `ancestry`. */
 export interface MarkupContext {

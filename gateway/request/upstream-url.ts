@@ -1,6 +1,6 @@
-import { DEBUG_PARAM } from '../debug/debug-gate';
-import { FAULT_PARAM } from '../debug/fault-injection';
-import { PLACEMENT_PARAM } from '../debug/placement-preview';
+import { DEBUG_PARAM } from './debug-gate';
+import { FAULT_PARAM } from './fault-injection';
+import { PLACEMENT_PARAM } from './placement-preview';
 
 /**
  * The URL Tessera requests from the origin for a client request: the origin's

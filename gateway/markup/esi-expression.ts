@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import type { EsiVariables } from './variables';
+import type { EsiVariables } from '../request/esi-variables';
 
 /**
  * The ESI expression language of `<esi:when test>`: comparisons (`==`, `!=`,

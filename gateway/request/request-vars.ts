@@ -1,5 +1,5 @@
-import { parseCookies } from '../http/cookies';
-import type { SrcTemplate, TemplateVariable } from '../types';
+import type { SrcTemplate, TemplateVariable } from '../contract/types';
+import { parseCookies } from '../lib/cookies';
 
 /**
  * The request values a fragment `src` may use. Cookies are parsed lazily:

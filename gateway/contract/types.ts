@@ -1,4 +1,4 @@
-import type { EsiVariableName } from './esi/variables';
+import type { EsiVariableName } from './esi-variable-names';
 /**
  * The data that flows between Tessera's modules. Manifests (YAML, validated on
  * the Node side) compile into `CompiledRoute`s, which the Worker imports as a
@@ -183,4 +183,13 @@ export interface IncludeAttributes {
   /** Akamai: how long the include may be cached (`30s`, `5m`, `0`); `no-store` keeps it out of the cache. */
   ttl?: string | null;
   'no-store'?: string | null;
+}
+
+/**
+ * Content that was fetched came from the origin or a listed host (every fetch
+ * and redirect passed the host policy), so the markers inside it are processed.
+ * Static fallbacks are inserted as they are.
+ */
+export function wasFetched(result: FragmentResult): boolean {
+  return result.source === 'src' || result.source === 'fallback-src';
 }

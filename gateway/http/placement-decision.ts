@@ -1,6 +1,6 @@
 import { isbot } from 'isbot';
-import { inlineScriptAllowance } from '../http/content-security-policy';
-import type { CompiledRoute, PlacementMode } from '../types';
+import type { CompiledRoute, PlacementMode } from '../contract/types';
+import { inlineScriptAllowance } from '../lib/content-security-policy';
 
 /**
  * Whether this response places out-of-order fragments out of order. Crawlers

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../http/error-page';
+import { escapeHtml } from '../lib/escape-html';
 import type { Landing } from './html-context';
 
 /**

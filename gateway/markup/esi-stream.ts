@@ -1,9 +1,10 @@
-import { concatBytes } from '../html/concat-bytes';
-import { evaluate } from './expression';
+import type { TryBlock } from '../contract/fragment-source';
+import { concatBytes } from '../lib/concat-bytes';
+import type { EsiVariables } from '../request/esi-variables';
+import { evaluate } from './esi-expression';
+import { substitute } from './esi-interpolate';
 import { HtmlContext } from './html-context';
-import { substitute } from './interpolate';
 import { escapeFor } from './landing-escape';
-import type { EsiVariables } from './variables';
 
 /**
  * The ESI language, applied to the page's bytes as they stream, before the
@@ -33,11 +34,6 @@ import type { EsiVariables } from './variables';
  * are passed over (ESI inside them is not processed, ESI 1.0 §3.7). A
  * construct cut by a chunk boundary is carried into the next chunk.
  */
-export interface TryBlock {
-  attempt: string;
-  except: string;
-}
-
 export interface EsiStreamOptions {
   variables: EsiVariables;
   /** Where a `<esi:when test>` that does not parse is reported. */
