@@ -10,7 +10,7 @@
  */
 import { Agent, request } from 'node:http';
 import { residentMiB } from '../cli/workerd-host';
-import type { CompiledManifests } from '../gateway/types';
+import type { CompiledManifests } from '../gateway/contract/types';
 import { PASS_THROUGH_ENTRY, startBenchOrigin } from './bench-origin';
 import { jsHeap } from './v8-heap';
 import { serveWorker } from './workerd-serve';

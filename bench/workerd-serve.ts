@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT, readProjectConfig } from '../cli/project-config';
 import { bundle, GATEWAY_ENTRY } from '../cli/workerd-host';
-import type { CompiledManifests } from '../gateway/types';
+import type { CompiledManifests } from '../gateway/contract/types';
 
 /**
  * A Worker served by bare `workerd serve`, one process each, for the
