@@ -1,4 +1,5 @@
 import { handlePurge, PURGE_PATH } from './admin/purge';
+import { checkedRoutes } from './contract/routes-version';
 import type { CompiledManifests } from './contract/types';
 import { parseOverrides } from './fetch/dev-overrides';
 import { HeaderLatency } from './fetch/header-latency';
@@ -48,6 +49,7 @@ export interface GatewayEnv {
 }
 
 export interface GatewayOptions {
+  /** What `tessera build` wrote; refused unless its version is one this Worker reads. */
   manifests: CompiledManifests;
   /** Outbound fetch; injectable so tests can stand up origins inside workerd. */
   fetch?: typeof fetch;
@@ -74,7 +76,7 @@ export interface FragmentCacheSettings {
  * composed; everything else is a transparent proxy to the origin.
  */
 export function createGateway(options: GatewayOptions) {
-  const matchRoute = createRouter(options.manifests);
+  const matchRoute = createRouter(checkedRoutes(options.manifests));
   // One per isolate: every request of this isolate shares its memory layer and in-flight fetches.
   const cache = options.cache === false ? undefined : createFragmentCache(options.cache ?? {});
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));

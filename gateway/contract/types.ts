@@ -136,6 +136,7 @@ export interface CompiledRoute {
 
 /** The compiled module the Worker imports. */
 export interface CompiledManifests {
+  /** COMPILED_ROUTES_VERSION (routes-version.ts), checked when the Worker starts. */
   version: 1;
   routes: CompiledRoute[];
   /** Every route pattern, most specific first, pointing into `routes`. */

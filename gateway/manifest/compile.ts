@@ -1,4 +1,5 @@
 import { ESI_VARIABLES } from '../contract/esi-variable-names';
+import { COMPILED_ROUTES_VERSION } from '../contract/routes-version';
 import {
   type CompiledManifests,
   type CompiledRoute,
@@ -304,5 +305,5 @@ export function assembleManifests(routes: CompiledRoute[]): CompiledManifests {
   const patterns = routes
     .flatMap((route, index) => route.patterns.map((pattern) => ({ pattern, route: index })))
     .sort((a, b) => compareSpecificity(a.pattern, b.pattern));
-  return { version: 1, routes, patterns };
+  return { version: COMPILED_ROUTES_VERSION, routes, patterns };
 }

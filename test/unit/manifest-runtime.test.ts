@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { CompiledManifests } from '../../gateway/contract/types';
+import { createGateway } from '../../gateway/gateway';
 import { parseDuration } from '../../gateway/lib/duration';
 import { hostOrigin } from '../../gateway/manifest/compile';
+import type { RouteManifest } from '../../gateway/manifest/schema';
 import { parseSrcTemplate } from '../../gateway/manifest/src-template';
 import { RequestVars, resolveSrc } from '../../gateway/request/request-vars';
 import { createRouter } from '../../gateway/request/route-match';
@@ -82,5 +85,12 @@ describe('hosts', () => {
     expect(hostOrigin('http://127.0.0.1:9000')).toBe('http://127.0.0.1:9000');
     expect(hostOrigin('https://x.test/path')).toBeUndefined();
     expect(hostOrigin('ftp://x.test')).toBeUndefined();
+  });
+});
+
+describe('compiled routes of another version', () => {
+  it('are refused when the Worker starts, with what to do about it', () => {
+    const routes = { ...compile({ route: '/page' } as RouteManifest), version: 2 } as unknown as CompiledManifests;
+    expect(() => createGateway({ manifests: routes })).toThrow(/version 2, and this Worker reads version 1: run `tessera build`/);
   });
 });
