@@ -4,7 +4,8 @@ import 'urlpattern-polyfill';
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import type { CompiledManifests, CompiledRoute } from '../gateway/contract/types';
-import { assembleManifests, compileRoute, patternParams } from '../gateway/manifest/compile';
+import { assembleManifests, compileRoute } from '../gateway/manifest/compile';
+import { patternProblems } from '../gateway/manifest/route-patterns';
 import { describeValue, FragmentManifestSchema, RouteManifestSchema } from '../gateway/manifest/schema';
 import { closest, type Diagnostic, sortDiagnostics } from './diagnostics';
 import { displayPath } from './display-path';
@@ -107,7 +108,7 @@ export function checkManifest(text: string, file: string, name: string, compiled
     const where = problem.offset ? locateWithin(p, problem.offset) : locate(p);
     diagnostics.push({ ...where, field: fieldName(p), message: problem.message });
   }
-  if (route) diagnostics.push(...checkPatterns(route, locatePattern));
+  if (route) for (const problem of patternProblems(route)) diagnostics.push({ ...locatePattern(problem.index), message: problem.message });
   return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern, patterns };
 }
 
@@ -117,22 +118,6 @@ function writtenPatterns(data: unknown): string[] {
   const { route, routes } = data as { route?: unknown; routes?: unknown };
   const all = Array.isArray(routes) ? routes : route !== undefined ? [route] : [];
   return all.filter((p): p is string => typeof p === 'string');
-}
-
-/** URLPattern syntax, checked here with the same algorithm workerd runs. */
-function checkPatterns(route: CompiledRoute, locatePattern: (i: number) => Diagnostic): Diagnostic[] {
-  const problems: Diagnostic[] = [];
-  route.patterns.forEach((pattern, i) => {
-    try {
-      new URLPattern({ pathname: pattern });
-    } catch (error) {
-      problems.push({ ...locatePattern(i), message: `expected a URLPattern pathname, got "${pattern}" (${(error as Error).message})` });
-    }
-    if (new Set(patternParams(pattern)).size !== patternParams(pattern).length) {
-      problems.push({ ...locatePattern(i), message: `expected distinct parameter names, got "${pattern}"` });
-    }
-  });
-  return problems;
 }
 
 type Issue = z.core.$ZodIssue;

@@ -1,6 +1,7 @@
 /**
  * Durations in manifests: `150ms`, `30s`, `5m`, `6h`, `1d`, or a plain number
- * of seconds. Parsed once at build time into milliseconds.
+ * of seconds. Manifests are compiled to milliseconds at build time; the
+ * Worker parses only an include's own `ttl` attribute, per request.
  */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
