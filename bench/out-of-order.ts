@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startDevServer } from '../cli/dev/dev-server';
-import { CHROMIUM, chromiumPresent, launchChromium } from '../test/e2e/debian-chromium';
-import { freePort, quietIo } from '../test/e2e/fixture-origin';
+import { CHROMIUM, chromiumPresent, launchChromium } from '../tools/debian-chromium';
+import { freePort, quietIo } from '../tools/local-server';
 
 const ROUNDS = process.argv.includes('--full') ? 15 : 5;
 const RECS_MS = 700;

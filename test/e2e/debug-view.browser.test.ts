@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
-import { CHROMIUM, chromiumPresent, launchChromium } from './debian-chromium';
-import { freePort, quietIo } from './fixture-origin';
+import { CHROMIUM, chromiumPresent, launchChromium } from '../../tools/debian-chromium';
+import { freePort, quietIo } from '../../tools/local-server';
 
 /**
  * The debug view in a real browser: Debian's Chromium through playwright-core

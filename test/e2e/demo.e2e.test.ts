@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
-import { freePort, quietIo } from './fixture-origin';
+import { freePort, quietIo } from '../../tools/local-server';
 
 /** What `npm run dev` starts: the embedded demo shop behind the gateway, with the shipped manifests. */
 let dev: DevServer;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
-import { freePort, quietIo } from './fixture-origin';
+import { freePort, quietIo } from '../../tools/local-server';
 
 let dev: DevServer | undefined;
 let manifests: string | undefined;

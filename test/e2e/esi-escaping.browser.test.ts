@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
-import { CHROMIUM, chromiumPresent, launchChromium } from './debian-chromium';
-import { freePort, quietIo } from './fixture-origin';
+import { CHROMIUM, chromiumPresent, launchChromium } from '../../tools/debian-chromium';
+import { freePort, quietIo } from '../../tools/local-server';
 
 /**
  * ESI variables in Debian's Chromium, through the real gateway: the ordinary

@@ -82,16 +82,3 @@ export async function startFixtureOrigin() {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export const quietIo = (cwd: string) => {
-  const log: string[] = [];
-  return { log, io: { out: { write: (t: string) => log.push(t) }, err: { write: (t: string) => log.push(t) }, cwd } };
-};

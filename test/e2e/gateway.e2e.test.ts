@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
-import { freePort, quietIo, startFixtureOrigin } from './fixture-origin';
+import { freePort, quietIo } from '../../tools/local-server';
+import { startFixtureOrigin } from './fixture-origin';
 
 /** The real gateway in workerd (via `tessera dev`) in front of a real origin on 127.0.0.1. */
 let origin: Awaited<ReturnType<typeof startFixtureOrigin>>;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../cli/dev/dev-server';
-import { freePort, quietIo } from './fixture-origin';
+import { freePort, quietIo } from '../../tools/local-server';
 
 /**
  * Header bytes only a raw socket can send (fetch and node:http refuse to
