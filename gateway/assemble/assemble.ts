@@ -179,7 +179,7 @@ async function renderTry(block: TryBlock, source: FragmentSource, context: Marku
     slot: (id, depth) => source.slot(id, depth),
     include: (include, depth) => source.include(include, depth),
     esiInside: (fragment) => source.esiInside(fragment),
-    applyEsi: (html) => source.applyEsi(html),
+    esiMarkup: (fragment) => source.esiMarkup(fragment),
     tryBlock: (index) => source.tryBlock(index),
     includeFailed: () => {
       failed = true;
@@ -198,10 +198,10 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   if (html === null || !wasFetched(fragment.result) || !mayContainMarkers(html)) return html;
   const esi = source.esiInside(fragment);
   // Past the depth limit includes render nothing, as in ESI engines: a browser never gets a raw ESI tag.
-  if (depth > source.maxDepth) return esi ? withoutIncludes(source.applyEsi(html)) : html;
+  if (depth > source.maxDepth) return esi ? withoutIncludes(source.esiMarkup(fragment)) : html;
   const nested = { depth, ancestry: [...context.ancestry, fragment.key], esi, debug: context.debug };
   if (!esi) return assembleHtml(html, source, nested);
-  const markup = source.applyEsi(html);
+  const markup = source.esiMarkup(fragment);
   return /<(script|style|title|textarea)\b/i.test(markup)
     ? inlineRawText(markup, source).then((filled) => assembleHtml(filled, source, nested))
     : assembleHtml(markup, source, nested);

@@ -47,8 +47,8 @@ export interface FragmentSource {
   include(include: IncludeAttributes, depth: number): Placement | undefined;
   /** Whether `<esi:include>` inside this fragment is processed. */
   esiInside(fragment: PlacedFragment): boolean;
-  /** The ESI language applied to a fragment's markup before its markers are filled. */
-  applyEsi(html: string): string;
+  /** A fragment's markup with the ESI language applied, before its markers are filled: made once per fragment. */
+  esiMarkup(fragment: SettledFragment): string;
   /** A `<esi:try>` block the stream pass held, by its placeholder's index. */
   tryBlock(index: number): TryBlock | undefined;
   /** An include failed with no `onerror="continue"`, outside any `<esi:try>` (the route decides what that means). */

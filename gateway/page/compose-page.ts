@@ -115,7 +115,7 @@ export async function composePage({
     route,
     pageUrl.href,
     (message) => console.error(`tessera: ${url.pathname}: ${message}`),
-    (block) => discoverAttempt(block, (include) => session.discover(include)),
+    (block) => discoverAttempt(block, (include) => session.discovery.include(include)),
   );
   const vars = route.segment ? requestVars.withSegment(await lookupSegment(route.segment, requestVars, segments)) : requestVars;
   const session = new FragmentSession({
@@ -186,18 +186,19 @@ export async function composePage({
 
   // The pump applies ESI, scans and cuts the markup itself, and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
+  const { discovery } = session;
   const scanner = new MarkupScanner(
     {
       include: (include) => {
         outOfOrder?.sighted(includeMarker(include));
-        return session.discover(include);
+        return discovery.include(include);
       },
       slot: (id) => {
         outOfOrder?.sighted(slotMarker(id));
-        return session.sighted(id);
+        return discovery.slot(id);
       },
-      waiting: () => session.waiting(),
-      inline: (include) => session.inline(include),
+      waiting: () => discovery.waiting(),
+      inline: discovery.inline,
     },
     pageEsi,
     // On an out-of-order page the scanner follows the open elements, so it knows where a placeholder or a template may go.

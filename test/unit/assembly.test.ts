@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { FragmentSource } from '../../gateway/contract/fragment-source';
+import type { RouteManifest } from '../../gateway/manifest/schema';
 import { delay, esiPage, gate, gatewayFor, html, readChunks, upstream } from './harness';
 
 describe('streaming assembly', () => {
@@ -224,7 +225,7 @@ describe('a marker that fails unexpectedly', () => {
       include: () => ({ ready: false, fragment: Promise.reject(new Error('bug')) }),
       slot: () => ({ ready: false, fragment: Promise.reject(new Error('bug')) }),
       esiInside: () => true,
-      applyEsi: (html) => html,
+      esiMarkup: (fragment) => fragment.result.html ?? '',
       tryBlock: () => undefined,
       includeFailed: () => {},
       inline: () => Promise.resolve(new Uint8Array(0)),
@@ -232,6 +233,22 @@ describe('a marker that fails unexpectedly', () => {
     const page = new Response('<p>a</p><esi:include src="/x"/><div data-slot="s">own</div><p>b</p>');
     const body = await assembleResponse(page, broken, { depth: 0, ancestry: [], esi: true }).text();
     expect(body).toBe('<p>a</p><div data-slot="s">own</div><p>b</p>');
+  });
+});
+
+describe('a fragment with ESI inside', () => {
+  it('goes through the ESI pass once, though its includes are found early and it is rendered later', async () => {
+    const { PageEsi } = await import('../../gateway/markup/page-esi');
+    const applied = vi.spyOn(PageEsi.prototype, 'applyTo');
+    const net = upstream({
+      '/page': () => esiPage('<p>a</p><esi:include src="/outer"/><p>b</p>'),
+      '/outer': () => html('[<esi:vars>$(QUERY_STRING{x})</esi:vars><esi:include src="/inner"/>]'),
+      '/inner': () => html('inner'),
+    });
+    const get = gatewayFor(net, { route: '/page', esi: 'on' } as RouteManifest);
+    expect(await (await get('/page?x=1')).text()).toBe('<p>a</p>[1inner]<p>b</p>');
+    expect(applied.mock.calls.filter(([markup]) => markup.includes('/inner'))).toHaveLength(1);
+    applied.mockRestore();
   });
 });
 
