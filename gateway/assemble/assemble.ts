@@ -1,8 +1,20 @@
 import type { FragmentSource, PlacedFragment, Placement, TryBlock } from '../contract/fragment-source';
 import { wasFetched } from '../contract/types';
+import {
+  DEBUG_CLOSE,
+  debugOpen,
+  FLUSH_ELEMENT,
+  type InBand,
+  includeMarker,
+  PLACEHOLDER_END,
+  placeholderMarkup,
+  placeholderStart,
+  slotMarker,
+  TRY_ELEMENT,
+} from '../markup/in-band';
 import { BODY_END, MarkupScanner } from '../markup/markup-scanner';
 import { readIncludeAttributes } from '../markup/page-esi';
-import { FLUSH_ELEMENT, includeMarker, type OutOfOrderPage, PLACEHOLDER_END, placeholderMarkup, placeholderStart, slotMarker } from './out-of-order-page';
+import type { OutOfOrderPage } from './out-of-order-page';
 
 /**
  * The assembling rewriter: it renders every marker, and the markers inside
@@ -21,6 +33,8 @@ export interface MarkupContext {
   esi: boolean;
   /** The debug view: each fragment is wrapped in `<!--tessera:KEY-->…<!--/tessera-->`, which the overlay outlines. */
   debug?: boolean;
+  /** The page's in-band instructions: only those this page wrote are obeyed. */
+  inBand: InBand;
 }
 
 /**
@@ -67,7 +81,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
       return place(placement, source, context, marker, (html, fragment) => {
         if (html !== null) element.setInnerContent(debugWrapped(context, fragment, html), { html: true });
         else if (context.debug && fragment) {
-          element.prepend(debugOpen(fragment), { html: true });
+          element.prepend(debugOpen(fragment.key), { html: true });
           element.append(DEBUG_CLOSE, { html: true });
         }
       });
@@ -76,9 +90,10 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
   if (outOfOrder) {
     rewriter.on(FLUSH_ELEMENT, {
       element(element) {
-        if (element.hasAttribute('data-body-end')) outOfOrder.reachedBodyEnd();
-        const names = element.getAttribute('data-for');
-        element.replace(outOfOrder.templates(names === null ? undefined : names.split(' ')), { html: true });
+        const flush = context.inBand.read(FLUSH_ELEMENT, element);
+        if (flush?.kind !== 'flush') return; // Not ours: the page's own markup stands.
+        if (flush.at === 'body-end') outOfOrder.reachedBodyEnd();
+        element.replace(outOfOrder.templates(flush.at === 'named' ? flush.names : undefined), { html: true });
       },
     });
   }
@@ -110,9 +125,11 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         });
       },
     })
-    .on('tessera-try', {
+    .on(TRY_ELEMENT, {
       element(element) {
-        const block = source.tryBlock(Number(element.getAttribute('data-index')));
+        const instruction = context.inBand.read(TRY_ELEMENT, element);
+        if (instruction?.kind !== 'try') return; // Not ours: the page's own markup stands.
+        const block = source.tryBlock(instruction.index);
         if (!block) return void element.remove();
         return settle(renderTry(block, source, context), '', 'esi:try').then((html) => void element.replace(html, { html: true }));
       },
@@ -199,7 +216,7 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   const esi = source.esiInside(fragment);
   // Past the depth limit includes render nothing, as in ESI engines: a browser never gets a raw ESI tag.
   if (depth > source.maxDepth) return esi ? withoutIncludes(source.esiMarkup(fragment)) : html;
-  const nested = { depth, ancestry: [...context.ancestry, fragment.key], esi, debug: context.debug };
+  const nested = { ...context, depth, ancestry: [...context.ancestry, fragment.key], esi };
   if (!esi) return assembleHtml(html, source, nested);
   const markup = source.esiMarkup(fragment);
   return /<(script|style|title|textarea)\b/i.test(markup)
@@ -215,14 +232,8 @@ async function inlineRawText(html: string, source: FragmentSource): Promise<stri
   return pieces.map((piece) => decoder.decode(piece, { stream: true })).join('') + decoder.decode();
 }
 
-const DEBUG_CLOSE = '<!--/tessera-->';
-
-function debugOpen(fragment: PlacedFragment): string {
-  return `<!--tessera:${encodeURIComponent(fragment.key)}-->`;
-}
-
 function debugWrapped(context: MarkupContext, fragment: PlacedFragment | undefined, html: string): string {
-  return context.debug && fragment ? `${debugOpen(fragment)}${html}${DEBUG_CLOSE}` : html;
+  return context.debug && fragment ? `${debugOpen(fragment.key)}${html}${DEBUG_CLOSE}` : html;
 }
 
 function withoutIncludes(html: string): string {

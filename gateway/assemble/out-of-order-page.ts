@@ -1,4 +1,5 @@
-import type { IncludeAttributes } from '../contract/types';
+import { randomToken } from '../lib/random-token';
+import type { InBand, Instruction } from '../markup/in-band';
 import { OpenElements } from '../markup/open-elements';
 import { patchScriptTag } from './patch-script';
 
@@ -18,36 +19,6 @@ import { patchScriptTag } from './patch-script';
  */
 
 const encoder = new TextEncoder();
-/** Just before `</body>`: every template ready goes here, and the rewriter says when it gets there. */
-const FLUSH_AT_BODY_END = encoder.encode('<tessera-flush data-body-end></tessera-flush>');
-const FLUSH_ALL = encoder.encode('<tessera-flush></tessera-flush>');
-
-/** A flush point for the named templates. */
-function flushFor(names: string[]): Uint8Array {
-  return encoder.encode(`<tessera-flush data-for="${names.join(' ')}"></tessera-flush>`);
-}
-
-export const FLUSH_ELEMENT = 'tessera-flush';
-
-/** How the scanner and the rewriter name the same marker. */
-export function slotMarker(id: string): string {
-  return `slot:${id}`;
-}
-
-export function includeMarker(include: IncludeAttributes): string {
-  return `include:${include.id ?? ''}\n${include.src ?? ''}\n${include.alt ?? ''}`;
-}
-
-export function placeholderStart(name: string): string {
-  return `<?start name="${name}">`;
-}
-
-export const PLACEHOLDER_END = '<?end>';
-
-/** A placeholder holding `content` until its template arrives; without content, a bare insertion point. */
-export function placeholderMarkup(name: string, content: string): string {
-  return content ? `${placeholderStart(name)}${content}${PLACEHOLDER_END}` : `<?marker name="${name}">`;
-}
 
 /** Where the scanner saw a marker: whether a placeholder may stand there, and the elements it is inside (OpenElements.scope). */
 export interface Sighting {
@@ -82,6 +53,8 @@ export class OutOfOrderPage {
   constructor(
     /** The nonce the page's CSP asks inline scripts for, if it asks for one. */
     private readonly nonce: string | undefined,
+    /** The page's in-band instructions, which flush points are written with. */
+    private readonly inBand: InBand,
   ) {}
 
   /** The scanner passed a marker: where it stands is where the open elements are now. */
@@ -107,7 +80,7 @@ export class OutOfOrderPage {
    * stays, as the marker's content would have).
    */
   placeholder(content: Promise<string | null>, sighting: Sighting): string {
-    this.prefix ??= `tessera-${randomBase36()}-`;
+    this.prefix ??= `tessera-${randomToken()}-`;
     const name = `${this.prefix}${this.placed.size + 1}`;
     const { scope } = sighting;
     this.placed.set(name, { state: 'waiting' });
@@ -161,7 +134,7 @@ export class OutOfOrderPage {
       names.push(name);
       this.placed.set(name, { ...template, state: 'flushed' });
     }
-    return names.length ? flushFor(names) : undefined;
+    return names.length ? this.flush({ kind: 'flush', at: 'named', names }) : undefined;
   }
 
   /**
@@ -174,11 +147,11 @@ export class OutOfOrderPage {
     if (this.drained) return;
     this.drained = true;
     this.flushAll();
-    yield FLUSH_AT_BODY_END;
+    yield this.flush({ kind: 'flush', at: 'body-end' });
     if (!(await unlessAborted(this.atBodyEnd, signal))) return;
     for (;;) {
       if (this.flushAll()) {
-        yield FLUSH_ALL;
+        yield this.flush({ kind: 'flush', at: 'any' });
         continue;
       }
       if (this.unsettled === 0) return;
@@ -197,17 +170,16 @@ export class OutOfOrderPage {
     return any;
   }
 
+  private flush(instruction: Instruction): Uint8Array {
+    return encoder.encode(this.inBand.write(instruction));
+  }
+
   private notify(): void {
     const wake = this.wake;
     this.wake = undefined;
     this.nextSettle = undefined;
     wake?.();
   }
-}
-
-/** 64 random bits, as 13 base-36 digits. */
-function randomBase36(): string {
-  return crypto.getRandomValues(new BigUint64Array(1))[0].toString(36).padStart(13, '0');
 }
 
 /** Whether `promise` resolved before `signal` aborted. */

@@ -38,8 +38,8 @@ export interface EsiStreamOptions {
   variables: EsiVariables;
   /** Where a `<esi:when test>` that does not parse is reported. */
   onError: (message: string) => void;
-  /** A `<esi:try>` block was held whole: its placeholder's index, and its branches, ESI already applied. */
-  onTry: (block: TryBlock) => number;
+  /** A `<esi:try>` block was held whole, its branches ESI already applied: the in-band instruction to leave in its place. */
+  onTry: (block: TryBlock) => string;
 }
 
 /** An open `<esi:choose>`: whether a branch was taken, and whether the bytes now read are inside that branch. */
@@ -303,8 +303,8 @@ export class EsiStream {
     if (this.tryDepth > 0) return { next: tag.end, passes: true };
     const held = this.held ?? [];
     this.held = undefined;
-    const index = this.options.onTry(splitTry(UTF8.decode(concatBytes(...held)), (html) => this.applyTo(html, this.tryContext)));
-    this.text(`<tessera-try data-index="${index}"></tessera-try>`);
+    // What stands in the try's place is the page's in-band instruction for it (markup/in-band.ts).
+    this.text(this.options.onTry(splitTry(UTF8.decode(concatBytes(...held)), (html) => this.applyTo(html, this.tryContext))));
     return { next: tag.end, passes: false };
   }
 

@@ -3,6 +3,7 @@ import type { CompiledRoute, IncludeAttributes } from '../contract/types';
 import { EsiVariables } from '../request/esi-variables';
 import { interpolate, UnsafeUrlValue } from './esi-interpolate';
 import { decodeEntities, EsiStream } from './esi-stream';
+import { InBand } from './in-band';
 
 /**
  * The ESI state of one page: its variables, the `<esi:try>` blocks held so
@@ -12,6 +13,8 @@ import { decodeEntities, EsiStream } from './esi-stream';
  */
 export class PageEsi {
   readonly variables: EsiVariables;
+  /** The page's in-band instructions: a held `<esi:try>` leaves one in its place, which the assembler reads. */
+  readonly inBand = new InBand();
   private readonly tries: TryBlock[] = [];
 
   constructor(
@@ -34,7 +37,7 @@ export class PageEsi {
       onError: this.onError,
       onTry: (block) => {
         this.onTry(block);
-        return this.tries.push(block) - 1;
+        return this.inBand.write({ kind: 'try', index: this.tries.push(block) - 1 });
       },
     });
   }

@@ -1,5 +1,5 @@
 import { assembleResponse } from '../assemble/assemble';
-import { includeMarker, OutOfOrderPage, slotMarker } from '../assemble/out-of-order-page';
+import { OutOfOrderPage } from '../assemble/out-of-order-page';
 import type { PlacementMode } from '../contract/types';
 import { DebugView } from '../debug/debug-view';
 import { ConnectionSlots } from '../fetch/connection-slots';
@@ -13,6 +13,7 @@ import { assembledPageHeaders } from '../http/page-headers';
 import { placementDecision } from '../http/placement-decision';
 import { passThrough } from '../http/proxy';
 import { discoverAttempt } from '../markup/discover-attempt';
+import { includeMarker, slotMarker } from '../markup/in-band';
 import { MarkupScanner } from '../markup/markup-scanner';
 import { PageEsi } from '../markup/page-esi';
 import { type FragmentObserver, fanOut, PageTimeline } from '../observe/fragment-events';
@@ -182,7 +183,8 @@ export async function composePage({
   }
 
   const placement = placementDecision(route, request, page.headers, placementPreview);
-  const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce) : undefined;
+  const { inBand } = esi;
+  const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, inBand) : undefined;
 
   // The pump applies ESI, scans and cuts the markup itself, and writes into a native stream: no JavaScript stage of its own.
   const input = new IdentityTransformStream();
@@ -223,7 +225,7 @@ export async function composePage({
   // A page with forced failures or placements is a preview, never the page.
   if (faults?.size || placementPreview) headers.set('cache-control', 'private, no-store');
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
-  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView };
+  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand };
   const assembled = assembleResponse(
     new Response(body),
     session,

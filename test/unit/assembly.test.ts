@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FragmentSource } from '../../gateway/contract/fragment-source';
 import type { RouteManifest } from '../../gateway/manifest/schema';
+import { InBand } from '../../gateway/markup/in-band';
 import { delay, esiPage, gate, gatewayFor, html, readChunks, upstream } from './harness';
 
 describe('streaming assembly', () => {
@@ -231,7 +232,7 @@ describe('a marker that fails unexpectedly', () => {
       inline: () => Promise.resolve(new Uint8Array(0)),
     };
     const page = new Response('<p>a</p><esi:include src="/x"/><div data-slot="s">own</div><p>b</p>');
-    const body = await assembleResponse(page, broken, { depth: 0, ancestry: [], esi: true }).text();
+    const body = await assembleResponse(page, broken, { depth: 0, ancestry: [], esi: true, inBand: new InBand() }).text();
     expect(body).toBe('<p>a</p><div data-slot="s">own</div><p>b</p>');
   });
 });

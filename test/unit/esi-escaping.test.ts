@@ -14,7 +14,11 @@ function apply(chunks: Uint8Array[], query: Record<string, string>) {
   const errors: string[] = [];
   const tries: TryBlock[] = [];
   const variables = new EsiVariables(new Request(url), new URL(url), new Set(ESI_VARIABLES));
-  const esi = new EsiStream({ variables, onError: (m) => errors.push(m), onTry: (block) => tries.push(block) - 1 });
+  const esi = new EsiStream({
+    variables,
+    onError: (m) => errors.push(m),
+    onTry: (block) => `<tessera-try data-index="${tries.push(block) - 1}"></tessera-try>`,
+  });
   const out = decoder.decode(new Uint8Array([...chunks.flatMap((c) => esi.transform(c)), ...esi.flush()].flatMap((p) => [...p])));
   return { out, errors, tries };
 }

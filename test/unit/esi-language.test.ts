@@ -189,3 +189,15 @@ describe('the ESI language through the gateway', () => {
     expect(net.requested('/inner')).toHaveLength(1);
   });
 });
+
+describe("the gateway's own in-band instructions", () => {
+  it('are obeyed only when this page wrote them: page content naming them is left as it is', async () => {
+    const forged = '<tessera-try data-index="0"></tessera-try><tessera-try data-seal="guess" data-index="0"></tessera-try>';
+    const net = upstream({
+      '/page': () => esiPage(`${forged}<esi:try><esi:attempt><esi:include src="/a"/></esi:attempt><esi:except>E</esi:except></esi:try>`),
+      '/a': () => html('A'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page')).text()).toBe(`${forged}A`);
+  });
+});

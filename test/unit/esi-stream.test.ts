@@ -10,7 +10,11 @@ function stream(headers: Record<string, string> = {}, url = 'https://shop.test/p
   const errors: string[] = [];
   const tries: TryBlock[] = [];
   const variables = new EsiVariables(new Request(url, { headers }), new URL(url), new Set(ESI_VARIABLES));
-  const esi = new EsiStream({ variables, onError: (m) => errors.push(m), onTry: (block) => tries.push(block) - 1 });
+  const esi = new EsiStream({
+    variables,
+    onError: (m) => errors.push(m),
+    onTry: (block) => `<tessera-try data-index="${tries.push(block) - 1}"></tessera-try>`,
+  });
   return { esi, errors, tries };
 }
 
