@@ -11,6 +11,8 @@ import { type CachedFragment, retentionMs } from './cached-fragment';
 const MIN_WRITE_INTERVAL_MS = 60_000;
 /** KV's smallest expiration. */
 const MIN_EXPIRATION_S = 60;
+/** Past this many keys written, those written over a minute ago are forgotten. */
+const MAX_REMEMBERED = 4096;
 
 export interface LastGoodLayer {
   get(id: string): Promise<CachedFragment | undefined>;
@@ -27,6 +29,8 @@ export function kvLastGood(kv: KVNamespace, now: () => number): LastGoodLayer {
     async put(id, entry) {
       const last = written.get(id);
       if (last !== undefined && now() - last < MIN_WRITE_INTERVAL_MS) return;
+      // Only writes of the last minute matter: forget older ones before the map grows with every key ever written.
+      if (written.size >= MAX_REMEMBERED) for (const [key, at] of written) if (now() - at >= MIN_WRITE_INTERVAL_MS) written.delete(key);
       written.set(id, now());
       const { html, ...metadata } = entry;
       const expirationTtl = Math.max(MIN_EXPIRATION_S, Math.ceil(retentionMs(entry) / 1000));
