@@ -150,8 +150,14 @@ function withValidators(headers: Headers, validators: Validators | undefined): H
   return conditional;
 }
 
+/**
+ * A fragment that declares no type is markup: Varnish backends, many nginx
+ * locations and most hand-written fragment services send none, and every ESI
+ * engine inserts such a body as HTML. A declared type is taken at its word.
+ */
 function mediaType(headers: Headers): string {
-  return (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const declared = headers.get('content-type');
+  return declared === null ? 'text/html' : declared.split(';')[0].trim().toLowerCase();
 }
 
 /**

@@ -52,7 +52,16 @@ export function timingReport(url: URL, originMs: number, totalMs: number, fragme
     if (!result) return `${id} pending`;
     const queued = queuedMs > 0 ? ` (queued ${queuedMs}ms)` : '';
     const desc = timingDesc(result);
-    const why = desc === 'fallback' ? ` (${result.outcome}, ${result.source})` : result.staleBecause ? ` (${result.staleBecause})` : '';
+    // The dev log says why a fragment was not delivered (a refused type, a status), which Server-Timing cannot carry.
+    const detail = result.detail && result.source !== 'src' && result.source !== 'fallback-src' ? `: ${result.detail}` : '';
+    const why =
+      desc === 'fallback'
+        ? ` (${result.outcome}, ${result.source}${detail})`
+        : result.staleBecause
+          ? ` (${result.staleBecause})`
+          : detail
+            ? ` (${detail.slice(2)})`
+            : '';
     return `${id} ${result.durationMs}ms ${desc}${why}${queued}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
   });
   return `tessera: ${loggedUrl(url)} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;

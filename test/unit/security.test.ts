@@ -221,7 +221,6 @@ describe('fragment content types', () => {
   it.each([
     ['application/octet-stream', answer('application/octet-stream', 'binary')],
     ['image/png', answer('image/png', '\x89PNG')],
-    ['no content type', answer(null, 'what is this')],
   ])('refuses %s and falls back', async (_, fragment) => {
     const net = upstream({ '/page': page, '/f': fragment });
     const response = await gatewayFor(net, { route: '/page', fragments: { f: { src: '/f', fallback: 'keep', required: true } }, onFailure: { status: 503 } })(
