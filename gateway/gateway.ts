@@ -14,12 +14,11 @@ import { proxyToOrigin } from './http/proxy';
 import { parseUrl } from './lib/parse-url';
 import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
-import { debugRequested } from './request/debug-gate';
-import { requestedFaults } from './request/fault-injection';
-import { requestedPlacement } from './request/placement-preview';
+import type { GatewayServices } from './page/gateway-services';
 import { unforwardableHeader } from './request/request-header-bytes';
 import { createRouter } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
+import { VisitorRequest } from './request/visitor-request';
 
 export interface GatewayEnv {
   /** The origin Tessera fronts, for routes whose manifest names none. */
@@ -80,7 +79,6 @@ export function createGateway(options: GatewayOptions) {
   // One per isolate: every request of this isolate shares its memory layer and in-flight fetches.
   const cache = options.cache === false ? undefined : createFragmentCache(options.cache ?? {});
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
-  const latency = new HeaderLatency();
   const origins = new Map<string, URL | undefined>();
   const originUrl = (origin: string) => {
     if (!origins.has(origin)) origins.set(origin, parseUrl(origin));
@@ -98,6 +96,22 @@ export function createGateway(options: GatewayOptions) {
     if (env.TESSERA_LAST_GOOD) lastGood ??= kvLastGood(env.TESSERA_LAST_GOOD, cache?.now ?? Date.now);
     return lastGood;
   };
+  let services: GatewayServices | undefined;
+  /** What every page of the isolate shares, built at its first request (bindings arrive with it). */
+  const servicesFor = (env: GatewayEnv): GatewayServices =>
+    (services ??= {
+      fetch: outbound,
+      cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env), coalescer: env.TESSERA_COALESCER },
+      latency: new HeaderLatency(),
+      metrics: env.TESSERA_METRICS,
+      observer: options.observer,
+      logTimings: env.TESSERA_LOG === 'timing',
+      publicHost: env.PUBLIC_HOST,
+      // Overrides go around the host rule, so only tessera dev may set them.
+      overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
+      segments: env.SEGMENTS,
+      switches: { dev: env.TESSERA_DEV === 'true', token: env.TESSERA_DEBUG_TOKEN },
+    });
 
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     // Refused here, once for every path: the client sent it, so a 400 is the honest answer, where forwarding it would end as the origin's error.
@@ -116,9 +130,10 @@ export function createGateway(options: GatewayOptions) {
     if (!origin) {
       return errorPage(500, 'Tessera has no origin configured: set the ORIGIN variable or origin: in the manifest.');
     }
+    const services = servicesFor(env);
     if (!match || request.method !== 'GET') {
       try {
-        const response = await proxyToOrigin(request, url, origin, outbound, env.PUBLIC_HOST);
+        const response = await proxyToOrigin(request, url, origin, services.fetch, services.publicHost);
         // HEAD promises the headers GET would send, and GET of this page is assembled.
         if (match && request.method === 'HEAD' && response.ok && isHtml(response.headers)) {
           const headers = assembledPageHeaders(response.headers, match.route, processesEsi(match.route, response.headers));
@@ -130,32 +145,10 @@ export function createGateway(options: GatewayOptions) {
         return errorPage(502, 'The origin server could not be reached.');
       }
     }
-    const debug = debugSettings(env);
-    return composePage({
-      request,
-      ctx,
-      url,
-      match,
-      origin,
-      fetch: outbound,
-      publicHost: env.PUBLIC_HOST,
-      cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env), coalescer: env.TESSERA_COALESCER },
-      segments: env.SEGMENTS,
-      logTimings: env.TESSERA_LOG === 'timing',
-      latency,
-      metrics: env.TESSERA_METRICS,
-      observer: options.observer,
-      debug: await debugRequested(request, url, debug),
-      faults: await requestedFaults(request, url, debug),
-      placementPreview: await requestedPlacement(request, url, debug),
-      // Overrides go around the host rule, so only tessera dev may set them.
-      overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
-    });
+    // The request read once: every later reader of its URL, cookies, geo, switches and segment reads this.
+    const visitor = await VisitorRequest.read(request, url, match, services.switches, services.segments);
+    return composePage(visitor, match.route, origin, services, ctx);
   }
-}
-
-function debugSettings(env: GatewayEnv) {
-  return { dev: env.TESSERA_DEV === 'true', token: env.TESSERA_DEBUG_TOKEN };
 }
 
 function createFragmentCache(settings: FragmentCacheSettings): FragmentCache {

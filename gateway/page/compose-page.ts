@@ -1,12 +1,10 @@
 import { assembleResponse } from '../assemble/assemble';
 import { OutOfOrderPage } from '../assemble/out-of-order-page';
-import type { PlacementMode } from '../contract/types';
+import type { CompiledRoute } from '../contract/types';
 import { DebugView } from '../debug/debug-view';
 import { ConnectionSlots } from '../fetch/connection-slots';
-import type { DevOverrides } from '../fetch/dev-overrides';
-import type { HeaderLatency } from '../fetch/header-latency';
 import { HostPolicy } from '../fetch/host-policy';
-import { FragmentSession, type SessionCache } from '../fragments/fragment-session';
+import { FragmentSession } from '../fragments/fragment-session';
 import { errorPage } from '../http/error-page';
 import { isHtml, originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
@@ -16,49 +14,16 @@ import { discoverAttempt } from '../markup/discover-attempt';
 import { includeMarker, slotMarker } from '../markup/in-band';
 import { MarkupScanner } from '../markup/markup-scanner';
 import { PageEsi } from '../markup/page-esi';
-import { type FragmentObserver, fanOut, PageTimeline } from '../observe/fragment-events';
+import { fanOut, PageTimeline } from '../observe/fragment-events';
 import { fragmentMetrics } from '../observe/fragment-metrics';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import { TraceContext } from '../observe/trace-context';
-import type { Fault } from '../request/fault-injection';
+import { isPreview } from '../request/gateway-switches';
 import { RequestVars } from '../request/request-vars';
-import type { RouteMatch } from '../request/route-match';
-import { lookupSegment } from '../request/segment';
-import { withoutSwitches } from '../request/switches';
 import { upstreamUrl } from '../request/upstream-url';
+import type { VisitorRequest } from '../request/visitor-request';
+import type { GatewayServices } from './gateway-services';
 import { PageAborted, PageLifetime } from './page-lifetime';
-
-export interface ComposeInput {
-  request: Request;
-  /** For work that outlives the response (background fragment refreshes). */
-  ctx: ExecutionContext;
-  url: URL;
-  match: RouteMatch;
-  origin: URL;
-  fetch: typeof fetch;
-  /** Sent to the origin as X-Forwarded-Host. */
-  publicHost?: string;
-  /** The isolate's fragment cache and the versions its keys include. */
-  cache?: SessionCache;
-  /** User id → segment name, for routes with `segment:`. */
-  segments?: KVNamespace;
-  /** Log every fragment's outcome once the page has streamed (tessera dev sets this). */
-  logTimings?: boolean;
-  /** The isolate's memory of fragment latencies. */
-  latency: HeaderLatency;
-  /** Workers Analytics Engine: one data point per fragment, when bound. */
-  metrics?: AnalyticsEngineDataset;
-  /** Told every fragment event too. */
-  observer?: FragmentObserver;
-  /** Whether this response is the debug view (debug/debug-gate.ts decided). */
-  debug?: boolean;
-  /** Outcomes forced by `tessera-fault` (debug/fault-injection.ts decided). */
-  faults?: ReadonlyMap<string, Fault>;
-  /** `tessera dev --override` (only ever set under tessera dev). */
-  overrides?: DevOverrides;
-  /** `?tessera-placement=…`: every fragment placed this way (debug/placement-preview.ts decided). */
-  placementPreview?: PlacementMode;
-}
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
 
@@ -66,27 +31,16 @@ const FIRST = () => Number.NEGATIVE_INFINITY;
  * A matched GET: the origin page and every declared fragment are requested at
  * the same moment; the page then streams through the assembling rewriter.
  */
-export async function composePage({
-  request,
-  ctx,
-  url,
-  match,
-  origin,
-  fetch,
-  publicHost,
-  cache,
-  segments,
-  logTimings,
-  latency,
-  metrics,
-  observer,
-  debug,
-  faults,
-  overrides,
-  placementPreview,
-}: ComposeInput): Promise<Response> {
+export async function composePage(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  origin: URL,
+  services: GatewayServices,
+  ctx: ExecutionContext,
+): Promise<Response> {
+  const { request, url, switches } = visitor;
+  const { fetch, publicHost, cache, logTimings, latency, metrics, observer, overrides } = services;
   const began = Date.now();
-  const { route } = match;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   let pageEsi = false;
   const slots = new ConnectionSlots(route.limits.concurrency);
@@ -107,8 +61,7 @@ export async function composePage({
     }),
   );
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
-  const visitorUrl = withoutSwitches(url);
-  const requestVars = new RequestVars(request, visitorUrl, match.params);
+  const visitorUrl = visitor.visitorUrl;
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
   const esi = new PageEsi(
     request,
@@ -118,7 +71,8 @@ export async function composePage({
     (message) => console.error(`tessera: ${url.pathname}: ${message}`),
     (block) => discoverAttempt(block, (include) => session.discovery.include(include)),
   );
-  const vars = route.segment ? requestVars.withSegment(await lookupSegment(route.segment, requestVars, segments)) : requestVars;
+  // The segment lookup waits on KV, so it starts only once the origin request is out.
+  const vars = new RequestVars(visitor, await visitor.segment());
   const session = new FragmentSession({
     route,
     policy: new HostPolicy(origin.origin, route.hosts),
@@ -133,9 +87,9 @@ export async function composePage({
     began,
     pageEsi: () => pageEsi,
     esi,
-    faults,
+    faults: switches.faults,
     overrides,
-    placement: placementPreview,
+    placement: switches.placement,
     onIncludeFailed: (include, fragment) => {
       if (route.esiErrors !== 'fail') return;
       const detail = fragment.result.detail ?? fragment.result.outcome;
@@ -182,7 +136,7 @@ export async function composePage({
     );
   }
 
-  const placement = placementDecision(route, request, page.headers, placementPreview);
+  const placement = placementDecision(route, request, page.headers, switches.placement);
   const { inBand } = esi;
   const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, inBand) : undefined;
 
@@ -220,10 +174,10 @@ export async function composePage({
 
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
-  const debugView = debug ? new DebugView() : undefined;
+  const debugView = switches.debugView ? new DebugView() : undefined;
   debugView?.adjust(headers);
   // A page with forced failures or placements is a preview, never the page.
-  if (faults?.size || placementPreview) headers.set('cache-control', 'private, no-store');
+  if (isPreview(switches)) headers.set('cache-control', 'private, no-store');
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
   const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand };
   const assembled = assembleResponse(

@@ -1,5 +1,5 @@
 import type { EsiVariableName } from '../contract/esi-variable-names';
-import { parseCookies } from '../lib/cookies';
+import { type RequestGeo, RequestReadings } from './request-readings';
 
 /**
  * The ESI variables (ESI 1.0 §5 and the Akamai extensions), read from the
@@ -12,14 +12,18 @@ import { parseCookies } from '../lib/cookies';
 const MAX_VALUE = 4096;
 
 export class EsiVariables {
-  private cookies: Map<string, string> | undefined;
+  /** The page's one reading of its cookies and `request.cf` (the gateway's `VisitorRequest`). */
+  private readonly readings: RequestReadings;
 
   constructor(
-    private readonly request: Request,
+    request: Request,
+    /** The page URL without the gateway's switches. */
     private readonly url: URL,
     /** The variables this route lets pages read; the others are empty. */
     private readonly allowed: ReadonlySet<EsiVariableName>,
-  ) {}
+  ) {
+    this.readings = RequestReadings.of(request);
+  }
 
   /** `$(NAME)` or `$(NAME{key})`; undefined when the request has no such value. */
   get(name: string, key?: string): string | undefined {
@@ -29,29 +33,24 @@ export class EsiVariables {
   }
 
   private read(name: EsiVariableName, key: string | undefined): string | undefined {
-    const headers = this.request.headers;
+    const readings = this.readings;
     switch (name) {
       case 'HTTP_COOKIE':
-        return key === undefined ? (headers.get('cookie') ?? undefined) : this.cookie(key);
+        return key === undefined ? readings.cookieHeader() : readings.cookies().get(key);
       case 'HTTP_HOST':
         return this.url.host;
       case 'HTTP_REFERER':
-        return headers.get('referer') ?? undefined;
+        return readings.header('referer');
       case 'HTTP_USER_AGENT':
-        return userAgent(headers.get('user-agent') ?? '', key);
+        return userAgent(readings.header('user-agent') ?? '', key);
       case 'HTTP_ACCEPT_LANGUAGE':
-        return acceptLanguage(headers.get('accept-language') ?? '', key);
+        return acceptLanguage(readings.header('accept-language') ?? '', key);
       case 'QUERY_STRING':
         if (key === undefined) return this.url.search.slice(1) || undefined;
         return this.url.searchParams.get(key) ?? undefined;
       case 'GEO':
-        return geo((this.request as { cf?: Record<string, unknown> }).cf, key);
+        return geo(readings.geo(), key);
     }
-  }
-
-  private cookie(name: string): string | undefined {
-    this.cookies ??= parseCookies(this.request.headers.get('cookie'));
-    return this.cookies.get(name);
   }
 }
 
@@ -88,7 +87,7 @@ const GEO_FIELDS: Record<string, string> = {
   long: 'longitude',
 };
 
-function geo(cf: Record<string, unknown> | undefined, key: string | undefined): string | undefined {
+function geo(cf: RequestGeo | undefined, key: string | undefined): string | undefined {
   const field = GEO_FIELDS[key ?? 'country_code'];
   const value = field ? cf?.[field] : undefined;
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;

@@ -1,7 +1,4 @@
-import { parseCookies } from '../lib/cookies';
-import type { DebugSettings } from './debug-gate';
-import { debugRequested } from './debug-gate';
-import { safeDecode } from './request-vars';
+import { safeDecode } from './safe-decode';
 
 /**
  * Forced fragment outcomes, to preview fallbacks in the page:
@@ -11,19 +8,21 @@ import { safeDecode } from './request-vars';
  * src that way, so its fallback chain runs; `stale` serves its cached copy as
  * if a refresh had failed (or fails like `error` when there is none).
  * Always on under `tessera dev`; deployed, only together with the debug
- * token. Like the debug switch, it never reaches the origin.
+ * token (gateway-switches.ts decides). Like the debug switch, it never
+ * reaches the origin.
  */
 export const FAULT_PARAM = 'tessera-fault';
 export const FAULTS = ['timeout', 'error', 'refused', 'stale'] as const;
 export type Fault = (typeof FAULTS)[number];
 
-export async function requestedFaults(request: Request, url: URL, settings: DebugSettings): Promise<Map<string, Fault>> {
+/** The fault list the request asks for: the query's, else the cookie's (raw, as parsed); null when neither. */
+export function faultSpec(url: URL, cookie: string | undefined): string | null {
+  return url.searchParams.get(FAULT_PARAM) ?? (cookie === undefined ? null : safeDecode(cookie));
+}
+
+/** `recs:timeout,reviews:error` → fragment → fault; unknown faults and unnamed fragments are left out. */
+export function parseFaults(spec: string): Map<string, Fault> {
   const faults = new Map<string, Fault>();
-  const cookie = parseCookies(request.headers.get('cookie')).get(FAULT_PARAM);
-  const spec = url.searchParams.get(FAULT_PARAM) ?? (cookie === undefined ? null : safeDecode(cookie));
-  if (!spec) return faults;
-  // Deployed, a fault needs the same token as the debug view.
-  if (!settings.dev && !(await debugRequested(request, url, settings))) return faults;
   for (const part of spec.split(',')) {
     const at = part.lastIndexOf(':');
     const fragment = part.slice(0, at).trim();

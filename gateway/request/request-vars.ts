@@ -1,56 +1,35 @@
 import type { SrcTemplate, TemplateVariable } from '../contract/types';
-import { parseCookies } from '../lib/cookies';
+import type { VisitorRequest } from './visitor-request';
 
 /**
- * The request values a fragment `src` may use. Cookies are parsed lazily:
- * most templates never touch them.
+ * The request values a fragment `src` may use, read from the page's one
+ * `VisitorRequest`: the query without the gateway's switches, cookies from
+ * its one parse (decoded), geo from its one reading of `request.cf`.
  */
 export class RequestVars {
-  private cookies?: Map<string, string>;
-
   constructor(
-    private readonly request: Request,
-    private readonly url: URL,
-    private readonly params: Record<string, string>,
+    private readonly visitor: VisitorRequest,
     /** The visitor's segment, looked up before any fragment starts; absent when unknown. */
     private readonly segment?: string,
   ) {}
 
-  /** The same request's values, with the visitor's segment known. */
-  withSegment(segment: string | undefined): RequestVars {
-    return new RequestVars(this.request, this.url, this.params, segment);
-  }
-
   get(variable: Pick<TemplateVariable, 'source' | 'name'>): string | undefined {
     switch (variable.source) {
       case 'params':
-        return this.params[variable.name];
+        return this.visitor.params[variable.name];
       case 'query':
-        return this.url.searchParams.get(variable.name) ?? undefined;
+        return this.visitor.visitorUrl.searchParams.get(variable.name) ?? undefined;
       case 'header':
-        return this.request.headers.get(variable.name) ?? undefined;
+        return this.visitor.header(variable.name);
       case 'cookie':
-        return this.cookieJar().get(variable.name);
+        return this.visitor.cookie(variable.name);
       case 'segment':
         return this.segment;
       case 'geo': {
-        const cf = (this.request as { cf?: { country?: unknown } }).cf;
-        return typeof cf?.country === 'string' ? cf.country : undefined;
+        const country = this.visitor.geo()?.country;
+        return typeof country === 'string' ? country : undefined;
       }
     }
-  }
-
-  private cookieJar(): Map<string, string> {
-    this.cookies ??= new Map([...parseCookies(this.request.headers.get('cookie'))].map(([name, value]) => [name, safeDecode(value)]));
-    return this.cookies;
-  }
-}
-
-export function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
   }
 }
 

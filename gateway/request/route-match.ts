@@ -1,5 +1,5 @@
 import type { CompiledManifests, CompiledRoute } from '../contract/types';
-import { safeDecode } from './request-vars';
+import { safeDecode } from './safe-decode';
 
 export interface RouteMatch {
   route: CompiledRoute;

@@ -7,6 +7,7 @@ import type { RouteManifest } from '../../gateway/manifest/schema';
 import { parseSrcTemplate } from '../../gateway/manifest/src-template';
 import { RequestVars, resolveSrc } from '../../gateway/request/request-vars';
 import { createRouter } from '../../gateway/request/route-match';
+import { VisitorRequest } from '../../gateway/request/visitor-request';
 import { compile } from './harness';
 
 describe('durations', () => {
@@ -28,7 +29,7 @@ describe('src templates', () => {
   const vars = (path = '/products/42', init: RequestInit = {}, cf?: object) => {
     const request = new Request(`https://shop.test${path}`, init);
     if (cf) Object.defineProperty(request, 'cf', { value: cf });
-    return new RequestVars(request, new URL(request.url), { id: '42' });
+    return new RequestVars(new VisitorRequest({ request, url: new URL(request.url), params: { id: '42' } }));
   };
 
   it('substitutes every variable source, URL-encoded', () => {
@@ -47,7 +48,7 @@ describe('src templates', () => {
 
   it.each(['.', '..'])('refuses a value of %s from any source, route parameters included', (value) => {
     const request = new Request('https://shop.test/x', { headers: { cookie: `c=${value}`, 'x-h': value } });
-    const refusing = new RequestVars(request, new URL(`https://shop.test/x?q=${value}`), { id: value });
+    const refusing = new RequestVars(new VisitorRequest({ request, url: new URL(`https://shop.test/x?q=${value}`), params: { id: value } }));
     for (const variable of ['params.id', 'query.q', 'cookie.c', 'header.x-h']) {
       expect(resolveSrc(parseSrcTemplate(`/a/{${variable}}/b`), refusing)).toEqual({
         ok: false,

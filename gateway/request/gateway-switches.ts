@@ -1,0 +1,37 @@
+import type { PlacementMode } from '../contract/types';
+import { type DebugSettings, presentedDebugToken, switchesAllowed } from './debug-gate';
+import { FAULT_PARAM, type Fault, faultSpec, parseFaults } from './fault-injection';
+import { askedPlacement } from './placement-preview';
+import type { RequestReadings } from './request-readings';
+
+/**
+ * The gateway's own switches for one page request, decided once: what was
+ * asked for, and whether it is allowed (one token comparison at most). A
+ * switch that is not allowed is simply off.
+ */
+export interface GatewaySwitches {
+  /** The debug view: the page with its overlay, never cached. */
+  readonly debugView: boolean;
+  /** Outcomes forced by `tessera-fault`, by fragment id or src; empty for none. */
+  readonly faults: ReadonlyMap<string, Fault>;
+  /** `tessera-placement`: every fragment placed this way, whatever the manifest says. */
+  readonly placement: PlacementMode | undefined;
+}
+
+export const NO_SWITCHES: GatewaySwitches = { debugView: false, faults: new Map(), placement: undefined };
+
+/** A page with forced failures or placements is a preview, never the page: it is not cached. */
+export function isPreview(switches: GatewaySwitches): boolean {
+  return switches.faults.size > 0 || switches.placement !== undefined;
+}
+
+export async function decideSwitches(url: URL, readings: RequestReadings, settings: DebugSettings): Promise<GatewaySwitches> {
+  const presented = presentedDebugToken(url, (name) => readings.header(name));
+  // The cookie is only parsed when the header could name a fault at all: most requests carry cookies, and none of them this one.
+  const faultCookie = readings.cookieHeader()?.includes(FAULT_PARAM) ? readings.cookies().get(FAULT_PARAM) : undefined;
+  const spec = faultSpec(url, faultCookie);
+  const placement = askedPlacement(url);
+  if (presented === null && !spec && placement === undefined) return NO_SWITCHES;
+  if (!(await switchesAllowed(presented, settings))) return NO_SWITCHES;
+  return { debugView: presented !== null, faults: spec ? parseFaults(spec) : new Map(), placement };
+}

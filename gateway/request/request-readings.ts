@@ -1,0 +1,58 @@
+import { parseCookies } from '../lib/cookies';
+
+/** What Tessera reads from `request.cf` (geo): the runtime's object as it is, read once. */
+export type RequestGeo = Readonly<Record<string, unknown>>;
+
+/** Each request's readings, so that every reader of one request shares them (see `RequestReadings.of`). */
+const readingsOf = new WeakMap<Request, RequestReadings>();
+
+/**
+ * The parts of a request that cost something to read, each read at most
+ * once and only when first asked for: the Cookie header (and its parse), and
+ * `request.cf`. Everything that reads cookies or geo goes through here, so a
+ * page's templates, its ESI variables and the gateway's own switches read the
+ * one parse.
+ */
+export class RequestReadings {
+  private cookieHeaderRead?: { value: string | undefined };
+  private jar?: ReadonlyMap<string, string>;
+  private cfRead?: { value: RequestGeo | undefined };
+
+  constructor(readonly request: Request) {
+    readingsOf.set(request, this);
+  }
+
+  /**
+   * The readings the gateway made for this request; for a request it never
+   * read (a unit test of the ESI language), new ones. `PageEsi` (markup/)
+   * hands its `EsiVariables` the bare Request, and this is how they find the
+   * page's one parse.
+   */
+  static of(request: Request): RequestReadings {
+    return readingsOf.get(request) ?? new RequestReadings(request);
+  }
+
+  /** The Cookie header as sent; undefined when there is none. */
+  cookieHeader(): string | undefined {
+    this.cookieHeaderRead ??= { value: this.request.headers.get('cookie') ?? undefined };
+    return this.cookieHeaderRead.value;
+  }
+
+  /** Cookie name → raw value (not decoded: what a value means is for its reader to say), parsed once. */
+  cookies(): ReadonlyMap<string, string> {
+    this.jar ??= parseCookies(this.cookieHeader() ?? null);
+    return this.jar;
+  }
+
+  /** A request header; the Cookie header comes from the one reading. */
+  header(name: string): string | undefined {
+    if (name.toLowerCase() === 'cookie') return this.cookieHeader();
+    return this.request.headers.get(name) ?? undefined;
+  }
+
+  /** `request.cf`, read once: the visitor's location as the edge saw it; undefined outside Cloudflare's edge. */
+  geo(): RequestGeo | undefined {
+    this.cfRead ??= { value: (this.request as { cf?: RequestGeo }).cf };
+    return this.cfRead.value;
+  }
+}
