@@ -5,6 +5,9 @@ import { evaluate } from './esi-expression';
 import { substitute } from './esi-interpolate';
 import { HtmlContext } from './html-context';
 import { escapeFor } from './landing-escape';
+import { Carry, decodedAttribute, readTag, singleByte, type Tag, tagName, type View } from './tokenizer';
+
+export { decodeEntities } from './tokenizer';
 
 /**
  * The ESI language, applied to the page's bytes as they stream, before the
@@ -45,12 +48,8 @@ export interface EsiStreamOptions {
 /** An open `<esi:choose>`: whether a branch was taken, and whether the bytes now read are inside that branch. */
 type Frame = { kind: 'choose'; matched: boolean; inBranch: boolean };
 
-/** A tag cut off by the chunk end is carried up to this size; a larger one is passed through as text. */
-const MAX_CARRY = 16 * 1024;
 /** A `<esi:try>` larger than this is not held: its attempt renders and its except is dropped. */
 const MAX_TRY = 256 * 1024;
-/** windows-1252: one character per byte, so string offsets are byte offsets. */
-const SINGLE_BYTE = new TextDecoder('latin1');
 const UTF8 = new TextDecoder();
 const encoder = new TextEncoder();
 const CONSTRUCT = /<\/?esi:|<!--|\$\(|-->/gi;
@@ -61,7 +60,8 @@ const ANY_LANGUAGE = /<esi:(?!include\b)|<\/esi:|<!--esi/i;
 type Step = { next: number; passes: boolean };
 
 export class EsiStream {
-  private carry = new Uint8Array(0);
+  /** A construct cut off by the chunk end; one longer than MAX_CARRY (tokenizer.ts) passes through as text. */
+  private readonly carry = new Carry();
   private readonly frames: Frame[] = [];
   /** >0 while dropping a construct's content: its nesting depth in ESI elements. */
   private dropping = 0;
@@ -85,15 +85,14 @@ export class EsiStream {
 
   /** The chunk with the ESI language applied; bytes that end inside a construct wait for the next chunk. */
   transform(chunk: Uint8Array): Uint8Array[] {
-    const bytes = this.carry.length ? concatBytes(this.carry, chunk) : chunk;
-    this.carry = new Uint8Array(0);
-    const text = SINGLE_BYTE.decode(bytes);
+    const view = this.carry.join(chunk);
+    const { bytes, text } = view;
     if (this.idle() && !ANY_LANGUAGE.test(text)) {
       const tail = partialOpener(text, 0, false, false);
       // The common case: a page with includes only. A chunk that may end inside an opener keeps those bytes back.
       this.context.feed(tail === text.length ? text : text.slice(0, tail));
       if (tail === text.length) return [bytes];
-      this.carry = bytes.slice(tail);
+      this.carry.hold(view, tail);
       return [bytes.subarray(0, tail)];
     }
     this.out = [];
@@ -105,7 +104,7 @@ export class EsiStream {
         if (end === -1) {
           const keep = Math.max(at, text.length - 2);
           this.emit(bytes, text, runFrom, keep);
-          this.carry = bytes.slice(keep);
+          this.carry.hold(view, keep);
           return this.out;
         }
         this.inComment = false;
@@ -117,7 +116,7 @@ export class EsiStream {
       if (!match) {
         const tail = partialOpener(text, at, this.varsDepth > 0, this.esiComments > 0);
         this.emit(bytes, text, runFrom, tail);
-        if (tail < text.length) this.carry = bytes.slice(tail);
+        this.carry.hold(view, tail);
         return this.out;
       }
       const position = match.index;
@@ -133,15 +132,15 @@ export class EsiStream {
       // What came before goes out under the state it was read in; the construct may change that state.
       this.emit(bytes, text, runFrom, position);
       runFrom = position;
-      const step = this.construct(bytes, text, position, token);
+      const step = this.construct(view, position, token);
       if (!step) {
-        if (text.length - position > MAX_CARRY) {
+        if (!this.carry.fits(view, position)) {
           // Too long to be a construct worth carrying: it passes as text.
           runFrom = position;
           at = position + 1;
           continue;
         }
-        this.carry = bytes.slice(position);
+        this.carry.hold(view, position);
         return this.out;
       }
       if (!step.passes) runFrom = step.next;
@@ -158,11 +157,11 @@ export class EsiStream {
       this.held = undefined;
       this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, ''), this.tryContext));
     }
-    if (this.carry.length && this.dropping === 0) {
-      this.out.push(this.carry);
-      this.context.feed(SINGLE_BYTE.decode(this.carry));
+    const rest = this.carry.take();
+    if (rest.length && this.dropping === 0) {
+      this.out.push(rest);
+      this.context.feed(singleByte(rest));
     }
-    this.carry = new Uint8Array(0);
     return this.out;
   }
 
@@ -214,7 +213,8 @@ export class EsiStream {
   }
 
   /** Acts on the construct at `at`; undefined when the bytes end inside it. */
-  private construct(bytes: Uint8Array, text: string, at: number, token: string): Step | undefined {
+  private construct(view: View, at: number, token: string): Step | undefined {
+    const { bytes, text } = view;
     if (token === '$(') {
       const end = text.indexOf(')', at);
       if (end === -1) return text.length - at > 512 ? { next: at + 2, passes: true } : undefined;
@@ -239,28 +239,30 @@ export class EsiStream {
     }
     const tag = readTag(text, at);
     if (!tag) return undefined;
-    if (this.held) return this.whileHeld(tag);
+    const name = tagName(text, tag);
+    if (this.held) return this.whileHeld(tag, name);
     if (this.dropping > 0) {
       if (tag.closing) this.dropping--;
-      else if (!tag.selfClosing && tag.name !== 'esi:include') this.dropping++;
+      else if (!tag.selfClosing && name !== 'esi:include') this.dropping++;
       return { next: tag.end, passes: false };
     }
-    return this.act(bytes, tag);
+    return this.act(view, tag, name);
   }
 
-  private act(bytes: Uint8Array, tag: Tag): Step {
+  /** The ESI tag `tag`, whose name in lower case is `name`. */
+  private act(view: View, tag: Tag, name: string): Step {
     const dropped = { next: tag.end, passes: false };
     const paired = !tag.selfClosing;
     if (tag.closing) {
-      if (tag.name === 'esi:vars') this.varsDepth = Math.max(0, this.varsDepth - 1);
-      if (tag.name === 'esi:choose') this.frames.pop();
-      if (tag.name === 'esi:when' || tag.name === 'esi:otherwise') {
+      if (name === 'esi:vars') this.varsDepth = Math.max(0, this.varsDepth - 1);
+      if (name === 'esi:choose') this.frames.pop();
+      if (name === 'esi:when' || name === 'esi:otherwise') {
         const frame = this.frames.at(-1);
         if (frame) frame.inBranch = false;
       }
       return dropped; // End tags of unwrapped elements, and strays (`</esi:include>`), go.
     }
-    switch (tag.name) {
+    switch (name) {
       case 'esi:include':
         return { next: tag.end, passes: true };
       case 'esi:remove':
@@ -276,8 +278,8 @@ export class EsiStream {
       case 'esi:when':
       case 'esi:otherwise': {
         const frame = this.frames.at(-1);
-        const test = () => this.test(attribute(bytes, tag, 'test') ?? '');
-        const taken = !!frame && !frame.matched && (tag.name === 'esi:otherwise' || test());
+        const test = () => this.test(decodedAttribute(view, tag, 'test') ?? '');
+        const taken = !!frame && !frame.matched && (name === 'esi:otherwise' || test());
         if (taken && frame) {
           frame.matched = true;
           frame.inBranch = paired;
@@ -298,8 +300,8 @@ export class EsiStream {
   }
 
   /** Inside a held `<esi:try>`: everything is kept raw until its end tag. */
-  private whileHeld(tag: Tag): Step {
-    if (tag.name === 'esi:try' && !tag.selfClosing) this.tryDepth += tag.closing ? -1 : 1;
+  private whileHeld(tag: Tag, name: string): Step {
+    if (name === 'esi:try' && !tag.selfClosing) this.tryDepth += tag.closing ? -1 : 1;
     if (this.tryDepth > 0) return { next: tag.end, passes: true };
     const held = this.held ?? [];
     this.held = undefined;
@@ -360,80 +362,4 @@ function splitTry(block: string, apply: (html: string) => string): TryBlock {
     return close > start ? block.slice(start, close) : block.slice(start);
   };
   return { attempt: apply(branch('attempt')), except: apply(branch('except')) };
-}
-
-interface Tag {
-  name: string;
-  closing: boolean;
-  selfClosing: boolean;
-  /** Lower-cased name → where its raw value sits (byte offsets). */
-  attributes: Map<string, { start: number; end: number }>;
-  end: number;
-}
-
-/** A tag at `<` (start or end), names lower-cased; null when the text ends inside it. */
-function readTag(text: string, lt: number): Tag | null {
-  let i = lt + 1;
-  const closing = text[i] === '/';
-  if (closing) i++;
-  const nameStart = i;
-  while (i < text.length && !/[\s/>]/.test(text[i])) i++;
-  const name = text.slice(nameStart, i).toLowerCase();
-  const attributes = new Map<string, { start: number; end: number }>();
-  let selfClosing = false;
-  for (;;) {
-    while (i < text.length && /[\s/]/.test(text[i])) {
-      selfClosing = text[i] === '/';
-      i++;
-    }
-    if (i >= text.length) return null;
-    if (text[i] === '>') return { name, closing, selfClosing, attributes, end: i + 1 };
-    selfClosing = false;
-    const attrStart = i;
-    i++;
-    while (i < text.length && !/[\s/>=]/.test(text[i])) i++;
-    const attr = text.slice(attrStart, i).toLowerCase();
-    while (i < text.length && /\s/.test(text[i])) i++;
-    if (i >= text.length) return null;
-    if (text[i] !== '=') {
-      if (!attributes.has(attr)) attributes.set(attr, { start: i, end: i });
-      continue;
-    }
-    i++;
-    while (i < text.length && /\s/.test(text[i])) i++;
-    if (i >= text.length) return null;
-    const quote = text[i];
-    let span: { start: number; end: number };
-    if (quote === '"' || quote === "'") {
-      const close = text.indexOf(quote, i + 1);
-      if (close === -1) return null;
-      span = { start: i + 1, end: close };
-      i = close + 1;
-    } else {
-      const start = i;
-      while (i < text.length && !/[\s>]/.test(text[i])) i++;
-      span = { start, end: i };
-    }
-    if (!attributes.has(attr)) attributes.set(attr, span);
-  }
-}
-
-/** An attribute's value, character references decoded. */
-function attribute(bytes: Uint8Array, tag: Tag, name: string): string | undefined {
-  const span = tag.attributes.get(name);
-  return span ? decodeEntities(UTF8.decode(bytes.subarray(span.start, span.end))) : undefined;
-}
-
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
-
-/** HTML character references in an attribute value: the named ones ESI pages use, and numeric ones. */
-export function decodeEntities(value: string): string {
-  if (!value.includes('&')) return value;
-  return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
-    if (ref[0] === '#') {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
-      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
-    return NAMED[ref.toLowerCase()] ?? whole;
-  });
 }
