@@ -1,0 +1,115 @@
+import type { CompiledRoute } from '../contract/types';
+import { ConnectionSlots } from '../fetch/connection-slots';
+import { HostPolicy } from '../fetch/host-policy';
+import { FragmentSession } from '../fragments/fragment-session';
+import { originRequestHeaders } from '../http/headers';
+import { discoverAttempt } from '../markup/discover-attempt';
+import { PageEsi } from '../markup/page-esi';
+import { fanOut, PageTimeline } from '../observe/fragment-events';
+import { fragmentMetrics } from '../observe/fragment-metrics';
+import { TraceContext } from '../observe/trace-context';
+import { RequestVars } from '../request/request-vars';
+import { upstreamUrl } from '../request/upstream-url';
+import type { VisitorRequest } from '../request/visitor-request';
+import type { GatewayServices } from './gateway-services';
+import { PageAborted, PageLifetime } from './page-lifetime';
+
+/** One page under way: what every later step of `composePage` reads. */
+export interface StartedPage {
+  readonly visitor: VisitorRequest;
+  readonly route: CompiledRoute;
+  readonly origin: URL;
+  /** When the page request began (Date.now()). */
+  readonly began: number;
+  readonly lifetime: PageLifetime;
+  /** Every fragment's lifecycle, for Server-Timing, the dev log and the debug view alike. */
+  readonly timeline: PageTimeline;
+  readonly trace: TraceContext;
+  readonly esi: PageEsi;
+  readonly session: FragmentSession;
+  /** The origin's response, on its way. */
+  readonly originResponse: Promise<Response>;
+  /** Whether the page is processed as ESI: known once the origin has answered (early-ends.ts decides). */
+  esiActive: boolean;
+}
+
+const FIRST = () => Number.NEGATIVE_INFINITY;
+
+/**
+ * Starts a matched GET: the origin page and every declared fragment are
+ * requested at the same moment. The origin request goes out first, ahead of
+ * any queued fragment: it gates the head, which fragments never do.
+ */
+export async function startPage(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  origin: URL,
+  services: GatewayServices,
+  ctx: ExecutionContext,
+): Promise<StartedPage> {
+  const began = Date.now();
+  const { request, url } = visitor;
+  const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
+  const slots = new ConnectionSlots(route.limits.concurrency);
+  /** The page at the origin: what is fetched, and what relative includes resolve against. */
+  const pageUrl = upstreamUrl(origin, url);
+  const timeline = new PageTimeline();
+  const trace = TraceContext.from(request);
+  const originResponse = requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal);
+  // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
+  // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
+  const esi = new PageEsi(
+    request,
+    visitor.visitorUrl,
+    route,
+    pageUrl.href,
+    (message) => console.error(`tessera: ${url.pathname}: ${message}`),
+    (block) => discoverAttempt(block, (include) => session.discovery.include(include)),
+  );
+  // The segment lookup waits on KV, so it starts only once the origin request is out.
+  const vars = new RequestVars(visitor, await visitor.segment());
+  // The page's own state, which the session asks about later (whether the page turned out to be ESI).
+  const page = { esiActive: false };
+  const { metrics, observer } = services;
+  const session = new FragmentSession({
+    route,
+    policy: new HostPolicy(origin.origin, route.hosts),
+    vars,
+    request,
+    fetch: services.fetch,
+    signal: lifetime.signal,
+    slots,
+    latency: services.latency,
+    trace,
+    observer: fanOut([timeline, ...(metrics ? [fragmentMetrics(metrics, route.name)] : []), ...(observer ? [observer] : [])]),
+    began,
+    pageEsi: () => page.esiActive,
+    esi,
+    faults: visitor.switches.faults,
+    overrides: services.overrides,
+    placement: visitor.switches.placement,
+    onIncludeFailed: (include, fragment) => {
+      if (route.esiErrors !== 'fail') return;
+      const detail = fragment.result.detail ?? fragment.result.outcome;
+      lifetime.end(new PageAborted('assembly-failed', `esi:include src="${include.src}" failed (${detail}), and this route has esiErrors: fail`));
+    },
+    cache: services.cache,
+    waitUntil: (work) => ctx.waitUntil(work),
+  });
+  session.prefetchDeclared();
+  return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originResponse });
+}
+
+/** The origin request: the client's headers (less hop-by-hop, conditionals and the debug header) as a span of the page's trace. */
+function requestOrigin(
+  visitor: VisitorRequest,
+  pageUrl: URL,
+  trace: TraceContext,
+  services: GatewayServices,
+  slots: ConnectionSlots,
+  signal: AbortSignal,
+): Promise<Response> {
+  const headers = originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost });
+  for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
+  return slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), { method: 'GET', headers, redirect: 'manual', signal }));
+}
