@@ -71,6 +71,8 @@ export class FragmentSession implements FragmentSource {
   private readonly esiApplied = new WeakMap<FragmentResult, string>();
   readonly discovery: FragmentDiscovery;
   readonly maxDepth: number;
+  /** Settled fragments whose nested includes wait for the page's ESI decision; `undefined` once it is known. */
+  private undecided: Array<{ entry: Entry; fragment: PlacedFragment }> | undefined = [];
 
   constructor(private readonly options: FragmentSessionOptions) {
     const { route, policy, request, fetch, waitUntil, slots, latency, trace, observer, began } = options;
@@ -177,10 +179,27 @@ export class FragmentSession implements FragmentSource {
     return esi === 'on' || (esi === 'auto' && (this.options.pageEsi() || fragment.surrogateEsi));
   }
 
+  /**
+   * The origin's headers said whether the page is ESI. Fragments that settled
+   * before (cache hits, fragments faster than the origin) had their nested
+   * includes left for this moment under `esi: auto`: they start now, not when
+   * the rewriter reaches them.
+   */
+  pageEsiDecided(): void {
+    const waiting = this.undecided;
+    this.undecided = undefined;
+    for (const { entry, fragment } of waiting ?? []) this.discoverInside(entry, fragment);
+  }
+
   /** Starts the includes inside a fragment as soon as it settles, not when the rewriter reaches them. */
   private discoverInside(entry: Entry, fragment: PlacedFragment): void {
     const { html } = fragment.result;
-    if (!html || !wasFetched(fragment.result) || entry.depth + 1 > this.maxDepth || !/<esi:|<!--esi/.test(html) || !this.esiInside(fragment)) return;
+    if (!html || !wasFetched(fragment.result) || entry.depth + 1 > this.maxDepth || !/<esi:|<!--esi/.test(html)) return;
+    if (!this.esiInside(fragment)) {
+      // Under esi: auto the page may still turn out to be ESI: look again once its headers say.
+      if (this.undecided && this.options.route.esi === 'auto') this.undecided.push({ entry, fragment });
+      return;
+    }
     // After the ESI pass: includes in branches that are not taken are never fetched.
     const scanner = new MarkupScanner(
       discoveryOnly((nested) => this.discovery.include(nested, entry.depth + 1)),

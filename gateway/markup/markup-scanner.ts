@@ -203,6 +203,19 @@ export class MarkupScanner {
     return split(bytes.subarray(carried, end), cuts, inlined, hold.at);
   }
 
+  /**
+   * The origin body ended: bytes still held back (an unfinished tag on an
+   * out-of-order page, an include cut off inside a script) go out as they
+   * are, for the rewriter to read as the page left them. Bytes only kept to
+   * scan again went out already.
+   */
+  end(): Piece[] {
+    const held = this.carry.take();
+    const sent = this.carryEmitted;
+    this.carryEmitted = true;
+    return sent || held.length === 0 ? [] : [held];
+  }
+
   /** An `<esi:include>` tag at `<` inside raw text; 'unfinished' when the bytes may end inside one. */
   private rawInclude(view: View, lt: number): { end: number; attributes: IncludeAttributes } | 'unfinished' | undefined {
     const { text } = view;

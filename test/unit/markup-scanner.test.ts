@@ -138,3 +138,23 @@ describe('the markup scanner on an out-of-order page', () => {
     expect(at('</td></tr></table>')).toBe(true);
   });
 });
+
+describe('the markup scanner at the end of the origin body', () => {
+  it('gives back, as they are, the bytes of an unfinished tag it held on an out-of-order page', () => {
+    const s = new MarkupScanner({ include: () => false, slot: () => false, waiting: () => false, inline: NOTHING }, true, new OpenElements());
+    const sent = [...s.pieces(bytes('<body><p>a <')), ...s.end()].map((piece) => text(piece, new Map())).join('');
+    expect(sent).toBe('<body><p>a <');
+  });
+
+  it('gives back an include cut off inside a script, which it held to inline', () => {
+    const s = new MarkupScanner({ include: () => false, slot: () => false, waiting: () => true, inline: NOTHING }, true);
+    const sent = [...s.pieces(bytes('<script>var x="<esi:inc')), ...s.end()].map((piece) => text(piece, new Map())).join('');
+    expect(sent).toBe('<script>var x="<esi:inc');
+  });
+
+  it('gives back nothing twice: bytes it only kept to scan again went out already', () => {
+    const s = new MarkupScanner({ include: () => false, slot: () => false, waiting: () => true, inline: NOTHING }, true);
+    const sent = [...s.pieces(bytes('<p>a</p><div class="x')), ...s.end()].map((piece) => text(piece, new Map())).join('');
+    expect(sent).toBe('<p>a</p><div class="x');
+  });
+});
