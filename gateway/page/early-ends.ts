@@ -37,6 +37,7 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
     return ended(passThrough(page));
   }
   started.esiActive = processesEsi(route, page.headers);
+  session.pageEsiDecided();
 
   const required = await session.requiredDelivered();
   if (!required.ok) {

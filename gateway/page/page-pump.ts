@@ -36,7 +36,7 @@ export function pumpPage(started: StartedPage, body: ReadableStream<Uint8Array>,
   const esiPass = pageEsi ? esi.stream() : undefined;
   lifetime.pipeOrigin(body, input.writable, {
     pieces: esiPass ? (chunk) => esiPass.transform(chunk).flatMap((piece) => scanner.pieces(piece)) : (chunk) => scanner.pieces(chunk),
-    end: () => (esiPass ? esiPass.flush().flatMap((piece) => scanner.pieces(piece)) : []),
+    end: () => [...(esiPass ? esiPass.flush().flatMap((piece) => scanner.pieces(piece)) : []), ...scanner.end()],
     interjections: outOfOrder && {
       due: () => outOfOrder.due(),
       take: () => outOfOrder.take(scanner.atSafePoint),

@@ -337,3 +337,17 @@ describe('ESI inside a fragment', () => {
     expect(await (await get('/page')).text()).toBe('[<div data-slot="f">nested</div>]');
   });
 });
+
+describe('the end of the origin body', () => {
+  it('loses no byte of a tag the page leaves unfinished, on an out-of-order page', async () => {
+    const net = upstream({ '/page': () => html('<html><body><p>a</p><div data-slot="s">own</div><p>b <'), '/s': () => html('S') });
+    const get = gatewayFor(net, { route: '/page', placement: 'out-of-order', inOrderFor: [], fragments: { s: { src: '/s' } } } as RouteManifest);
+    expect(await (await get('/page')).text()).toMatch(/<p>b <$/);
+  });
+
+  it('loses no byte of an include cut off inside a script', async () => {
+    const net = upstream({ '/page': () => esiPage('<p>a</p><script>var x="<esi:inc') });
+    const get = gatewayFor(net, { route: '/page', esi: 'on' } as RouteManifest);
+    expect(await (await get('/page')).text()).toBe('<p>a</p><script>var x="<esi:inc');
+  });
+});

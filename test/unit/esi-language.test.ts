@@ -201,3 +201,35 @@ describe("the gateway's own in-band instructions", () => {
     expect(await (await get('/page')).text()).toBe(`${forged}A`);
   });
 });
+
+describe('nested includes under esi: auto', () => {
+  it('start as soon as the origin says the page is ESI, for fragments that settled before it answered', async () => {
+    const began = Date.now();
+    let innerAt = 0;
+    const encoder = new TextEncoder();
+    const net = upstream({
+      // The outer fragment settles before the origin's headers (at 50 ms); its marker comes 300 ms after them.
+      '/page': async () =>
+        (await delay(50)) ??
+        esiPage(
+          new ReadableStream({
+            async start(controller) {
+              controller.enqueue(encoder.encode('<p>head</p>'));
+              await delay(300);
+              controller.enqueue(encoder.encode('<div data-slot="outer">own</div>'));
+              controller.close();
+            },
+          }),
+        ),
+      '/outer': () => html('[<esi:include src="/inner"/>]'),
+      '/inner': () => {
+        innerAt = Date.now() - began;
+        return html('inner');
+      },
+    });
+    const get = gatewayFor(net, { route: '/page', esi: 'auto', fragments: { outer: { src: '/outer' } } });
+    expect(await (await get('/page')).text()).toBe('<p>head</p><div data-slot="outer">[inner]</div>');
+    expect(innerAt).toBeGreaterThan(0);
+    expect(innerAt).toBeLessThan(200);
+  });
+});
