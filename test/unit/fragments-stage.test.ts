@@ -63,7 +63,12 @@ describe('the fragments stage alone', () => {
     const placements = ['a', 'b', 'c'].map((id) => {
       const placement = session.slot(id, 0)!;
       expect(placement.ready).toBe(false);
-      return placement.ready ? Promise.resolve(placement.fragment) : placement.fragment.then((f) => (settledOrder.push(id), f));
+      return placement.ready
+        ? Promise.resolve(placement.fragment)
+        : placement.fragment.then((f) => {
+            settledOrder.push(id);
+            return f;
+          });
     });
     gates.c.open();
     gates.a.open();
@@ -76,7 +81,13 @@ describe('the fragments stage alone', () => {
 
   it('tells the scan which markers the rewriter will wait at, and shares one fetch between a slot and an include of its src', async () => {
     const slow = gate();
-    const net = upstream({ '/a': async () => (await slow.opened, html('A')), '/b': () => html('B') });
+    const net = upstream({
+      '/a': async () => {
+        await slow.opened;
+        return html('A');
+      },
+      '/b': () => html('B'),
+    });
     const { session } = sessionFor({ route: '/page', fragments: { a: { src: '/a' } } }, net);
     session.prefetchDeclared();
     expect(session.discovery.slot('a')).toBe(true);
@@ -89,7 +100,12 @@ describe('the fragments stage alone', () => {
 
   it('keeps every chain alive past the page, and cancels the ones nobody will read', async () => {
     const never = gate();
-    const net = upstream({ '/a': async () => (await never.opened, html('A')) });
+    const net = upstream({
+      '/a': async () => {
+        await never.opened;
+        return html('A');
+      },
+    });
     const { session, kept } = sessionFor({ route: '/page', fragments: { a: { src: '/a', timeout: '5s', fallback: { html: 'F' } } } }, net);
     session.prefetchDeclared();
     expect(kept.length).toBeGreaterThanOrEqual(1);
