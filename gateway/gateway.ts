@@ -33,7 +33,7 @@ export interface GatewayEnv {
   TESSERA_ADMIN_TOKEN?: string;
   /** Fragment and tag versions, for purge (see fragments/cache/versions.ts). */
   TESSERA_VERSIONS?: KVNamespace;
-  /** User id → segment name, for routes with `segment:` (see page/segment.ts). */
+  /** User id → segment name, for routes with `segment:` (see request/segment.ts). */
   SEGMENTS?: KVNamespace;
   /** Last good fragment copies, for fragments with `lastGood: true` (L3). */
   TESSERA_LAST_GOOD?: KVNamespace;

@@ -14,7 +14,7 @@ export type PlacementDecision =
   | { kind: 'out-of-order'; nonce: string | undefined }
   | { kind: 'in-order'; why: 'route' | 'preview' | 'bot' | 'save-data' | 'csp' };
 
-/** `preview` is `?tessera-placement=…` (debug/placement-preview.ts), which goes before the route and the client. */
+/** `preview` is `?tessera-placement=…` (request/placement-preview.ts, decided once in request/gateway-switches.ts), which goes before the route and the client. */
 export function placementDecision(route: CompiledRoute, request: Request, pageHeaders: Headers, preview?: PlacementMode): PlacementDecision {
   if (preview === 'in-order') return { kind: 'in-order', why: 'preview' };
   if (preview === undefined) {

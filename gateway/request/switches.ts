@@ -5,7 +5,7 @@ import { PLACEMENT_PARAM } from './placement-preview';
 /**
  * The query switches that are the gateway's own. `tessera-debug` carries the
  * debug token in a deployed Worker, so a URL with them in it is a secret:
- * it goes neither to the origin (routing/upstream-url.ts), nor into a log
+ * it goes neither to the origin (upstream-url.ts), nor into a log
  * line, nor out again in a `Referer`.
  */
 export const GATEWAY_SWITCHES: readonly string[] = [DEBUG_PARAM, FAULT_PARAM, PLACEMENT_PARAM];

@@ -1,6 +1,4 @@
-import { DEBUG_PARAM } from './debug-gate';
-import { FAULT_PARAM } from './fault-injection';
-import { PLACEMENT_PARAM } from './placement-preview';
+import { GATEWAY_SWITCHES } from './switches';
 
 /**
  * The URL Tessera requests from the origin for a client request: the origin's
@@ -15,8 +13,8 @@ export function upstreamUrl(origin: URL, request: URL): URL {
   const target = new URL(origin.href);
   target.pathname = request.pathname;
   target.search = request.search;
-  // The debug view's, fault injection's and placement preview's switches are the gateway's, never the origin's (see debug/debug-gate.ts).
-  const switches = [DEBUG_PARAM, FAULT_PARAM, PLACEMENT_PARAM].filter((name) => target.searchParams.has(name));
+  // The debug view's, fault injection's and placement preview's switches are the gateway's, never the origin's (see switches.ts).
+  const switches = GATEWAY_SWITCHES.filter((name) => target.searchParams.has(name));
   if (switches.length) {
     for (const name of switches) target.searchParams.delete(name);
     if (!target.searchParams.size) target.search = '';
