@@ -103,6 +103,19 @@ describe('the request, read once', () => {
     expect(page.cookieParses).toBe(1);
   });
 
+  it('turns every switch off after one comparison when the token is wrong', async () => {
+    const page = await visit(
+      READS_EVERYTHING,
+      '/page?tessera-debug=guess&tessera-fault=c:error&tessera-placement=in-order',
+      { cookie: 'uid=ann; cur=EUR' },
+      { TESSERA_DEBUG_TOKEN: 't0k' },
+    );
+    expect(page.tokenChecks).toBe(1);
+    expect(page.body).not.toContain('tessera-debug-data');
+    expect(page.response.headers.get('cache-control')).not.toContain('no-store');
+    expect(page.response.headers.get('server-timing')).not.toMatch(/fragment\.c;[^,]*desc="error"/);
+  });
+
   it('reads a fault cookie from the same parse the templates read', async () => {
     const page = await visit(READS_EVERYTHING, '/page', { cookie: 'uid=ann; cur=EUR; tessera-fault=a:error' }, { TESSERA_DEV: 'true' });
     expect(page.body).toMatch(/^<div data-slot="a"><\/div><div data-slot="b">B/);
