@@ -182,7 +182,7 @@ describe('fragment cache: coalescing', () => {
     const get = cachedGateway({ timeout: '100ms', fallback: 'keep' }, net);
     const waited = await get();
     expect(waited.content).toBe('own');
-    expect(waited.timing).toMatch(/^\d+ms fallback \(timeout, keep\)$/);
+    expect(waited.timing).toMatch(/^\d+ms fallback \(timeout, keep: no complete response within 100ms\)$/);
   });
 });
 
