@@ -53,6 +53,16 @@ export function originRequestHeaders(request: Request, url: URL, { forAssembly =
   return headers;
 }
 
+/** A WebSocket handshake's headers for the origin: the client's, hop-by-hop ones included (the upgrade needs them), less what the gateway decides. */
+export function upgradeRequestHeaders(request: Request, publicHost: string | undefined): Headers {
+  const headers = new Headers(request.headers);
+  headers.delete('host');
+  headers.delete(DEBUG_HEADER);
+  if (publicHost) headers.set('x-forwarded-host', publicHost);
+  else headers.delete('x-forwarded-host');
+  return headers;
+}
+
 /** Origin response headers as they apply to the assembled page. */
 export function assembledResponseHeaders(origin: Headers, esiProcessed: boolean): Headers {
   const headers = withoutHopByHop(origin);

@@ -1,5 +1,5 @@
 import { upstreamUrl } from '../request/upstream-url';
-import { originRequestHeaders, withoutHopByHop } from './headers';
+import { originRequestHeaders, upgradeRequestHeaders, withoutHopByHop } from './headers';
 
 /**
  * The transparent path: unmatched routes, other methods, and origin answers
@@ -9,7 +9,8 @@ import { originRequestHeaders, withoutHopByHop } from './headers';
 export async function proxyToOrigin(request: Request, url: URL, origin: URL, fetcher: typeof fetch, publicHost?: string): Promise<Response> {
   const target = upstreamUrl(origin, url);
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
-    return fetcher(new Request(target, request));
+    // The handshake keeps its Upgrade and Connection headers, but not the client's say over the host or the debug switch.
+    return fetcher(new Request(target, { method: request.method, headers: upgradeRequestHeaders(request, publicHost) }));
   }
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   const response = await fetcher(target.toString(), {

@@ -118,3 +118,15 @@ describe('assembled response headers', () => {
     expect(net.calls[0].headers.get('surrogate-capability')).toBe('tessera="ESI/1.0"');
   });
 });
+
+describe('a WebSocket handshake', () => {
+  it('reaches the origin with its upgrade headers, but never with the client X-Forwarded-Host or the debug switch', async () => {
+    const net = upstream({ '/ws': () => new Response('switching', { status: 200 }) });
+    const get = gatewayFor(net, { route: '/page' }, { env: { PUBLIC_HOST: 'shop.example' } });
+    await get('/ws', { headers: { upgrade: 'websocket', connection: 'Upgrade', 'x-forwarded-host': 'evil.test', 'x-tessera-debug': 'token' } });
+    const [call] = net.requested('/ws');
+    expect(call.headers.get('upgrade')).toBe('websocket');
+    expect(call.headers.get('x-forwarded-host')).toBe('shop.example');
+    expect(call.headers.get('x-tessera-debug')).toBeNull();
+  });
+});
