@@ -4,7 +4,7 @@ import { type RequestGeo, RequestReadings } from './request-readings';
 /**
  * The ESI variables (ESI 1.0 §5 and the Akamai extensions), read from the
  * request. A value is only ever text: where it lands decides how it is
- * encoded (see interpolate.ts), so no value can add markup, a URL part or a
+ * encoded (see markup/esi-interpolate.ts and markup/landing-escape.ts), so no value can add markup, a URL part or a
  * header.
  */
 
