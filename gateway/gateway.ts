@@ -71,8 +71,9 @@ export interface FragmentCacheSettings {
 }
 
 /**
- * Builds the Worker's fetch handler from compiled manifests. Matched GETs are
- * composed; everything else is a transparent proxy to the origin.
+ * Builds the Worker's fetch handler from compiled manifests. Matched requests
+ * are composed (fragments are always fetched with GET); everything else is a
+ * transparent proxy to the origin.
  */
 export function createGateway(options: GatewayOptions) {
   const matchRoute = createRouter(checkedRoutes(options.manifests));
@@ -131,7 +132,9 @@ export function createGateway(options: GatewayOptions) {
       return errorPage(500, 'Tessera has no origin configured: set the ORIGIN variable or origin: in the manifest.');
     }
     const services = servicesFor(env);
-    if (!match || request.method !== 'GET') {
+    // Every method but HEAD is assembled, as ESI engines process the answer to a form's POST: a browser never gets a raw <esi:include>.
+    // (A WebSocket handshake is no page.)
+    if (!match || request.method === 'HEAD' || isUpgrade(request)) {
       try {
         const response = await proxyToOrigin(request, url, origin, services.fetch, services.publicHost);
         // HEAD promises the headers GET would send, and GET of this page is assembled.
@@ -158,4 +161,8 @@ function createFragmentCache(settings: FragmentCacheSettings): FragmentCache {
     now: settings.now,
     random: settings.random,
   });
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get('upgrade')?.toLowerCase() === 'websocket';
 }

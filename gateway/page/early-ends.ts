@@ -38,6 +38,7 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   }
   started.esiActive = processesEsi(route, page.headers);
   session.pageEsiDecided();
+  session.prefetchDeclared(); // Started already for a GET; for other methods, now that the answer is a page.
 
   const required = await session.requiredDelivered();
   if (!required.ok) {

@@ -36,7 +36,7 @@ export interface StartedPage {
 const FIRST = () => Number.NEGATIVE_INFINITY;
 
 /**
- * Starts a matched GET: the origin page and every declared fragment are
+ * Starts a matched request (any method but HEAD): the origin page and every declared fragment are
  * requested at the same moment. The origin request goes out first, ahead of
  * any queued fragment: it gates the head, which fragments never do.
  */
@@ -96,11 +96,12 @@ export async function startPage(
     cache: services.cache,
     waitUntil: (work) => ctx.waitUntil(work),
   });
-  session.prefetchDeclared();
+  // A GET's fragments start with it. A form's answer is often a redirect, so its fragments wait until it is a page (early-ends.ts).
+  if (request.method === 'GET') session.prefetchDeclared();
   return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originResponse });
 }
 
-/** The origin request: the client's headers (less hop-by-hop, conditionals and the debug header) as a span of the page's trace. */
+/** The origin request: the client's method, body and headers (less hop-by-hop, conditionals and the debug header), as a span of the page's trace. */
 function requestOrigin(
   visitor: VisitorRequest,
   pageUrl: URL,
@@ -111,5 +112,8 @@ function requestOrigin(
 ): Promise<Response> {
   const headers = originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost });
   for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
-  return slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), { method: 'GET', headers, redirect: 'manual', signal }));
+  // A form's POST (or any method) goes to the origin as sent, its body streamed through once; its answer is assembled like a GET's.
+  const { method, body } = visitor.request;
+  const init = { method, headers, redirect: 'manual' as const, signal, body: method === 'GET' || method === 'HEAD' ? undefined : body };
+  return slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), init));
 }

@@ -236,3 +236,33 @@ describe('nested includes under esi: auto', () => {
     expect(innerAt).toBeLessThan(markerAt);
   });
 });
+
+describe('ESI on the answer to a form', () => {
+  it('is processed whatever the method, while the body reaches the origin once, untouched, and fragments are fetched with GET', async () => {
+    const seen: Array<{ method: string; body: string }> = [];
+    const net = upstream({
+      '/form': async (request) => {
+        seen.push({ method: request.method, body: await request.text() });
+        return esiPage('<p>thanks</p><esi:include src="/basket"/>');
+      },
+      '/basket': (request) => html(`basket via ${request.method}`),
+    });
+    const get = gatewayFor(net, { route: '/form' });
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const response = await get('/form', { method, body: method === 'DELETE' ? undefined : 'a=1&b=2' });
+      expect(await response.text()).toBe('<p>thanks</p>basket via GET');
+    }
+    expect(seen).toEqual([
+      { method: 'POST', body: 'a=1&b=2' },
+      { method: 'PUT', body: 'a=1&b=2' },
+      { method: 'DELETE', body: '' },
+    ]);
+  });
+
+  it('passes a redirect after a POST through as it is', async () => {
+    const net = upstream({ '/form': () => new Response(null, { status: 303, headers: { location: '/done' } }) });
+    const response = await gatewayFor(net, { route: '/form' })('/form', { method: 'POST', body: 'x', redirect: 'manual' });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/done');
+  });
+});

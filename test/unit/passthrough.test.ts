@@ -18,7 +18,7 @@ describe('transparent proxy', () => {
     expect(net.calls[0].url).toBe('https://origin.test/other?q=1');
   });
 
-  it('forwards request bodies of other methods, even on matched routes', async () => {
+  it('forwards request bodies of other methods, even on matched routes, and fetches no fragment for an answer that is not a page', async () => {
     const net = upstream({
       '/page': async (request) => new Response(`${request.method}:${await request.text()}`, { status: 201 }),
     });
