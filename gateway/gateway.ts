@@ -15,6 +15,7 @@ import { parseUrl } from './lib/parse-url';
 import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
+import { esiMarkupIn } from './request/esi-injection';
 import { unforwardableHeader } from './request/request-header-bytes';
 import { createRouter } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
@@ -147,6 +148,14 @@ export function createGateway(options: GatewayOptions) {
         console.error(`tessera: origin ${origin.origin} unreachable for ${request.method} ${url.pathname}:`, error);
         return errorPage(502, 'The origin server could not be reached.');
       }
+    }
+    // ESI markup in what the visitor sent, on a route where the gateway runs ESI: an attempt to have it run the
+    // visitor's markup through an origin that reflects input. Refused, not served: served without ESI, the origin's
+    // own ESI tags would reach the browser raw; and no honest request carries <esi: in its URL, cookies or headers.
+    const injected = match.route.esi !== 'off' ? esiMarkupIn(request, url) : undefined;
+    if (injected) {
+      console.error(`tessera: ${request.method} ${url.pathname}: refused, ESI markup in the request's ${injected} (ESI injection)`);
+      return errorPage(400, 'This request carries ESI markup, which this site does not accept.');
     }
     // The request read once: every later reader of its URL, cookies, geo, switches and segment reads this.
     const visitor = await VisitorRequest.read(request, url, match, services.switches, services.segments);

@@ -1,0 +1,50 @@
+/**
+ * ESI injection: an origin that reflects a query value (or a header, or a
+ * cookie) into its page unescaped, on a route where Tessera processes ESI,
+ * lets a visitor write `<esi:include src="/internal/…">` or
+ * `<esi:vars>$(HTTP_COOKIE{session})</esi:vars>` into the page, and have the
+ * gateway run it. (Akamai's answer is "Detect and Deny ESI Injection".)
+ *
+ * What the request carries is read as an attacker would encode it: percent-
+ * encoded (even twice), as character references (`&lt;`, `&#60;`, `&#x3c;`),
+ * or as script escapes (`\u003c`, `\x3c`), and case-folded.
+ */
+const ESI_MARKUP = /<\/?esi:|<!--esi/;
+const MAX_DECODES = 3;
+
+/** Where ESI markup was found in the request (`path`, `query`, `header <name>`), or `undefined`. */
+export function esiMarkupIn(request: Request, url: URL): string | undefined {
+  if (carriesEsi(url.pathname)) return 'path';
+  if (carriesEsi(url.search)) return 'query';
+  for (const [name, value] of request.headers) if (carriesEsi(value)) return `header ${name}`;
+  return undefined;
+}
+
+function carriesEsi(raw: string): boolean {
+  // Nearly every request carries none of the characters an encoding of "<" or "esi" needs: one cheap test first.
+  if (!/[<%&\\]|esi/i.test(raw)) return false;
+  let text = raw;
+  for (let i = 0; i <= MAX_DECODES; i++) {
+    const plain = unescapeAll(text).toLowerCase();
+    if (ESI_MARKUP.test(plain)) return true;
+    const decoded = percentDecode(text);
+    if (decoded === text) return false;
+    text = decoded;
+  }
+  return false;
+}
+
+function unescapeAll(text: string): string {
+  return text
+    .replace(/&lt;?/gi, '<')
+    .replace(/&#0*60;?/g, '<')
+    .replace(/&#x0*3c;?/gi, '<')
+    .replace(/\\u003c/gi, '<')
+    .replace(/\\x3c/gi, '<')
+    .replace(/\+/g, ' ');
+}
+
+function percentDecode(text: string): string {
+  // Sequence by sequence, so one malformed escape does not hide the rest.
+  return text.replace(/%[0-9a-f]{2}/gi, (escape) => String.fromCharCode(Number.parseInt(escape.slice(1), 16)));
+}
