@@ -8,11 +8,13 @@ import type { EsiVariables } from '../request/esi-variables';
  * inside it, never a new path segment, query parameter or host), HTML-escaped
  * in text. In the page's markup the ESI pass encodes for the exact place
  * instead (see landing-escape.ts). A reference to an unknown variable is left
- * out.
+ * out; one whose default is unquoted and holds a space is no reference and
+ * is left as written.
  */
 export type Encoding = 'url' | 'html' | 'none';
 
-const REFERENCE = /\$\(([A-Z_]+)(?:\{([^}]*)\})?(?:\|('[^']*'|[^)]*))?\)/g;
+/** A default is quoted (`|'two words'`) or one word (`|guest`): `$(X|two words)` is not a reference and stays as written, as in Ledge and cloudflare-esi. */
+const REFERENCE = /\$\(([A-Z_]+)(?:\{([^}]*)\})?(?:\|(\s*'[^']*'\s*|[^)\s]*))?\)/g;
 
 export function interpolate(text: string, variables: EsiVariables, encoding: Encoding): string {
   return substitute(text, variables, (value) => encode(value, encoding));

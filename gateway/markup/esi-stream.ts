@@ -15,13 +15,16 @@ export { decodeEntities } from './tokenizer';
  * `<esi:include>` tags (which the rewriter fills) and `<tessera-try>`
  * placeholders for `<esi:try>` blocks:
  *
- * - `<esi:remove>` and `<esi:comment>`, paired or self-closing, and whatever
- *   they hold, are dropped; so is a stray `</esi:include>` after a paired
- *   include.
+ * - `<esi:remove>`, paired or self-closing, and whatever it holds, is
+ *   dropped. `<esi:comment>` is an empty element (ESI 1.0 §3.5): the tag goes
+ *   however it ends (`/>`, `/ >`, `>`), and what follows stays, as Varnish
+ *   does; a stray `</esi:comment>` or `</esi:include>` goes too.
  * - `<!--esi … -->` loses its wrapper; what it holds is processed.
  * - `<esi:choose>`: the first `<esi:when test>` that holds renders (unwrapped),
  *   else `<esi:otherwise>`; the other branches are dropped unread, so the
- *   includes in them are never fetched.
+ *   includes in them are never fetched. Whatever sits between the branches
+ *   goes. `$(…)` in the branch taken is substituted as inside `<esi:vars>`
+ *   (as Ledge and cloudflare-esi do).
  * - `<esi:vars>`: `$(…)` inside it is replaced by the value encoded for
  *   where it lands in the markup (text, an attribute of some kind, a script, a
  *   style sheet, a comment: see landing-escape.ts), or left out where no
@@ -34,8 +37,10 @@ export { decodeEntities } from './tokenizer';
  *   receives a raw ESI tag.
  *
  * Everything else passes through as the bytes that arrived. HTML comments
- * are passed over (ESI inside them is not processed, ESI 1.0 §3.7). A
- * construct cut by a chunk boundary is carried into the next chunk.
+ * and `<![CDATA[ … ]]>` sections are passed over (ESI inside them is not
+ * processed, ESI 1.0 §3.7; a `</esi:remove>` inside CDATA does not end the
+ * remove, as in Varnish). A construct cut by a chunk boundary is carried into
+ * the next chunk.
  */
 export interface EsiStreamOptions {
   variables: EsiVariables;
@@ -52,7 +57,9 @@ type Frame = { kind: 'choose'; matched: boolean; inBranch: boolean };
 const MAX_TRY = 256 * 1024;
 const UTF8 = new TextDecoder();
 const encoder = new TextEncoder();
-const CONSTRUCT = /<\/?esi:|<!--|\$\(|-->/gi;
+const CONSTRUCT = /<\/?esi:|<!--|<!\[CDATA\[|\$\(|-->/gi;
+/** ESI elements that are always empty: their tag never opens content, and their end tag is a stray. */
+const EMPTY_ELEMENTS = new Set(['esi:include', 'esi:comment']);
 /** Only includes (self-closing or not) and plain markup: nothing to apply. */
 const ANY_LANGUAGE = /<esi:(?!include\b)|<\/esi:|<!--esi/i;
 
@@ -67,7 +74,8 @@ export class EsiStream {
   private dropping = 0;
   private varsDepth = 0;
   private esiComments = 0;
-  private inComment = false;
+  /** Inside an HTML comment or a CDATA section cut by the chunk end: what ends it (`-->`, `]]>`). */
+  private opaqueUntil: string | undefined;
   /** The raw bytes of a `<esi:try>` being held, and its nesting depth. */
   private held: Uint8Array[] | undefined;
   private heldBytes = 0;
@@ -87,7 +95,7 @@ export class EsiStream {
   transform(chunk: Uint8Array): Uint8Array[] {
     const view = this.carry.join(chunk);
     const { bytes, text } = view;
-    if (this.idle() && !ANY_LANGUAGE.test(text)) {
+    if (this.idle() && !ANY_LANGUAGE.test(text) && !endsInsideOpaque(text)) {
       const tail = partialOpener(text, 0, false, false);
       // The common case: a page with includes only. A chunk that may end inside an opener keeps those bytes back.
       this.context.feed(tail === text.length ? text : text.slice(0, tail));
@@ -99,29 +107,29 @@ export class EsiStream {
     let runFrom = 0;
     let at = 0;
     for (;;) {
-      if (this.inComment) {
-        const end = text.indexOf('-->', at);
+      if (this.opaqueUntil) {
+        const end = text.indexOf(this.opaqueUntil, at);
         if (end === -1) {
           const keep = Math.max(at, text.length - 2);
           this.emit(bytes, text, runFrom, keep);
           this.carry.hold(view, keep);
           return this.out;
         }
-        this.inComment = false;
+        this.opaqueUntil = undefined;
         at = end + 3;
         continue;
       }
       CONSTRUCT.lastIndex = at;
       const match = CONSTRUCT.exec(text);
       if (!match) {
-        const tail = partialOpener(text, at, this.varsDepth > 0, this.esiComments > 0);
+        const tail = partialOpener(text, at, this.substituting(), this.esiComments > 0);
         this.emit(bytes, text, runFrom, tail);
         this.carry.hold(view, tail);
         return this.out;
       }
       const position = match.index;
       const token = match[0];
-      if (token === '$(' && !(this.varsDepth > 0 && this.dropping === 0 && !this.held)) {
+      if (token === '$(' && !(this.substituting() && this.dropping === 0 && !this.held)) {
         at = position + 2;
         continue;
       }
@@ -172,7 +180,12 @@ export class EsiStream {
   }
 
   private idle(): boolean {
-    return this.dropping === 0 && this.varsDepth === 0 && this.esiComments === 0 && !this.inComment && !this.held && this.frames.length === 0;
+    return this.dropping === 0 && this.varsDepth === 0 && this.esiComments === 0 && !this.opaqueUntil && !this.held && this.frames.length === 0;
+  }
+
+  /** Whether `$(…)` is substituted here: inside `<esi:vars>`, or in the branch of an `<esi:choose>` that was taken. */
+  private substituting(): boolean {
+    return this.varsDepth > 0 || this.frames.some((frame) => frame.inBranch);
   }
 
   private emit(bytes: Uint8Array, text: string, from: number, to: number): void {
@@ -234,16 +247,24 @@ export class EsiStream {
       }
       const end = text.indexOf('-->', at + 4);
       if (end !== -1) return { next: end + 3, passes: true };
-      this.inComment = true;
+      this.opaqueUntil = '-->';
       return { next: at + 4, passes: true };
+    }
+    if (token.startsWith('<![')) {
+      // CDATA: its bytes are data, even an ESI tag in it; they go with the markup around them (or are dropped with it).
+      const end = text.indexOf(']]>', at + 9);
+      if (end !== -1) return { next: end + 3, passes: true };
+      this.opaqueUntil = ']]>';
+      return { next: at + 9, passes: true };
     }
     const tag = readTag(text, at);
     if (!tag) return undefined;
     const name = tagName(text, tag);
     if (this.held) return this.whileHeld(tag, name);
     if (this.dropping > 0) {
+      if (EMPTY_ELEMENTS.has(name)) return { next: tag.end, passes: false };
       if (tag.closing) this.dropping--;
-      else if (!tag.selfClosing && name !== 'esi:include') this.dropping++;
+      else if (!tag.selfClosing) this.dropping++;
       return { next: tag.end, passes: false };
     }
     return this.act(view, tag, name);
@@ -266,9 +287,10 @@ export class EsiStream {
       case 'esi:include':
         return { next: tag.end, passes: true };
       case 'esi:remove':
-      case 'esi:comment':
         if (paired) this.dropping = 1;
         return dropped;
+      case 'esi:comment':
+        return dropped; // Always empty: `<esi:comment text="…">` without `/` does not swallow what follows.
       case 'esi:vars':
         if (paired) this.varsDepth++;
         return dropped;
@@ -335,15 +357,25 @@ export class EsiStream {
   }
 }
 
-const OPENERS = ['<esi:', '</esi:', '<!--esi'];
+/** In lower case: what may start a construct, compared with the text's tail lowered. */
+const OPENERS = ['<esi:', '</esi:', '<!--esi', '<![cdata['];
+
+/** Whether the text ends inside an HTML comment or a CDATA section that the next chunk may close over an ESI tag. */
+function endsInsideOpaque(text: string): boolean {
+  const comment = text.lastIndexOf('<!--');
+  if (comment !== -1 && text.indexOf('-->', comment + 4) === -1) return true;
+  const cdata = text.lastIndexOf('<![CDATA[');
+  return cdata !== -1 && text.indexOf(']]>', cdata + 9) === -1;
+}
 
 /**
  * Where an opener this stream acts on may begin at the very end of the text,
- * cut by the chunk boundary (`<es`, `<!--e`, a `$` inside esi:vars); the text
+ * cut by the chunk boundary (`<es`, `<!--e`, `<![CD`, a `$` where `$(…)` is
+ * substituted); the text
  * length when none can.
  */
 function partialOpener(text: string, from: number, inVars: boolean, inEsiComment: boolean): number {
-  for (let at = Math.max(from, text.length - 6); at < text.length; at++) {
+  for (let at = Math.max(from, text.length - 8); at < text.length; at++) {
     const rest = text.slice(at).toLowerCase();
     if (OPENERS.some((opener) => opener.length > rest.length && opener.startsWith(rest))) return at;
     if (inVars && rest === '$') return at;
