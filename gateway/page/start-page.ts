@@ -52,7 +52,7 @@ export async function startPage(
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   const slots = new ConnectionSlots(route.limits.concurrency);
   /** The page at the origin: what is fetched, and what relative includes resolve against. */
-  const pageUrl = upstreamUrl(origin, url);
+  const pageUrl = upstreamUrl(origin, url, route.esi !== 'off');
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
   const originResponse = requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal);

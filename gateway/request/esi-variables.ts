@@ -1,4 +1,4 @@
-import type { EsiVariableName } from '../contract/esi-variable-names';
+import { ESI_ARG_PREFIX, type EsiVariableName } from '../contract/esi-variable-names';
 import { type RequestGeo, RequestReadings } from './request-readings';
 
 /**
@@ -48,6 +48,8 @@ export class EsiVariables {
       case 'QUERY_STRING':
         if (key === undefined) return this.url.search.slice(1) || undefined;
         return this.url.searchParams.get(key) ?? undefined;
+      case 'ESI_ARGS':
+        return esiArgs(this.url, key);
       case 'GEO':
         return geo(readings.geo(), key);
     }
@@ -91,4 +93,11 @@ function geo(cf: RequestGeo | undefined, key: string | undefined): string | unde
   const field = GEO_FIELDS[key ?? 'country_code'];
   const value = field ? cf?.[field] : undefined;
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/** `$(ESI_ARGS{name})`: the `esi_name` query argument; `$(ESI_ARGS)`: all of them, as a query string. */
+function esiArgs(url: URL, key: string | undefined): string | undefined {
+  if (key !== undefined) return url.searchParams.get(`${ESI_ARG_PREFIX}${key}`) ?? undefined;
+  const args = new URLSearchParams([...url.searchParams].filter(([name]) => name.startsWith(ESI_ARG_PREFIX)));
+  return args.size ? args.toString() : undefined;
 }

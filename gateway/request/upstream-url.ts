@@ -1,3 +1,4 @@
+import { ESI_ARG_PREFIX } from '../contract/esi-variable-names';
 import { GATEWAY_SWITCHES } from './switches';
 
 /**
@@ -9,14 +10,15 @@ import { GATEWAY_SWITCHES } from './switches';
  * `pathname` keeps it a path, and the check below makes that a guarantee, not
  * an assumption about URL parsing.
  */
-export function upstreamUrl(origin: URL, request: URL): URL {
+export function upstreamUrl(origin: URL, request: URL, keepsEsiArgs = false): URL {
   const target = new URL(origin.href);
   target.pathname = request.pathname;
   target.search = request.search;
-  // The debug view's, fault injection's and placement preview's switches are the gateway's, never the origin's (see switches.ts).
-  const switches = GATEWAY_SWITCHES.filter((name) => target.searchParams.has(name));
-  if (switches.length) {
-    for (const name of switches) target.searchParams.delete(name);
+  // The debug view's, fault injection's and placement preview's switches are the gateway's, never the origin's (see switches.ts);
+  // on a route that runs ESI, so are the `esi_` arguments (ESI_ARGS), which would otherwise split the origin's cache.
+  const ours = [...target.searchParams.keys()].filter((name) => GATEWAY_SWITCHES.includes(name) || (keepsEsiArgs && name.startsWith(ESI_ARG_PREFIX)));
+  if (ours.length) {
+    for (const name of ours) target.searchParams.delete(name);
     if (!target.searchParams.size) target.search = '';
   }
   if (target.origin !== origin.origin) throw new Error(`refusing to leave the origin ${origin.origin} for ${request.pathname}`);

@@ -266,3 +266,21 @@ describe('ESI on the answer to a form', () => {
     expect(response.headers.get('location')).toBe('/done');
   });
 });
+
+describe('ESI_ARGS', () => {
+  it('reads esi_ query arguments in the page, and keeps them from the origin, as Ledge and cloudflare-esi do', async () => {
+    const net = upstream({
+      '/page': () =>
+        esiPage('<esi:vars>[$(ESI_ARGS{color})|$(ESI_ARGS)]</esi:vars><esi:choose><esi:when test="$(ESI_ARGS{size}) == \'xl\'">XL</esi:when></esi:choose>'),
+    });
+    const get = gatewayFor(net, { route: '/page' });
+    expect(await (await get('/page?esi_color=red&x=1&esi_size=xl')).text()).toBe('[red|esi_color=red&#38;esi_size=xl]XL');
+    expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['?x=1']);
+  });
+
+  it('leaves esi_ arguments to the origin on a route that never runs ESI', async () => {
+    const net = upstream({ '/page': () => html('plain') });
+    await (await gatewayFor(net, { route: '/page', esi: 'off' })('/page?esi_color=red')).text();
+    expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['?esi_color=red']);
+  });
+});
