@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import type { CompiledRoute } from '../../../gateway/contract/types';
+import { pageCacheHeaders } from '../../../gateway/http/page-cache-control';
+import type { RouteManifest } from '../../../gateway/manifest/schema';
+import { compile, gatewayFor, html, upstream } from '../harness';
+
+/** ESI variables that only read the URL, which every cache keys on already. */
+const URL_ONLY: Array<'QUERY_STRING' | 'HTTP_HOST'> = ['QUERY_STRING', 'HTTP_HOST'];
+
+const route = (manifest: Partial<RouteManifest>) => compile({ route: '/page', ...manifest }).routes[0];
+const originHeaders = (cacheControl: string | null, vary?: string) =>
+  new Headers({ ...(cacheControl === null ? {} : { 'cache-control': cacheControl }), ...(vary ? { vary } : {}) });
+const pageCacheControl = (cacheControl: string | null, compiled: CompiledRoute, esi: boolean) =>
+  pageCacheHeaders(originHeaders(cacheControl), compiled, esi).cacheControl;
+
+describe('Cache-Control of an assembled page', () => {
+  const shared = { a: { src: '/a', ttl: '5m' }, b: { src: '/b', ttl: '60s' } };
+
+  it('is as fresh as its least fresh fragment', () => {
+    expect(pageCacheControl('public, max-age=600', route({ fragments: shared }), false)).toBe('public, max-age=60');
+    expect(pageCacheControl('public, max-age=30', route({ fragments: shared }), false)).toBe('public, max-age=30');
+  });
+
+  it('becomes private when a fragment sees the visitor’s cookies or credentials', () => {
+    const perUser = { ...shared, cart: { src: '/cart', ttl: '1h', forwardHeaders: ['Cookie'], vary: ['cookie.sid'] } };
+    expect(pageCacheControl('public, max-age=600, s-maxage=900', route({ fragments: perUser }), false)).toBe('max-age=60, private');
+    const byTemplate = { ...shared, price: { src: '/p?c={cookie.currency|EUR}', ttl: '1h' } };
+    expect(pageCacheControl('public, max-age=600', route({ fragments: byTemplate }), false)).toBe('max-age=60, private');
+  });
+
+  it('is not stored fresh when a fragment is never cached', () => {
+    expect(pageCacheControl('public, max-age=600', route({ fragments: { ...shared, live: { src: '/live', ttl: 0 } } }), false)).toBe('no-cache');
+    expect(pageCacheControl(null, route({ fragments: { live: { src: '/live', forwardHeaders: ['authorization'] } } }), false)).toBe('private, no-cache');
+    // Undeclared includes get the defaults (ttl 0 unless set).
+    expect(pageCacheControl('max-age=600', route({ esiVariables: URL_ONLY }), true)).toBe('no-cache');
+    expect(pageCacheControl('max-age=600', route({ defaults: { ttl: '2m' }, esiVariables: URL_ONLY }), true)).toBe('max-age=120');
+  });
+
+  it('never loosens the origin: no-store stays, and no freshness is invented', () => {
+    expect(pageCacheControl('no-store', route({ fragments: shared }), false)).toBe('no-store');
+    expect(pageCacheControl(null, route({ fragments: shared }), false)).toBeNull();
+    expect(pageCacheControl('public, max-age=600', route({}), false)).toBe('public, max-age=600');
+  });
+
+  it('is applied to the response', async () => {
+    const net = upstream({ '/page': () => html('<div data-slot="a"></div>', { 'cache-control': 'public, max-age=600' }), '/a': () => html('A') });
+    const response = await gatewayFor(net, { route: '/page', fragments: { a: { src: '/a', ttl: '30s' } } })('/page');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=30');
+    await response.text();
+  });
+});
+
+describe('a page that varies per visitor is never publicly cacheable', () => {
+  const publicPage = 'public, max-age=600';
+  const fresh = (fragment: Record<string, unknown>) => route({ fragments: { f: { src: '/f', ttl: '10m', ...fragment } as never } });
+
+  it.each([
+    ['a {header.authorization} in a src', { src: '/f?t={header.authorization}' }, 'authorization'],
+    ['a {cookie.*} in a fallback src', { fallback: { src: '/fb?sid={cookie.sid}' } }, 'cookie'],
+    ['a forwarded x-api-key', { forwardHeaders: ['x-api-key'], vary: ['header.x-api-key'] }, 'x-api-key'],
+    ['a forwarded cookie', { forwardHeaders: ['cookie'], vary: ['cookie.sid'] }, 'cookie'],
+    ['a {header.*} that identifies the visitor', { src: '/f?u={header.x-user-id}' }, 'x-user-id'],
+  ])('%s makes the page private and varies on it', (_, fragment, header) => {
+    const headers = pageCacheHeaders(originHeaders(publicPage), fresh(fragment), false);
+    expect(headers.cacheControl).toBe('max-age=600, private');
+    expect(headers.vary).toBe(header);
+  });
+
+  it('a {geo.country} makes the page private: no request header carries it to a shared cache', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ src: '/f?c={geo.country}' }), false)).toEqual({
+      cacheControl: 'max-age=600, private',
+      vary: null,
+    });
+  });
+
+  it('content negotiation stays shareable, covered by Vary', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage, 'Accept-Encoding'), fresh({ src: '/f?l={header.accept-language}' }), false)).toEqual({
+      cacheControl: 'public, max-age=600',
+      vary: 'Accept-Encoding, accept-language',
+    });
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ forwardHeaders: ['Accept-Language', 'sec-ch-ua-mobile'] }), false).vary).toBe(
+      'accept-language, sec-ch-ua-mobile',
+    );
+  });
+
+  it('inputs the fragment declares in vary count too', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ vary: ['cookie.segment'] }), false).cacheControl).toBe('max-age=600, private');
+  });
+
+  it('query values and route parameters are part of the URL and change nothing', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage), fresh({ src: '/f?q={query.q}' }), false)).toEqual({ cacheControl: publicPage, vary: null });
+  });
+
+  it('undeclared includes count with the defaults when the route processes ESI', () => {
+    // Undeclared includes cannot vary, so a cached default may only forward negotiation headers.
+    const esiRoute = route({ defaults: { ttl: '10m', forwardHeaders: ['accept-language'] }, esiVariables: URL_ONLY });
+    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, true)).toEqual({ cacheControl: publicPage, vary: 'accept-language' });
+    expect(pageCacheHeaders(originHeaders(publicPage), esiRoute, false)).toEqual({ cacheControl: publicPage, vary: null });
+    const credentialed = route({ defaults: { ttl: 0, forwardHeaders: ['x-api-key'] } });
+    expect(pageCacheHeaders(originHeaders(publicPage), credentialed, true).cacheControl).toBe('private, no-cache');
+  });
+
+  it('makes an ESI page private, varying on what its variables read, unless the route lets it read only the URL', () => {
+    const everything = route({ defaults: { ttl: '10m' } });
+    expect(pageCacheHeaders(originHeaders(publicPage), everything, true)).toEqual({
+      cacheControl: 'max-age=600, private',
+      vary: 'cookie, referer, user-agent, accept-language',
+    });
+    const agentOnly = route({ defaults: { ttl: '10m' }, esiVariables: ['HTTP_USER_AGENT', 'QUERY_STRING'] });
+    expect(pageCacheHeaders(originHeaders(publicPage), agentOnly, true)).toEqual({ cacheControl: publicPage, vary: 'user-agent' });
+  });
+
+  it('keeps an origin Vary of * as it is', () => {
+    expect(pageCacheHeaders(originHeaders(publicPage, '*'), fresh({ forwardHeaders: ['cookie'], vary: ['cookie.sid'] }), false).vary).toBe('*');
+  });
+
+  it('is applied to GET and HEAD alike', async () => {
+    const net = upstream({ '/page': () => html('<div data-slot="f"></div>', { 'cache-control': publicPage }), '/f': () => html('F') });
+    const get = gatewayFor(net, { route: '/page', fragments: { f: { src: '/f?t={header.authorization}', ttl: '10m' } } });
+    for (const method of ['GET', 'HEAD']) {
+      const response = await get('/page', { method, headers: { authorization: 'Bearer t' } });
+      expect([method, response.headers.get('cache-control'), response.headers.get('vary')]).toEqual([method, 'max-age=600, private', 'authorization']);
+      await response.arrayBuffer();
+    }
+  });
+});
+
+describe('origin request of an assembled page', () => {
+  it('asks for the whole page: no conditional or range headers, whatever the client sent', async () => {
+    const net = upstream({ '/page': () => html('<div data-slot="a"></div>', { etag: 'W/"1"' }), '/a': () => html('A') });
+    const response = await gatewayFor(net, { route: '/page', fragments: { a: { src: '/a' } } })('/page', {
+      headers: { 'if-none-match': 'W/"1"', 'if-modified-since': 'Sun, 22 Nov 2026 10:00:00 GMT', range: 'bytes=0-10' },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('<div data-slot="a">A</div>');
+    const sent = net.calls[0].headers;
+    expect([sent.get('if-none-match'), sent.get('if-modified-since'), sent.get('range')]).toEqual([null, null, null]);
+  });
+
+  it('sets X-Forwarded-Proto itself, and X-Forwarded-Host only from configuration, never from the client', async () => {
+    const net = upstream({ '/page': () => html('<p></p>'), '/other': () => html('o') });
+    const headers = { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'http', host: 'evil.test' };
+    for (const path of ['/page', '/other']) {
+      await (await gatewayFor(net, { route: '/page' })(path, { headers })).text();
+      await (await gatewayFor(net, { route: '/page' }, { env: { PUBLIC_HOST: 'shop.example.com' } })(path, { headers })).text();
+    }
+    expect(net.calls.map((c) => [new URL(c.url).pathname, c.headers.get('x-forwarded-host'), c.headers.get('x-forwarded-proto')])).toEqual([
+      ['/page', null, 'https'],
+      ['/page', 'shop.example.com', 'https'],
+      ['/other', null, 'https'],
+      ['/other', 'shop.example.com', 'https'],
+    ]);
+  });
+});
