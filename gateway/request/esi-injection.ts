@@ -46,5 +46,5 @@ function unescapeAll(text: string): string {
 
 function percentDecode(text: string): string {
   // Sequence by sequence, so one malformed escape does not hide the rest.
-  return text.replace(/%[0-9a-f]{2}/gi, (escape) => String.fromCharCode(Number.parseInt(escape.slice(1), 16)));
+  return text.replace(/%[0-9a-f]{2}/gi, (sequence) => String.fromCharCode(Number.parseInt(sequence.slice(1), 16)));
 }
