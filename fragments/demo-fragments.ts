@@ -34,8 +34,6 @@ export const fragmentRoutes: FragmentRoute[] = [
     delayMs: 30,
     render: () => ({
       html: `<header class="site"><a class="logo" href="/">Tessera Outdoor</a><nav><a href="/products/42">Shoes</a> <a href="/products/7">Jackets</a> <a href="/products/3">Socks</a></nav></header>`,
-      // Never reaches the browser: fragment cookies are dropped by the gateway.
-      headers: { 'set-cookie': 'fragment-tracker=1; Path=/' },
     }),
   },
   {
@@ -65,7 +63,11 @@ export const fragmentRoutes: FragmentRoute[] = [
     render: (m, url) => {
       const item = CATALOGUE[m[1]];
       if (!item) return { html: 'unknown product', status: 404 };
-      return { html: `<strong>${money(item.price, url.searchParams.get('cur') ?? 'EUR')}</strong> <small>live price</small>` };
+      return {
+        html: `<strong>${money(item.price, url.searchParams.get('cur') ?? 'EUR')}</strong> <small>live price</small>`,
+        // Never reaches the browser: a fragment's cookies are dropped by the gateway (and the price is never cached anyway).
+        headers: { 'set-cookie': 'price-tracker=1; Path=/' },
+      };
     },
   },
   {

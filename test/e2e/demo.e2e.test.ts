@@ -21,7 +21,7 @@ it('assembles the demo product page, with its slow, failing and timing-out fragm
   expect(page).toContain('<span data-slot="stock">ask in store</span>'); // timeout → keep
   expect(page).toContain('<p class="newsletter">'); // include inside the footer fragment
   expect(page).not.toContain('<esi:');
-  expect(response.headers.getSetCookie()).toEqual([]); // the header fragment's cookie stays behind
+  expect(response.headers.getSetCookie()).toEqual([]); // the price fragment's cookie stays behind
 });
 
 it('renders the ESI language on the demo home page: variables, a choice, an ESI comment and a removal', async () => {
@@ -37,13 +37,20 @@ it('renders the ESI language on the demo home page: variables, a choice, an ESI 
   expect(other).not.toContain('<esi:');
 });
 
+it('caches the page chrome as the README says: the second view gets the header from the cache', async () => {
+  const timing = async () => (await fetch(`${dev.url}/products/42`)).headers.get('server-timing') ?? '';
+  await timing();
+  expect(await timing()).toMatch(/fragment\.header;dur=\d+;desc="hit"/);
+});
+
 it('previews a fragment failure with ?tessera-fault through tessera dev', async () => {
   const response = await fetch(`${dev.url}/products/42?tessera-fault=recs:error,description:timeout`);
   const page = await response.text();
-  expect(page).not.toContain('<h2>You may also like</h2>'); // recs failed: its (empty) fallback
+  expect(page).not.toContain('<h2>You may also like</h2>'); // recs failed: its fallback instead
+  expect(page).toContain('Recommendations are taking a break');
   expect(page).toContain('<div data-slot="description"><h1>Trail Runner 42</h1></div>'); // timeout → keep the origin's own
   expect(response.headers.get('cache-control')).toBe('private, no-store');
-  expect(response.headers.get('server-timing')).toMatch(/fragment\.recs;dur=\d+;desc="error"/);
+  expect(response.headers.get('server-timing')).toMatch(/fragment\.recs;dur=\d+;desc="fallback";cause="error"/);
 });
 
 it('streams the demo product page past its slow recommendations, and shows it in order with ?tessera-placement=in-order', async () => {
