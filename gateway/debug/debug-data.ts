@@ -1,5 +1,5 @@
 import type { CompiledRoute, FragmentResult } from '../contract/types';
-import type { FragmentSpan } from '../observe/fragment-events';
+import type { FragmentEvent, FragmentSpan } from '../observe/fragment-events';
 
 /**
  * What the debug view shows, written at the end of the page's body (the page
@@ -14,6 +14,8 @@ export interface DebugData {
   /** The response headers the gateway sent. */
   headers: Array<[string, string]>;
   fragments: DebugFragment[];
+  /** What the gateway has to tell about the request: a fault switch that names nothing, say. */
+  notes: string[];
 }
 
 /** A fragment's span in the page timeline, with its result told as the overlay shows it. */
@@ -34,6 +36,8 @@ export function debugData(input: {
   route: CompiledRoute;
   headers: Headers;
   spans: FragmentSpan[];
+  notes?: string[];
+  events?: readonly FragmentEvent[];
 }): DebugData {
   const { route } = input;
   return {
@@ -62,6 +66,7 @@ export function debugData(input: {
       detail: result?.detail,
       durationMs: result?.durationMs,
     })),
+    notes: input.notes ?? [],
   };
 }
 

@@ -1,5 +1,6 @@
 import type { CompiledRoute } from '../contract/types';
-import type { FragmentSpan } from '../observe/fragment-events';
+import type { FragmentSpan, PageTimeline } from '../observe/fragment-events';
+import { checkFaults, type GatewaySwitches } from '../request/gateway-switches';
 import { allowDebugScript } from './debug-csp';
 import { debugData, embedJson } from './debug-data';
 import { OVERLAY_SCRIPT } from './overlay-script';
@@ -10,6 +11,23 @@ import { OVERLAY_SCRIPT } from './overlay-script';
  */
 export class DebugView {
   private readonly nonce = crypto.randomUUID().replaceAll('-', '');
+
+  private constructor(
+    /** What the gateway has to tell about the request (a fault switch that names nothing). */
+    private readonly notes: string[],
+    /** The page's fragment events, read at the end for what the spans leave out (URLs, statuses). */
+    private readonly timeline: PageTimeline,
+  ) {}
+
+  /**
+   * The page's debug view, when the request asks for it (and may). Either
+   * way, a fault switch that would do nothing on this route is told in the
+   * dev log (and, with the view, in its panel).
+   */
+  static forPage(switches: GatewaySwitches, route: CompiledRoute, path: string, timeline: PageTimeline): DebugView | undefined {
+    const notes = checkFaults(switches, route, path);
+    return switches.debugView ? new DebugView(notes, timeline) : undefined;
+  }
 
   /** Response headers for a debug page. */
   adjust(headers: Headers): void {
@@ -22,7 +40,7 @@ export class DebugView {
 
   /** What goes at the end of the body, once every fragment has settled. */
   markup(input: { url: URL; traceId: string; originMs: number; totalMs: number; route: CompiledRoute; headers: Headers; spans: FragmentSpan[] }): string {
-    const data = embedJson(debugData(input));
+    const data = embedJson(debugData({ ...input, notes: this.notes, events: this.timeline.events }));
     return `<script type="application/json" id="tessera-debug-data">${data}</script><script nonce="${this.nonce}">${OVERLAY_SCRIPT}</script>`;
   }
 }

@@ -28,6 +28,7 @@ export const OVERLAY_SCRIPT = `(() => {
     .panel { position: fixed; right: 12px; bottom: 12px; width: min(560px, calc(100vw - 24px)); max-height: 60vh; overflow: auto;
       background: #11181f; color: #e6edf3; font: 12px/1.45 ui-monospace, Menlo, monospace; border-radius: 8px;
       box-shadow: 0 6px 24px #0008; padding: 10px 12px; pointer-events: auto; }
+    .note { background: #cf222e33; border-left: 3px solid #cf222e; padding: 3px 6px; margin: 4px 0; white-space: pre-wrap; }
     .panel h2 { font: 700 13px/1.4 system-ui, sans-serif; margin: 0 0 6px; }
     .row { display: grid; grid-template-columns: 150px 1fr 60px; gap: 6px; align-items: center; margin: 2px 0; }
     .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -87,6 +88,7 @@ export const OVERLAY_SCRIPT = `(() => {
 
   const panel = el('div', 'panel');
   panel.append(el('h2', '', 'Tessera · ' + data.path + ' · ' + data.totalMs + ' ms'));
+  for (const note of data.notes || []) panel.append(el('div', 'note', note));
   panel.append(el('div', 'ms', 'route ' + data.route.name + ' (' + data.route.file + ') · trace ' + data.traceId));
   const legend = el('div', 'legend');
   for (const [name, c] of [['miss', '#0969da'], ['hit', '#2da44e'], ['stale', '#bf8700'], ['fallback', '#d4670c'], ['failed', '#cf222e'], ['queued', '#8b949e']]) {

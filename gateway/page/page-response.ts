@@ -26,7 +26,7 @@ export function pageResponse(
   const { url, switches } = visitor;
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
-  const debugView = switches.debugView ? new DebugView() : undefined;
+  const debugView = DebugView.forPage(switches, route, url.pathname, timeline);
   debugView?.adjust(headers);
   // A page with forced failures or placements is a preview, never the page.
   if (isPreview(switches)) headers.set('cache-control', 'private, no-store');

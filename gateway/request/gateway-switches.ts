@@ -1,6 +1,6 @@
-import type { PlacementMode } from '../contract/types';
+import type { CompiledRoute, PlacementMode } from '../contract/types';
 import { type DebugSettings, presentedDebugToken, switchesAllowed } from './debug-gate';
-import { FAULT_PARAM, type Fault, faultSpec, parseFaults } from './fault-injection';
+import { FAULT_PARAM, type Fault, faultNotes, faultSpec, parseFaults } from './fault-injection';
 import { askedPlacement } from './placement-preview';
 import type { RequestReadings } from './request-readings';
 
@@ -14,6 +14,8 @@ export interface GatewaySwitches {
   readonly debugView: boolean;
   /** Outcomes forced by `tessera-fault`, by fragment id or src; empty for none. */
   readonly faults: ReadonlyMap<string, Fault>;
+  /** The fault list as asked for (when allowed), for `checkFaults`. */
+  readonly faultSpec?: string;
   /** `tessera-placement`: every fragment placed this way, whatever the manifest says. */
   readonly placement: PlacementMode | undefined;
 }
@@ -33,5 +35,18 @@ export async function decideSwitches(url: URL, readings: RequestReadings, settin
   const placement = askedPlacement(url);
   if (presented === null && !spec && placement === undefined) return NO_SWITCHES;
   if (!(await switchesAllowed(presented, settings))) return NO_SWITCHES;
-  return { debugView: presented !== null, faults: spec ? parseFaults(spec) : new Map(), placement };
+  return { debugView: presented !== null, faults: spec ? parseFaults(spec) : new Map(), faultSpec: spec ?? undefined, placement };
+}
+
+/**
+ * What in the fault list does nothing on this page's route (a fragment id it
+ * does not declare, a fault that does not exist): told in the dev log, one
+ * line for the request, and returned for the debug panel. A typo would
+ * otherwise preview nothing and say nothing.
+ */
+export function checkFaults(switches: GatewaySwitches, route: Pick<CompiledRoute, 'fragments'>, path: string): string[] {
+  if (!switches.faultSpec) return [];
+  const notes = faultNotes(switches.faultSpec, Object.keys(route.fragments));
+  if (notes.length > 0) console.error(`tessera: ${path}: ${notes.join('; ')}`);
+  return notes;
 }

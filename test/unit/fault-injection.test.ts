@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { faultNotes } from '../../gateway/request/fault-injection';
 import { gatewayFor, html, upstream } from './harness';
+
+const debugData = (body: string) => JSON.parse(/<script type="application\/json" id="tessera-debug-data">(.*?)<\/script>/s.exec(body)?.[1] ?? 'null');
 
 function shop() {
   const net = upstream({
@@ -63,5 +66,59 @@ describe('fault injection', () => {
     const get = gatewayFor(net, manifest, { env: { TESSERA_DEBUG_TOKEN: 't0k' } });
     expect(await (await get('/page?tessera-fault=recs:error')).text()).toContain('RECS');
     expect(await (await get('/page?tessera-fault=recs:error', { headers: { 'x-tessera-debug': 't0k' } })).text()).toContain('own recs');
+  });
+});
+
+describe('a fault switch that names nothing', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** The page under tessera dev with the debug view, and the dev log's error lines. */
+  async function open(path: string, init?: RequestInit) {
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errors.push(args.map(String).join(' ')));
+    const { net, manifest } = shop();
+    const response = await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })(path, init);
+    const body = await response.text();
+    await response.settled();
+    return { body, errors: errors.filter((line) => line.includes('tessera-fault')), notes: debugData(body)?.notes };
+  }
+
+  it('says so for a fragment the route does not declare: one dev log line per request, and a note in the debug panel', async () => {
+    const { body, errors, notes } = await open('/page?tessera-debug&tessera-fault=rec:timeout');
+    const note = 'tessera-fault "rec:timeout": no fragment "rec" on this route (did you mean "recs"?)';
+    expect(errors).toEqual([`tessera: /page: ${note}`]);
+    expect(notes).toEqual([note]);
+    // Nothing was forced: the fragment is fetched as usual.
+    expect(body).toContain('RECS');
+  });
+
+  it('says so for a fault that does not exist, from the cookie too, and lists the ones that do', async () => {
+    const { errors, notes } = await open('/page?tessera-debug', { headers: { cookie: 'tessera-fault=recs:nonsense,reviews:timout' } });
+    const expected = [
+      'tessera-fault "recs:nonsense": no fault "nonsense" (timeout, error, refused or stale)',
+      'tessera-fault "reviews:timout": no fault "timout" (did you mean "timeout"?)',
+    ];
+    expect(errors).toEqual([`tessera: /page: ${expected.join('; ')}`]);
+    expect(notes).toEqual(expected);
+  });
+
+  it('says nothing when every part applies, and without the debug view still writes the dev log line', async () => {
+    const quiet = await open('/page?tessera-debug&tessera-fault=recs:timeout,/fragments/x:error');
+    expect(quiet.errors).toEqual([]);
+    expect(quiet.notes).toEqual([]);
+    const plain = await open('/page?tessera-fault=recs');
+    expect(plain.errors).toEqual(['tessera: /page: tessera-fault "recs": expected fragment:fault, the fault one of timeout, error, refused or stale']);
+    expect(plain.notes).toBeUndefined();
+  });
+
+  it("is read part by part: a src is left to the page, an unknown id far from every name lists the route's", () => {
+    expect(faultNotes(' recs:timeout , /fragments/footer:error,', ['recs'])).toEqual([]);
+    expect(faultNotes('basket:error', ['recs', 'reviews'])).toEqual([
+      'tessera-fault "basket:error": no fragment "basket" on this route (it has recs, reviews)',
+    ]);
+    expect(faultNotes('x:stale', [])).toEqual(['tessera-fault "x:stale": no fragment "x" on this route (it declares none)']);
+    expect(faultNotes(':error', ['recs'])).toHaveLength(1);
   });
 });
