@@ -1,14 +1,42 @@
 import { readFileSync } from 'node:fs';
-import { buildCommand } from './commands/build';
-import { checkCommand } from './commands/check';
 import type { Command } from './commands/command';
-import { initCommand } from './commands/init';
-import { schemaCommand } from './commands/schema';
-import { validateCommand } from './commands/validate';
-import { devCommand } from './dev/run-dev';
+import { closest } from './diagnostics';
 import type { CliIo } from './io';
 
-const COMMANDS: Command[] = [devCommand, validateCommand, checkCommand, buildCommand, initCommand, schemaCommand];
+/**
+ * Every command, with the one line `tessera --help` shows. A command's module
+ * is imported only when it runs (or prints its own --help): `tessera --help`
+ * and a typo must not pay for workerd, YAML and zod. test/cli/cli-manners.test.ts
+ * checks each summary against the command's own.
+ */
+export const COMMANDS: readonly { name: string; summary: string; load(): Promise<Command> }[] = [
+  {
+    name: 'dev',
+    summary: 'Run the gateway locally in front of an origin; manifest edits reload live',
+    load: async () => (await import('./dev/run-dev')).devCommand,
+  },
+  {
+    name: 'validate',
+    summary: 'Check manifests; exits 1 and lists every problem as file:line:column',
+    load: async () => (await import('./commands/validate')).validateCommand,
+  },
+  {
+    name: 'check',
+    summary: 'Fetch origin pages and lint their markup against the manifests',
+    load: async () => (await import('./commands/check')).checkCommand,
+  },
+  { name: 'build', summary: 'Compile manifests into the module the Worker imports', load: async () => (await import('./commands/build')).buildCommand },
+  {
+    name: 'init',
+    summary: 'Write a starter manifest, wired to the JSON Schema for editor help',
+    load: async () => (await import('./commands/init')).initCommand,
+  },
+  {
+    name: 'schema',
+    summary: 'Print (or write) the JSON Schema of manifests, for editors',
+    load: async () => (await import('./commands/schema')).schemaCommand,
+  },
+];
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -33,11 +61,16 @@ export async function cli(argv: string[], io: CliIo): Promise<number | undefined
     io.out.write(`tessera ${version()}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    io.err.write(`tessera: unknown command "${name}"\n\n${USAGE}`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    const hint = closest(
+      name,
+      COMMANDS.map((c) => c.name),
+    );
+    io.err.write(`tessera: unknown command "${name}"${hint ? `; did you mean "${hint}"?` : ''}\n\n${USAGE}`);
     return 1;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out.write(command.usage);
     return 0;

@@ -1,6 +1,7 @@
 import { Parser } from 'htmlparser2';
 import type { CompiledRoute } from '../../gateway/contract/types';
 import { OpenElements } from '../../gateway/markup/open-elements';
+import { closest } from '../diagnostics';
 
 /**
  * Lints an origin page's markup against the route that assembles it: what a
@@ -63,11 +64,15 @@ export function lintPage(html: string, page: PageContext): PageProblem[] {
         if (slot !== undefined) {
           marked.add(slot);
           if (route.fragments[slot]?.placement === 'out-of-order') outOfOrderMarker(at, `data-slot="${slot}"`, `fragment "${slot}"`);
-          if (!route.fragments[slot])
+          if (!route.fragments[slot]) {
+            const hint = closest(slot, Object.keys(route.fragments));
             problems.push({
               at,
-              message: `data-slot="${slot}" names no fragment of route ${route.name}: declare it under fragments:, or remove the attribute`,
+              message: hint
+                ? `data-slot="${slot}" names no fragment of route ${route.name}: did you mean "${hint}"? Otherwise declare it under fragments:, or remove the attribute`
+                : `data-slot="${slot}" names no fragment of route ${route.name}: declare it under fragments:, or remove the attribute`,
             });
+          }
         }
         if (!name.startsWith('esi:')) return;
         if (!page.esiProcessed && !reportedEsiOff) {

@@ -25,6 +25,7 @@ const PAGES: Record<string, { html: string; headers?: Record<string, string> }> 
   },
   '/plain': { html: '<p><esi:include src="/f"/></p>' },
   '/fine': { html: '<p><div data-slot="f">x</div></p>' },
+  '/misspelt': { html: '<div data-slot="recommendations">x</div>\n<div data-slot="rec">y</div>' },
   '/streamed': {
     headers: { 'surrogate-control': 'content="ESI/1.0"' },
     html: '<table><tr><td><div data-slot="recs">…</div></td></tr><tr data-slot="rows"></tr></table>\n<select><esi:include src="/options"/></select>',
@@ -113,5 +114,15 @@ describe('tessera check', () => {
   it('passes a page with nothing to say, and needs --origin', async () => {
     expect(await check('--origin', originUrl, '/fine')).toEqual({ code: 0, out: 'tessera check: 1 page, no problems\n', err: '' });
     expect(await check('/fine')).toEqual({ code: 1, out: '', err: 'tessera check: --origin URL is required (the origin whose pages to check)\n' });
+  });
+
+  it('suggests the fragment a data-slot probably means', async () => {
+    await writeFile(path.join(cwd, 'manifests', 'misspelt.yaml'), 'route: /misspelt\nfragments:\n  recs: { src: /recs }\n');
+    const { code, err } = await check('--origin', originUrl, '/misspelt');
+    expect(code).toBe(1);
+    expect(err.split('\n').filter((line) => line.includes('names no fragment'))).toEqual([
+      `${originUrl}/misspelt:1:1: data-slot="recommendations" names no fragment of route misspelt: declare it under fragments:, or remove the attribute`,
+      `${originUrl}/misspelt:2:1: data-slot="rec" names no fragment of route misspelt: did you mean "recs"? Otherwise declare it under fragments:, or remove the attribute`,
+    ]);
   });
 });
