@@ -1,6 +1,7 @@
 import type { TryBlock } from '../contract/fragment-source';
 import type { CompiledRoute, IncludeAttributes } from '../contract/types';
 import { EsiVariables } from '../request/esi-variables';
+import type { RequestReadings } from '../request/request-readings';
 import { interpolate, UnsafeUrlValue } from './esi-interpolate';
 import { decodeEntities, EsiStream } from './esi-stream';
 import { InBand } from './in-band';
@@ -18,7 +19,8 @@ export class PageEsi {
   private readonly tries: TryBlock[] = [];
 
   constructor(
-    request: Request,
+    /** The page's readings of its request (the gateway's VisitorRequest): ESI variables share its one cookie parse. */
+    readings: RequestReadings,
     url: URL,
     route: Pick<CompiledRoute, 'esiVariables'>,
     /** What relative `src`s resolve against: the page's own URL at the origin (RFC 3986). */
@@ -27,7 +29,7 @@ export class PageEsi {
     /** Called with each held `<esi:try>`, so the includes in its attempt can start early. */
     private readonly onTry: (block: TryBlock) => void = () => {},
   ) {
-    this.variables = new EsiVariables(request, url, new Set(route.esiVariables));
+    this.variables = new EsiVariables(readings, url, new Set(route.esiVariables));
   }
 
   /** A stream pass for the page (or a fragment) that registers its try blocks here. */

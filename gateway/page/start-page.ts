@@ -59,7 +59,7 @@ export async function startPage(
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
   const esi = new PageEsi(
-    request,
+    visitor,
     visitor.visitorUrl,
     route,
     pageUrl.href,

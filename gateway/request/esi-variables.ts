@@ -1,5 +1,5 @@
 import { ESI_ARG_PREFIX, type EsiVariableName } from '../contract/esi-variable-names';
-import { type RequestGeo, RequestReadings } from './request-readings';
+import type { RequestGeo, RequestReadings } from './request-readings';
 
 /**
  * The ESI variables (ESI 1.0 §5 and the Akamai extensions), read from the
@@ -16,13 +16,14 @@ export class EsiVariables {
   private readonly readings: RequestReadings;
 
   constructor(
-    request: Request,
+    /** The page's readings of its request: the gateway's VisitorRequest. */
+    readings: RequestReadings,
     /** The page URL without the gateway's switches. */
     private readonly url: URL,
     /** The variables this route lets pages read; the others are empty. */
     private readonly allowed: ReadonlySet<EsiVariableName>,
   ) {
-    this.readings = RequestReadings.of(request);
+    this.readings = readings;
   }
 
   /** `$(NAME)` or `$(NAME{key})`; undefined when the request has no such value. */

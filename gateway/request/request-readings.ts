@@ -3,9 +3,6 @@ import { parseCookies } from '../lib/cookies';
 /** What Tessera reads from `request.cf` (geo): the runtime's object as it is, read once. */
 export type RequestGeo = Readonly<Record<string, unknown>>;
 
-/** Each request's readings, so that every reader of one request shares them (see `RequestReadings.of`). */
-const readingsOf = new WeakMap<Request, RequestReadings>();
-
 /**
  * The parts of a request that cost something to read, each read at most
  * once and only when first asked for: the Cookie header (and its parse), and
@@ -18,19 +15,7 @@ export class RequestReadings {
   private jar?: ReadonlyMap<string, string>;
   private cfRead?: { value: RequestGeo | undefined };
 
-  constructor(readonly request: Request) {
-    readingsOf.set(request, this);
-  }
-
-  /**
-   * The readings the gateway made for this request; for a request it never
-   * read (a unit test of the ESI language), new ones. `PageEsi` (markup/)
-   * hands its `EsiVariables` the bare Request, and this is how they find the
-   * page's one parse.
-   */
-  static of(request: Request): RequestReadings {
-    return readingsOf.get(request) ?? new RequestReadings(request);
-  }
+  constructor(readonly request: Request) {}
 
   /** The Cookie header as sent; undefined when there is none. */
   cookieHeader(): string | undefined {

@@ -32,7 +32,7 @@ export interface VisitorRequestInit {
  * token comparison at most) and the visitor's segment (looked up once, on
  * first use). Everything a page reads from its visitor reads it here: the
  * template variables (request-vars.ts), the ESI variables (esi-variables.ts,
- * through `RequestReadings.of`), fault injection and the segment lookup.
+ * handed to PageEsi), fault injection and the segment lookup.
  */
 export class VisitorRequest extends RequestReadings {
   /** As the client sent it, switches included: what the origin URL is built from (upstream-url.ts drops them). */

@@ -4,6 +4,7 @@ import type { TryBlock } from '../../../gateway/contract/fragment-source';
 import { EsiStream } from '../../../gateway/markup/esi-stream';
 import { HtmlContext, type Landing } from '../../../gateway/markup/html-context';
 import { EsiVariables } from '../../../gateway/request/esi-variables';
+import { RequestReadings } from '../../../gateway/request/request-readings';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -13,7 +14,7 @@ function apply(chunks: Uint8Array[], query: Record<string, string>) {
   const url = `https://shop.test/page?${new URLSearchParams(query)}`;
   const errors: string[] = [];
   const tries: TryBlock[] = [];
-  const variables = new EsiVariables(new Request(url), new URL(url), new Set(ESI_VARIABLES));
+  const variables = new EsiVariables(new RequestReadings(new Request(url)), new URL(url), new Set(ESI_VARIABLES));
   const esi = new EsiStream({
     variables,
     onError: (m) => errors.push(m),

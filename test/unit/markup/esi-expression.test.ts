@@ -3,9 +3,10 @@ import { ESI_VARIABLES } from '../../../gateway/contract/esi-variable-names';
 import { EsiExpressionError, evaluate } from '../../../gateway/markup/esi-expression';
 import { interpolate } from '../../../gateway/markup/esi-interpolate';
 import { EsiVariables } from '../../../gateway/request/esi-variables';
+import { RequestReadings } from '../../../gateway/request/request-readings';
 
 function variables(headers: Record<string, string> = {}, url = 'https://shop.test/p?q=shoes&n=5') {
-  return new EsiVariables(new Request(url, { headers }), new URL(url), new Set(ESI_VARIABLES));
+  return new EsiVariables(new RequestReadings(new Request(url, { headers })), new URL(url), new Set(ESI_VARIABLES));
 }
 
 describe('the ESI expression language', () => {

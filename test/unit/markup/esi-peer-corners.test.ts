@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ESI_VARIABLES } from '../../../gateway/contract/esi-variable-names';
 import { EsiStream } from '../../../gateway/markup/esi-stream';
 import { EsiVariables } from '../../../gateway/request/esi-variables';
+import { RequestReadings } from '../../../gateway/request/request-readings';
 import { delay, esiPage, gatewayFor, html, upstream } from '../harness';
 
 /**
@@ -18,7 +19,7 @@ const decoder = new TextDecoder();
 /** The markup after the ESI pass, fed in the given chunks. */
 function apply(chunks: string[], url = 'https://shop.test/page?a=1&tag=%3Cb%3E') {
   const errors: string[] = [];
-  const variables = new EsiVariables(new Request(url), new URL(url), new Set(ESI_VARIABLES));
+  const variables = new EsiVariables(new RequestReadings(new Request(url)), new URL(url), new Set(ESI_VARIABLES));
   const esi = new EsiStream({ variables, onError: (m) => errors.push(m), onTry: () => '<tessera-try data-index="0"></tessera-try>' });
   const out = [...chunks.flatMap((c) => esi.transform(encoder.encode(c))), ...esi.flush()].map((p) => decoder.decode(p)).join('');
   return { out, errors };

@@ -3,13 +3,14 @@ import { ESI_VARIABLES } from '../../../gateway/contract/esi-variable-names';
 import type { TryBlock } from '../../../gateway/contract/fragment-source';
 import { EsiStream } from '../../../gateway/markup/esi-stream';
 import { EsiVariables } from '../../../gateway/request/esi-variables';
+import { RequestReadings } from '../../../gateway/request/request-readings';
 
 const encoder = new TextEncoder();
 
 function stream(headers: Record<string, string> = {}, url = 'https://shop.test/page?x=1') {
   const errors: string[] = [];
   const tries: TryBlock[] = [];
-  const variables = new EsiVariables(new Request(url, { headers }), new URL(url), new Set(ESI_VARIABLES));
+  const variables = new EsiVariables(new RequestReadings(new Request(url, { headers })), new URL(url), new Set(ESI_VARIABLES));
   const esi = new EsiStream({
     variables,
     onError: (m) => errors.push(m),

@@ -20,6 +20,7 @@ import {
   type View,
 } from '../../../gateway/markup/tokenizer';
 import { EsiVariables } from '../../../gateway/request/esi-variables';
+import { RequestReadings } from '../../../gateway/request/request-readings';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -204,7 +205,7 @@ function clients(chunks: Uint8Array[]) {
   const scanned = chunks.flatMap((chunk) => scanner.pieces(chunk));
   const url = 'https://shop.test/page?x=1';
   const esi = new EsiStream({
-    variables: new EsiVariables(new Request(url), new URL(url), new Set(ESI_VARIABLES)),
+    variables: new EsiVariables(new RequestReadings(new Request(url)), new URL(url), new Set(ESI_VARIABLES)),
     onError: () => {},
     onTry: () => '<tessera-try data-index="0"></tessera-try>',
   });
