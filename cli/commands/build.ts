@@ -6,7 +6,7 @@ import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
 import { loadManifests } from '../load-manifests';
 import { readProjectConfig } from '../project-config';
-import { type Command, count } from './command';
+import { type Command, count, missingPath } from './command';
 
 export const buildCommand: Command = {
   name: 'build',
@@ -43,6 +43,11 @@ TESSERA_ALLOW_LOOPBACK_ORIGIN=1 says you mean it.
     }
     const dir = path.resolve(io.cwd, values.manifests ?? process.env.TESSERA_MANIFESTS ?? 'manifests');
     const out = values.out ? path.resolve(io.cwd, values.out) : GENERATED_ROUTES;
+    const missing = await missingPath(dir, io.cwd);
+    if (missing) {
+      io.err.write(`tessera build: ${missing}\n`);
+      return 1;
+    }
     const result = await loadManifests(dir, io.cwd);
     if (!result.manifests) {
       for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);

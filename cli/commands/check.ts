@@ -2,8 +2,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkPages, examplePaths } from '../check/check-pages';
 import { formatDiagnostic } from '../diagnostics';
+import { httpUrlProblem } from '../http-url';
 import { loadManifests } from '../load-manifests';
-import { type Command, count } from './command';
+import { type Command, count, missingPath } from './command';
 
 export const checkCommand: Command = {
   name: 'check',
@@ -27,8 +28,19 @@ Exits 1 when there is any.
       io.err.write('tessera check: --origin URL is required (the origin whose pages to check)\n');
       return 1;
     }
+    const badOrigin = httpUrlProblem('--origin', values.origin);
+    if (badOrigin) {
+      io.err.write(`tessera check: ${badOrigin}\n`);
+      return 1;
+    }
     const origin = new URL(values.origin);
-    const loaded = await loadManifests(path.resolve(io.cwd, values.manifests ?? 'manifests'), io.cwd);
+    const dir = path.resolve(io.cwd, values.manifests ?? 'manifests');
+    const missing = await missingPath(dir, io.cwd);
+    if (missing) {
+      io.err.write(`tessera check: ${missing}\n`);
+      return 1;
+    }
+    const loaded = await loadManifests(dir, io.cwd);
     if (!loaded.manifests) {
       for (const d of loaded.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
       return 1;

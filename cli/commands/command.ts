@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { displayPath } from '../display-path';
 import type { CliIo } from '../io';
 
 /** One `tessera` subcommand: its help text and what it does. */
@@ -14,4 +16,9 @@ export interface Command {
 /** `1 route`, `2 routes`. */
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** `manifests-x does not exist` for a manifests directory (or file) that is not there; undefined when it is. */
+export async function missingPath(target: string, cwd: string): Promise<string | undefined> {
+  return (await stat(target).catch(() => undefined)) ? undefined : `${displayPath(target, cwd)} does not exist`;
 }

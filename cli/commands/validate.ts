@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
 import { loadManifests } from '../load-manifests';
-import { type Command, count } from './command';
+import { type Command, count, missingPath } from './command';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -17,6 +17,11 @@ there is any.
   async run(argv, io) {
     const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     const dir = path.resolve(io.cwd, positionals[0] ?? 'manifests');
+    const missing = await missingPath(dir, io.cwd);
+    if (missing) {
+      io.err.write(`tessera validate: ${missing}\n`);
+      return 1;
+    }
     const result = await loadManifests(dir, io.cwd);
     if (result.diagnostics.length) {
       for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
