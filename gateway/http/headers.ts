@@ -73,8 +73,10 @@ export function assembledResponseHeaders(origin: Headers, esiProcessed: boolean)
   // end — the head would wait for the slowest fragment. Cloudflare's edge
   // compresses Worker responses for clients that accept it.
   headers.delete('content-encoding');
-  const etag = headers.get('etag');
-  if (etag && !etag.startsWith('W/')) headers.delete('etag');
+  // The origin's validators describe the origin's page, not the assembled one: a fragment may have changed while
+  // they stayed the same, and a revalidation answered "not modified" would keep the old fragment (Varnish's old bug).
+  headers.delete('etag');
+  headers.delete('last-modified');
   // Surrogate-Control is addressed to us, not to browsers or downstream caches.
   if (esiProcessed) headers.delete('surrogate-control');
   return headers;
