@@ -19,6 +19,17 @@ export interface LoadResult {
   manifests?: CompiledManifests;
   diagnostics: Diagnostic[];
   files: string[];
+  /** Entries named like manifests that could not be read (a dangling symlink, a directory), skipped: one line each. */
+  warnings: string[];
+}
+
+/**
+ * A manifest's file name: `*.yaml` or `*.yml`, and not a dotfile. Editors leave
+ * dotfiles beside the file being edited (Emacs' `.#x.yaml` lock, a dangling
+ * symlink; Vim's `.x.yaml.swp`); they are never manifests.
+ */
+export function isManifestName(name: string): boolean {
+  return !name.startsWith('.') && /\.ya?ml$/.test(name);
 }
 
 export async function loadManifests(target: string, cwd = process.cwd()): Promise<LoadResult> {
@@ -30,21 +41,36 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
     if ((await stat(target)).isFile()) {
       dir = path.dirname(target);
       names = [path.basename(target)];
-    } else names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+    } else names = (await readdir(dir)).filter(isManifestName).sort();
   } catch {
-    return { files: [], diagnostics: [{ file: where, line: 1, column: 1, field: '', message: 'cannot read the manifests directory' }] };
+    return { files: [], warnings: [], diagnostics: [{ file: where, line: 1, column: 1, field: '', message: 'cannot read the manifests directory' }] };
   }
-  if (names.length === 0) {
-    return { files: [], diagnostics: [{ file: where, line: 1, column: 1, field: '', message: 'no manifests here: expected *.yaml files, one per route' }] };
+  const warnings: string[] = [];
+  const texts = new Map<string, string>();
+  for (const name of names) {
+    const file = path.join(dir, name);
+    // Read one by one: an entry can vanish or be a dangling symlink between readdir and here.
+    try {
+      texts.set(file, await readFile(file, 'utf8'));
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
+      warnings.push(`${displayPath(file, cwd)}: skipped, it cannot be read (${code})`);
+    }
+  }
+  if (texts.size === 0) {
+    return {
+      files: [],
+      warnings,
+      diagnostics: [{ file: where, line: 1, column: 1, field: '', message: 'no manifests here: expected *.yaml files, one per route' }],
+    };
   }
   const diagnostics: Diagnostic[] = [];
   const routes: CompiledRoute[] = [];
-  const files = names.map((n) => path.join(dir, n));
+  const files = [...texts.keys()];
   const seenPatterns = new Map<string, string>();
 
-  for (const file of files) {
+  for (const [file, text] of texts) {
     const label = displayPath(file, cwd);
-    const text = await readFile(file, 'utf8');
     // The compiled route names its file without the build machine's absolute path.
     const compiledFile = path.isAbsolute(label) ? `${path.basename(dir)}/${path.basename(file)}` : label;
     const { route, diagnostics: problems, locatePattern, patterns } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''), compiledFile);
@@ -58,8 +84,8 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
     });
     if (route) routes.push(route);
   }
-  if (diagnostics.length) return { files, diagnostics: sortDiagnostics(diagnostics) };
-  return { files, diagnostics, manifests: assembleManifests(routes) };
+  if (diagnostics.length) return { files, warnings, diagnostics: sortDiagnostics(diagnostics) };
+  return { files, warnings, diagnostics, manifests: assembleManifests(routes) };
 }
 
 type Path = (string | number)[];

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -350,5 +350,16 @@ describe('tessera validate, every bad variable', () => {
       'manifests/a.yaml:5:27: fragments.a.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {user.id}',
       'manifests/a.yaml:5:39: fragments.a.src: expected a variable such as {params.NAME}, {query.NAME}, {cookie.NAME}, {header.NAME}, {geo.country} or {segment} (optionally with |default), got {nope.x}',
     ]);
+  });
+});
+
+describe('tessera validate, beside an editor', () => {
+  it('ignores editor leftovers: an Emacs lock (.#x.yaml, a dangling symlink), a Vim swap file, a backup~', async () => {
+    await manifest('page.yaml', 'route: /page\nfragments: {}\n');
+    await symlink('user@host.1234:1700000000', path.join(cwd, 'manifests', '.#page.yaml'));
+    await manifest('.page.yaml.swp', 'b0VIM 9.0\n');
+    await manifest('page.yaml~', 'route: /page\n  broken: [\n');
+    const { code, out, err } = await run('validate');
+    expect({ code, out, err }).toEqual({ code: 0, out: '1 manifest OK: page (/page, 0 fragments)\n', err: '' });
   });
 });
