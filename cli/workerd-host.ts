@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
@@ -37,10 +37,15 @@ export interface RunningWorker {
   url: string;
   /** Fetch through one of the peers (0 is the main Worker at `url`). */
   fetchPeer(peer: number, path: string, init?: RequestInit): Promise<Response>;
-  /** The workerd process serving this Worker, for memory readings. */
+  /** The workerd process serving this Worker, for memory readings (a reload starts another). */
   pid: number | undefined;
-  /** Rebuilds with new routes and swaps the Worker in place; requests keep being served. */
-  reload(routes: CompiledManifests): Promise<void>;
+  /**
+   * Rebuilds with new routes, then restarts workerd with them. The restart
+   * drops connections to workerd: `around` gets to run it at a moment of its
+   * choosing (`tessera dev` holds requests meanwhile). The bundle is built
+   * before, so the restart is as short as it can be.
+   */
+  reload(routes: CompiledManifests, around?: (restart: () => Promise<void>) => Promise<void>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -70,19 +75,37 @@ export async function startWorker(options: WorkerHostOptions): Promise<RunningWo
       ...(options.onLog ? { handleStructuredLogs: ({ message }: { message: string }) => void options.onLog?.(message) } : {}),
     };
   };
-  const before = new Set(childPids());
+  const before = new Set(workerdChildren());
   const mf = new Miniflare(await miniflareOptions(options.routes));
-  const url = await mf.ready;
-  const pid = childPids().find((p) => !before.has(p));
+  let url = await mf.ready;
+  const watchdog = startWatchdog();
+  let pid = workerdChildren().find((p) => !before.has(p));
+  watchdog?.watch(pid);
   return {
-    url: url.origin,
+    get url() {
+      return url.origin;
+    },
     fetchPeer: async (peer, path, init) => {
       const worker = await mf.getWorker(`gateway-${peer}`);
       return (await worker.fetch(new URL(path, url).href, init as never)) as unknown as Response;
     },
-    pid,
-    reload: async (routes) => void (await mf.setOptions(await miniflareOptions(routes))),
-    dispose: () => mf.dispose(),
+    get pid() {
+      return pid;
+    },
+    reload: async (routes, around = (restart) => restart()) => {
+      const next = await miniflareOptions(routes);
+      await around(async () => {
+        const previous = pid;
+        await mf.setOptions(next);
+        url = await mf.ready;
+        pid = workerdChildren().find((p) => p !== previous && !before.has(p));
+        watchdog?.watch(pid);
+      });
+    },
+    dispose: async () => {
+      await mf.dispose();
+      watchdog?.stop();
+    },
   };
 }
 
@@ -126,13 +149,45 @@ export function residentMiB(pid: number | undefined): number | undefined {
   }
 }
 
-function childPids(): number[] {
+/** This process's workerd children, by PID. */
+function workerdChildren(): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
       .split('\n')
-      .map((l) => Number(l.trim()))
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([, comm]) => comm === 'workerd')
+      .map(([p]) => Number(p))
       .filter((n) => n > 0);
   } catch {
     return [];
   }
+}
+
+/**
+ * workerd outlives a Node process that is killed outright (SIGKILL, a crash):
+ * nothing tells it. A tiny shell reads the current workerd PID from a pipe
+ * and, when the pipe closes because this process is gone, kills that PID. It
+ * ignores the terminal's signals so that a Ctrl+C leaves it to the orderly
+ * shutdown. An empty line (on dispose) disarms it.
+ */
+function startWatchdog(): { watch(pid: number | undefined): void; stop(): void } | undefined {
+  if (process.platform === 'win32') return undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn('sh', ['-c', 'trap "" INT TERM HUP; w=; while read -r p; do w=$p; done; [ -n "$w" ] && kill -9 "$w" 2>/dev/null; exit 0'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+  } catch {
+    return undefined;
+  }
+  child.on('error', () => {});
+  child.stdin?.on('error', () => {});
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return {
+    watch: (pid) => void child.stdin?.write(`${pid ?? ''}\n`),
+    stop: () => {
+      child.stdin?.end('\n');
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { isHttpUrl } from '../http-url';
 import type { CliIo } from '../io';
 import { loadManifests } from '../load-manifests';
 import { type RunningWorker, startWorker } from '../workerd-host';
+import { type DevFront, startDevFront } from './dev-front';
 import { watchManifests } from './manifest-watcher';
 
 export interface DevOptions {
@@ -28,6 +29,8 @@ export interface DevServer {
   origin: string;
   /** Resolves after the next manifest change has been handled, applied or refused (for tests and logs). */
   reloaded(): Promise<void>;
+  /** How many times workerd was restarted with new manifests. */
+  readonly reloads: number;
   close(): Promise<void>;
 }
 
@@ -49,12 +52,19 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   }
   await assertPortFree(options.port);
 
-  const compile = async (): Promise<CompiledManifests | undefined> => {
+  const load = async () => {
     const result = await loadManifests(manifestsDir, io.cwd);
-    for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
-    return result.manifests;
+    // What an edit changed, to compare with the last one: the compiled routes, or else the problems.
+    const outcome = JSON.stringify(result.manifests ?? { diagnostics: result.diagnostics, warnings: result.warnings });
+    const report = () => {
+      for (const w of result.warnings) io.err.write(`tessera dev: warning: ${w}\n`);
+      for (const d of result.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
+    };
+    return { manifests: result.manifests, outcome, report };
   };
-  let routes = await compile();
+  const initial = await load();
+  initial.report();
+  let routes: CompiledManifests | undefined = initial.manifests;
   if (!routes) {
     io.err.write('tessera dev: manifests have problems; every request is proxied until they are fixed\n');
     routes = assembleManifests([]);
@@ -68,11 +78,13 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const origin = options.origin ?? demo?.url;
   if (!origin) throw new Error('--origin URL is required (or use --demo)');
 
-  let worker: RunningWorker;
+  let worker: RunningWorker | undefined;
+  let front: DevFront;
   try {
     worker = await startWorker({
       routes,
-      port: options.port,
+      // workerd listens on a port of its own; the dev port is the front's, which stays open across reloads.
+      port: 0,
       bindings: {
         ORIGIN: origin,
         TESSERA_LOG: 'timing',
@@ -81,10 +93,14 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       },
       onLog: (line) => void io.out.write(`${line}\n`),
     });
+    const running = worker;
+    front = await startDevFront(options.port, () => running.url);
   } catch (error) {
+    await worker?.dispose();
     await demo?.close();
     throw error;
   }
+  const running = worker;
 
   if (demo) {
     io.err.write('tessera dev: no --origin given, so this is the embedded demo shop; front your own origin with --origin URL\n');
@@ -96,24 +112,45 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   }
 
   const waiters: Array<() => void> = [];
+  let serving = JSON.stringify(routes);
+  let last = initial.outcome;
+  let reloads = 0;
+  const where = displayPath(manifestsDir, io.cwd);
   const watcher = watchManifests(manifestsDir, async () => {
-    const next = await compile();
-    if (next) {
-      await worker.reload(next);
-      io.out.write(`tessera dev: manifests reloaded from ${displayPath(manifestsDir, io.cwd)}\n`);
-    } else {
-      io.err.write('tessera dev: still serving the last good manifests\n');
+    try {
+      const next = await load();
+      // A save that changes nothing compiled (a touch, whitespace, a comment) restarts nothing and says nothing.
+      if (next.outcome === last) return;
+      last = next.outcome;
+      next.report();
+      if (!next.manifests) {
+        io.err.write('tessera dev: still serving the last good manifests\n');
+      } else if (next.outcome === serving) {
+        io.out.write(`tessera dev: manifests in ${where} are good again, and the same as those serving\n`);
+      } else {
+        await running.reload(next.manifests, (restart) => front.swap(restart));
+        serving = next.outcome;
+        reloads++;
+        io.out.write(`tessera dev: manifests reloaded from ${where}\n`);
+      }
+    } catch (error) {
+      io.err.write(`tessera dev: could not reload (${error instanceof Error ? error.message : String(error)}); still serving the last good manifests\n`);
+    } finally {
+      for (const waiter of waiters.splice(0)) waiter();
     }
-    for (const waiter of waiters.splice(0)) waiter();
   });
 
   return {
-    url: worker.url,
+    url: front.url,
     origin,
     reloaded: () => new Promise((resolve) => waiters.push(resolve)),
+    get reloads() {
+      return reloads;
+    },
     async close() {
       watcher.close();
-      await worker.dispose();
+      await front.close();
+      await running.dispose();
       await demo?.close();
     },
   };

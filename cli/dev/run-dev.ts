@@ -49,12 +49,35 @@ a broken edit is reported and the last good manifests keep serving.
         (values.origin ? '' : `  try:       ${server.url}/products/42\n`) +
         'Press Ctrl+C to stop.\n',
     );
-    // Supervision: whatever stops this process stops workerd and the demo origin with it.
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await server.close();
+    const reason = await stopRequested();
+    io.err.write(`tessera dev: stopping (${reason})\n`);
+    // workerd and the demo origin go with it; should that hang, a second signal ends the process at once.
+    await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     return 0;
   },
 };
+
+/**
+ * Supervision: resolves when this process is asked to stop (Ctrl+C, SIGTERM
+ * from a task runner, SIGHUP from a closed terminal) or when its parent is
+ * gone. `npm run dev` runs it under `sh -c`, and npm passes a SIGTERM to that
+ * shell only: the shell dies and this process is handed to init. Watching the
+ * parent PID catches that, and a parent killed outright, on every platform.
+ */
+function stopRequested(): Promise<string> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  return new Promise((resolve) => {
+    const parent = process.ppid;
+    const stop = (reason: string) => {
+      clearInterval(watch);
+      // Only once: with the handlers gone, a second signal takes its default course and ends the process.
+      for (const signal of signals) process.off(signal, handlers[signal]);
+      resolve(reason);
+    };
+    const handlers = Object.fromEntries(signals.map((signal) => [signal, () => stop(signal)])) as Record<(typeof signals)[number], () => void>;
+    for (const signal of signals) process.on(signal, handlers[signal]);
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) stop('its parent process exited');
+    }, 250);
+  });
+}
