@@ -8,17 +8,34 @@ import { lineColumn, lintPage } from './lint-page';
  * Fetches each path from the origin and lints it against the route that
  * assembles it; every problem goes to `report` as `URL:line:column: …`.
  * Shared by `tessera check` and `tessera dev` (which checks every route once
- * when it starts). Returns the number of problems.
+ * when it starts). Returns the number of problems. `onPage` hears of each
+ * page before it is fetched, for a progress line.
  */
-export async function checkPages(origin: URL, manifests: CompiledManifests, paths: string[], report: (line: string) => void): Promise<number> {
+export interface PageReport {
+  url: string;
+  /** 1:1 for a problem of the whole page (unreachable, not routed, not 2xx). */
+  line: number;
+  column: number;
+  message: string;
+}
+
+export async function checkPages(
+  origin: URL,
+  manifests: CompiledManifests,
+  paths: string[],
+  report: (line: string, problem: PageReport) => void,
+  onPage?: (pagePath: string, index: number) => void,
+): Promise<number> {
   const match = createRouter(manifests);
   const voidIncludeFlag = readProjectConfig().compatibility_flags.includes('html_rewriter_treats_esi_include_as_void_tag');
   let problems = 0;
-  for (const pagePath of paths) {
+  for (const [index, pagePath] of paths.entries()) {
+    onPage?.(pagePath, index);
     const url = new URL(pagePath, origin);
+    const pageProblem = (message: string) => report(`${url.href}: ${message}`, { url: url.href, line: 1, column: 1, message });
     const matched = match(url);
     if (!matched) {
-      report(`${url.href}: no manifest route matches this path: nothing is assembled here`);
+      pageProblem('no manifest route matches this path: nothing is assembled here');
       problems++;
       continue;
     }
@@ -26,13 +43,13 @@ export async function checkPages(origin: URL, manifests: CompiledManifests, path
     try {
       response = await fetch(url, { headers: { 'surrogate-capability': 'tessera="ESI/1.0"', accept: 'text/html' }, redirect: 'manual' });
     } catch (error) {
-      report(`${url.href}: the origin could not be reached (${error instanceof Error ? error.message : error}): is the origin URL right?`);
+      pageProblem(`the origin could not be reached (${error instanceof Error ? error.message : error}): is the origin URL right?`);
       problems++;
       continue;
     }
     const html = await response.text();
     if (!response.ok) {
-      report(`${url.href}: the origin answered ${response.status}: only 2xx HTML pages are assembled`);
+      pageProblem(`the origin answered ${response.status}: only 2xx HTML pages are assembled`);
       problems++;
       continue;
     }
@@ -41,7 +58,7 @@ export async function checkPages(origin: URL, manifests: CompiledManifests, path
     const found = lintPage(html, { route, esiProcessed: processesEsi(route, response.headers), allowedOrigins, pageUrl: url.href, voidIncludeFlag });
     for (const problem of found) {
       const { line, column } = lineColumn(html, problem.at);
-      report(`${url.href}:${line}:${column}: ${problem.message}`);
+      report(`${url.href}:${line}:${column}: ${problem.message}`, { url: url.href, line, column, message: problem.message });
     }
     problems += found.length;
   }

@@ -1,15 +1,16 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkPages, examplePaths } from '../check/check-pages';
-import { formatDiagnostic } from '../diagnostics';
+import { FORMAT_OPTIONS, FORMAT_USAGE, formatDiagnostic, githubAnnotation, type JsonProblem, jsonProblem, outputFormat } from '../diagnostics';
 import { httpUrlProblem } from '../http-url';
+import type { CliIo } from '../io';
 import { loadManifests } from '../load-manifests';
 import { type Command, count, missingPath } from './command';
 
 export const checkCommand: Command = {
   name: 'check',
   summary: 'Fetch origin pages and lint their markup against the manifests',
-  usage: `Usage: tessera check --origin URL [--manifests DIR] [PATH...]
+  usage: `Usage: tessera check --origin URL [--manifests DIR] [--json | --format github] [PATH...]
 
 Fetches each PATH from the origin (default: every route of the manifests, with
 1 for each :param) and reports, as URL:line:column: what is wrong, what to do:
@@ -21,9 +22,15 @@ Exits 1 when there is any.
 
   --origin URL      the origin to fetch pages from (required)
   --manifests DIR   manifests directory (default: manifests)
+${FORMAT_USAGE}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { origin: { type: 'string' }, manifests: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { origin: { type: 'string' }, manifests: { type: 'string' }, ...FORMAT_OPTIONS },
+    });
+    const format = outputFormat(values);
     if (!values.origin) {
       io.err.write('tessera check: --origin URL is required (the origin whose pages to check)\n');
       return 1;
@@ -40,18 +47,66 @@ Exits 1 when there is any.
       io.err.write(`tessera check: ${missing}\n`);
       return 1;
     }
+    const progress = progressLine(io);
+    progress.show('tessera check: reading the manifests…');
     const loaded = await loadManifests(dir, io.cwd);
     if (!loaded.manifests) {
-      for (const d of loaded.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
+      progress.clear();
+      if (format === 'text') for (const d of loaded.diagnostics) io.err.write(`${formatDiagnostic(d)}\n`);
+      else write(io, format, loaded.diagnostics.map(jsonProblem), `the manifests have ${count(loaded.diagnostics.length, 'problem')}`, { pages: 0 });
       return 1;
     }
     const paths = positionals.length ? positionals : examplePaths(loaded.manifests);
-    const problems = await checkPages(origin, loaded.manifests, paths, (line) => io.err.write(`${line}\n`));
-    if (problems) {
-      io.err.write(`\n${count(problems, 'problem')} in ${count(paths.length, 'page')}\n`);
-      return 1;
-    }
-    io.out.write(`tessera check: ${count(paths.length, 'page')}, no problems\n`);
-    return 0;
+    const found: JsonProblem[] = [];
+    const problems = await checkPages(
+      origin,
+      loaded.manifests,
+      paths,
+      (line, problem) => {
+        progress.clear();
+        found.push({ ...problem, severity: 'error' });
+        if (format === 'text') io.err.write(`${line}\n`);
+      },
+      (pagePath, index) =>
+        progress.show(
+          `tessera check: checking ${count(paths.length, paths.length === positionals.length ? 'page' : 'route')}… ${index + 1}/${paths.length} ${pagePath}`,
+        ),
+    );
+    progress.clear();
+    const summary = problems ? `${count(problems, 'problem')} in ${count(paths.length, 'page')}` : `${count(paths.length, 'page')}, no problems`;
+    if (format !== 'text') write(io, format, found, summary, { pages: paths.length });
+    else if (problems) io.err.write(`\n${summary}\n`);
+    else io.out.write(`tessera check: ${summary}\n`);
+    return problems ? 1 : 0;
   },
 };
+
+/** The problems as --json or --format github has them, on stdout. */
+function write(io: CliIo, format: 'json' | 'github', problems: JsonProblem[], summary: string, extra: { pages: number }) {
+  if (format === 'json') {
+    io.out.write(`${JSON.stringify({ problems, summary: { errors: problems.length, ...extra, ok: problems.length === 0, text: summary } }, null, 2)}\n`);
+    return;
+  }
+  for (const problem of problems) io.out.write(`${githubAnnotation(problem)}\n`);
+  io.out.write(`tessera check: ${summary}\n`);
+}
+
+/**
+ * One line on a terminal's stderr that says what check is waiting for (it
+ * fetches page by page), redrawn in place and cleared before anything else is
+ * written. Nothing at all when stderr is a file or a pipe.
+ */
+function progressLine(io: CliIo): { show(text: string): void; clear(): void } {
+  let shown = false;
+  if (!io.err.isTTY) return { show() {}, clear() {} };
+  return {
+    show(text) {
+      io.err.write(`\r\x1b[K${text}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) io.err.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}

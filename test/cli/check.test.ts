@@ -125,4 +125,53 @@ describe('tessera check', () => {
       `${originUrl}/misspelt:2:1: data-slot="rec" names no fragment of route misspelt: did you mean "recs"? Otherwise declare it under fragments:, or remove the attribute`,
     ]);
   });
+
+  it('prints its problems as JSON with --json, and as GitHub annotations with --format github', async () => {
+    const json = await check('--origin', originUrl, '--json', '/plain', '/nowhere');
+    expect(json.code).toBe(1);
+    expect(json.err).toBe('');
+    expect(JSON.parse(json.out)).toEqual({
+      problems: [
+        {
+          url: `${originUrl}/plain`,
+          line: 1,
+          column: 4,
+          message: expect.stringMatching(/^<esi:include> reaches the browser raw/),
+          severity: 'error',
+        },
+        { url: `${originUrl}/nowhere`, line: 1, column: 1, message: 'no manifest route matches this path: nothing is assembled here', severity: 'error' },
+      ],
+      summary: { errors: 2, pages: 2, ok: false, text: '2 problems in 2 pages' },
+    });
+    const github = await check('--origin', originUrl, '--format', 'github', '/plain');
+    const host = originUrl.replace('http://', '').replace(':', '%3A');
+    expect(github.out.split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^::error file=http%3A//${host}/plain,line=1,col=4::${originUrl}/plain: <esi:include> reaches the browser raw`)),
+      'tessera check: 1 problem in 1 page',
+      '',
+    ]);
+  });
+
+  it('shows what it is waiting for on a terminal, and clears it', async () => {
+    let err = '';
+    const code = await cli(['check', '--origin', originUrl, '/fine', '/plain'], {
+      out: { write: () => {} },
+      err: { write: (t: string) => (err += t), isTTY: true },
+      cwd,
+    });
+    expect(code).toBe(1);
+    expect(err).toContain('\r\x1b[Ktessera check: reading the manifests…');
+    expect(err).toContain('\r\x1b[Ktessera check: checking 2 pages… 1/2 /fine');
+    expect(err).toContain('\r\x1b[Ktessera check: checking 2 pages… 2/2 /plain');
+    // What remains once the progress lines are cleared: what a plain pipe gets.
+    const CLEAR = '\r\x1b[K';
+    expect(
+      err
+        .split(CLEAR)
+        .filter((part) => !part.startsWith('tessera check: '))
+        .join(''),
+    ).toBe(
+      `${originUrl}/plain:1:4: <esi:include> reaches the browser raw: this route has esi: auto and the origin sent no Surrogate-Control: content="ESI/1.0". Send that header from the origin, or set esi: on\n\n1 problem in 2 pages\n`,
+    );
+  });
 });

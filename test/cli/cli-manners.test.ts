@@ -70,3 +70,63 @@ describe('tessera, bad arguments in one clear line', () => {
     expect(await run(['validate'])).toMatchObject({ code: 0, out: '2 manifests OK: hash (/a #b, 2 fragments); home (/, 0 fragments)\n' });
   });
 });
+
+describe('tessera validate, for CI and for second looks', () => {
+  const manifest = (name: string, text: string) => writeFile(path.join(cwd, 'manifests', name), text);
+
+  it('warns of a timeout that is a bare number of seconds above a minute, or longer than the page, and still passes', async () => {
+    await manifest('a.yaml', 'route: /a\nfragments:\n  recs:\n    src: /recs\n    timeout: 300\n  ok: { src: /ok, timeout: 2 }\n');
+    await manifest('b.yaml', 'route: /b\ntimeouts: { page: 30s }\nfragments:\n  slow: { src: /s, timeout: 45s }\n');
+    const { code, out, err } = await run(['validate']);
+    expect(code).toBe(0);
+    expect(err).toBe(
+      [
+        'manifests/a.yaml:5:14: warning: fragments.recs.timeout: 300 is a number of seconds (5 min), longer than the page deadline (timeouts.page, 1 min): write 300ms if you meant milliseconds',
+        '  5 |     timeout: 300',
+        '                   ^',
+        'manifests/b.yaml:4:29: warning: fragments.slow.timeout: 45 s is longer than the page deadline (timeouts.page, 30 s): the page ends before this timeout could fire',
+        '  4 |   slow: { src: /s, timeout: 45s }',
+        '                                  ^',
+        '',
+      ].join('\n'),
+    );
+    expect(out).toBe('2 manifests OK: a (/a, 2 fragments); b (/b, 1 fragment)\n2 warnings above\n');
+  });
+
+  it('prints its problems as JSON with --json, and as GitHub annotations with --format github', async () => {
+    await manifest('a.yaml', 'route: /a\nfragments:\n  x: { src: /x, ttl: soon, timeout: 90 }\n');
+    const json = await run(['validate', '--json']);
+    expect(json.code).toBe(1);
+    expect(json.err).toBe('');
+    expect(JSON.parse(json.out)).toEqual({
+      problems: [
+        {
+          file: 'manifests/a.yaml',
+          line: 3,
+          column: 22,
+          field: 'fragments.x.ttl',
+          message: 'expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
+          severity: 'error',
+        },
+        {
+          file: 'manifests/a.yaml',
+          line: 3,
+          column: 37,
+          field: 'fragments.x.timeout',
+          message: expect.stringMatching(/^90 is a number of seconds/),
+          severity: 'warning',
+        },
+      ],
+      summary: { errors: 1, warnings: 1, manifests: 1, ok: false, text: '1 problem in manifests' },
+    });
+    const github = await run(['validate', '--format', 'github']);
+    expect(github.code).toBe(1);
+    expect(github.out.split('\n')).toEqual([
+      '::error file=manifests/a.yaml,line=3,col=22::fragments.x.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
+      expect.stringMatching(/^::warning file=manifests\/a\.yaml,line=3,col=37::fragments\.x\.timeout: 90 is a number of seconds/),
+      'tessera validate: 1 problem in manifests (1 warning)',
+      '',
+    ]);
+    expect((await run(['validate', '--format', 'xml'])).err).toBe('tessera validate: --format must be text, json or github, got "xml"\n');
+  });
+});
