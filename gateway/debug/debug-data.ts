@@ -1,4 +1,4 @@
-import type { CompiledRoute, FragmentResult } from '../contract/types';
+import type { CompiledRoute, FragmentResult, PlacementMode } from '../contract/types';
 import type { FragmentEvent, FragmentSpan } from '../observe/fragment-events';
 
 /**
@@ -26,7 +26,20 @@ export interface DebugFragment extends Omit<FragmentSpan, 'result'> {
   source?: string;
   detail?: string;
   durationMs?: number;
+  /** Each request made for it, the primary src first (a fallback src is a second): the URL as resolved, and its status. None for a cache hit. */
+  requests: Array<{ url: string; status?: number }>;
+  /** UTF-8 bytes of the markup it placed; absent when the marker's own content stayed (or it is pending). */
+  bytes?: number;
+  /** How long the manifest lets it live in the fragment cache (an include's own `ttl` attribute aside); 0: never stored. */
+  ttlMs: number;
+  /** Fetched but not stored in the cache, and why. */
+  notStored?: string;
+  /** Its placement mode on this page (the manifest's, or `tessera-placement`'s), and whether it declares a placeholder. */
+  placement: PlacementMode;
+  placeholder: boolean;
 }
+
+const encoder = new TextEncoder();
 
 export function debugData(input: {
   url: URL;
@@ -37,9 +50,24 @@ export function debugData(input: {
   headers: Headers;
   spans: FragmentSpan[];
   notes?: string[];
+  /** The page's fragment events, for what spans leave out: each request's URL and status. */
   events?: readonly FragmentEvent[];
+  /** `tessera-placement`, which overrides every fragment's. */
+  placement?: PlacementMode;
 }): DebugData {
   const { route } = input;
+  const requests = new Map<string, Array<{ url: string; status?: number }>>();
+  for (const event of input.events ?? []) {
+    if (event.type !== 'sent' && event.type !== 'response') continue;
+    const list = requests.get(event.key) ?? [];
+    requests.set(event.key, list);
+    if (event.type === 'sent') list.push({ url: event.url });
+    else {
+      const open = list.filter((r) => r.url === event.url && r.status === undefined).at(-1);
+      if (open) open.status = event.status;
+      else list.push({ url: event.url, status: event.status });
+    }
+  }
   return {
     path: input.url.pathname,
     traceId: input.traceId,
@@ -58,14 +86,24 @@ export function debugData(input: {
       ),
     },
     headers: [...input.headers],
-    fragments: input.spans.map(({ result, ...span }) => ({
-      ...span,
-      label: label(result),
-      outcome: result?.outcome,
-      source: result?.source,
-      detail: result?.detail,
-      durationMs: result?.durationMs,
-    })),
+    fragments: input.spans.map(({ result, ...span }) => {
+      // Declared fragments are named by id; an undeclared include by its src, with the route's defaults.
+      const spec = Object.hasOwn(route.fragments, span.fragment) ? route.fragments[span.fragment] : undefined;
+      return {
+        ...span,
+        label: label(result),
+        outcome: result?.outcome,
+        source: result?.source,
+        detail: result?.detail,
+        durationMs: result?.durationMs,
+        requests: requests.get(span.key) ?? [],
+        bytes: typeof result?.html === 'string' ? encoder.encode(result.html).byteLength : undefined,
+        ttlMs: spec ? spec.ttlMs : route.defaults.ttlMs,
+        notStored: result?.notStored,
+        placement: input.placement ?? spec?.placement ?? route.placement,
+        placeholder: spec?.placeholder !== undefined,
+      };
+    }),
     notes: input.notes ?? [],
   };
 }

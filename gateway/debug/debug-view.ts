@@ -1,4 +1,4 @@
-import type { CompiledRoute } from '../contract/types';
+import type { CompiledRoute, PlacementMode } from '../contract/types';
 import type { FragmentSpan, PageTimeline } from '../observe/fragment-events';
 import { checkFaults, type GatewaySwitches } from '../request/gateway-switches';
 import { allowDebugScript } from './debug-csp';
@@ -17,6 +17,8 @@ export class DebugView {
     private readonly notes: string[],
     /** The page's fragment events, read at the end for what the spans leave out (URLs, statuses). */
     private readonly timeline: PageTimeline,
+    /** `tessera-placement`, which overrides every fragment's. */
+    private readonly placement: PlacementMode | undefined,
   ) {}
 
   /**
@@ -26,7 +28,7 @@ export class DebugView {
    */
   static forPage(switches: GatewaySwitches, route: CompiledRoute, path: string, timeline: PageTimeline): DebugView | undefined {
     const notes = checkFaults(switches, route, path);
-    return switches.debugView ? new DebugView(notes, timeline) : undefined;
+    return switches.debugView ? new DebugView(notes, timeline, switches.placement) : undefined;
   }
 
   /** Response headers for a debug page. */
@@ -40,7 +42,7 @@ export class DebugView {
 
   /** What goes at the end of the body, once every fragment has settled. */
   markup(input: { url: URL; traceId: string; originMs: number; totalMs: number; route: CompiledRoute; headers: Headers; spans: FragmentSpan[] }): string {
-    const data = embedJson(debugData({ ...input, notes: this.notes, events: this.timeline.events }));
+    const data = embedJson(debugData({ ...input, notes: this.notes, events: this.timeline.events, placement: this.placement }));
     return `<script type="application/json" id="tessera-debug-data">${data}</script><script nonce="${this.nonce}">${OVERLAY_SCRIPT}</script>`;
   }
 }

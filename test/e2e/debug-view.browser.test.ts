@@ -74,6 +74,16 @@ describe.skipIf(!chromiumPresent)('the debug view in Chromium', () => {
     expect(seen.text).toBe(plain.text);
     expect(seen.main).toBe(plain.main);
     expect(seen.font).toBe(plain.font);
+    // The waterfall has a time axis from 0, and a fragment's row opens on what was asked where and what came back.
+    const panel = await page.evaluate(() => {
+      const root = document.querySelector('tessera-debug')?.shadowRoot;
+      const price = [...(root?.querySelectorAll<HTMLDetailsElement>('details.fragment') ?? [])].find((d) => d.querySelector('.name')?.textContent === 'price');
+      if (price) price.open = true;
+      return { ticks: [...(root?.querySelectorAll('.axis .tick') ?? [])].map((t) => t.textContent), price: price?.querySelector('dl')?.textContent };
+    });
+    expect(panel.ticks.length).toBeGreaterThanOrEqual(4);
+    expect(panel.ticks[0]).toBe('0');
+    expect(panel.price).toMatch(/^resultsrcurl.*\/fragments\/price\/42\?cur=EUR → 200bytes\d+ Bcachenot cached: no ttlplacementin ordertiming/);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await page.close();
   }, 60_000);

@@ -34,6 +34,37 @@ describe('the debug view', () => {
     expect(net.requested('/page')[0].url).toBe('https://origin.test/page');
   });
 
+  it('tells per fragment what was asked where and what came back: URL and status, bytes placed, cache, placement', async () => {
+    const net = upstream({
+      '/page': () => html('<div data-slot="price">€1</div><div data-slot="stock">ask</div><div data-slot="recs"></div>'),
+      '/price': () => html('<b>€2</b>', { 'cache-control': 'max-age=60', 'set-cookie': 'a=1' }),
+      '/stock': () => html('down', {}, 503),
+      '/recs': () => html('recs'),
+    });
+    const manifest = {
+      route: '/page',
+      fragments: {
+        price: { src: '/price', ttl: '1m' },
+        stock: { src: '/stock', fallback: 'keep' as const },
+        recs: { src: '/recs', placement: 'out-of-order' as const, placeholder: '…' },
+      },
+    };
+    const body = await (await gatewayFor(net, manifest, { env: { TESSERA_DEV: 'true' } })('/page?tessera-debug')).text();
+    const byId = Object.fromEntries(debugData(body).fragments.map((f: { fragment: string }) => [f.fragment, f]));
+    expect(byId.price).toMatchObject({
+      requests: [{ url: 'https://origin.test/price', status: 200 }],
+      bytes: 11,
+      ttlMs: 60_000,
+      notStored: expect.stringContaining('cookie'),
+      placement: 'in-order',
+      placeholder: false,
+    });
+    expect(byId.stock).toMatchObject({ requests: [{ url: 'https://origin.test/stock', status: 503 }], ttlMs: 0, label: 'keep (error)' });
+    expect(byId.stock.bytes).toBeUndefined();
+    expect(byId.recs).toMatchObject({ placement: 'out-of-order', placeholder: true, bytes: 4 });
+    expect(debugData(body).notes).toEqual([]);
+  });
+
   it('is ignored in a deployed Worker without the token, and the switch still never reaches the origin', async () => {
     const { net, manifest } = shop();
     const get = gatewayFor(net, manifest);
