@@ -11,6 +11,7 @@ import { ESI_VARIABLES } from '../gateway/contract/esi-variable-names';
 import { EsiStream } from '../gateway/markup/esi-stream';
 import { MarkupScanner } from '../gateway/markup/markup-scanner';
 import { EsiVariables } from '../gateway/request/esi-variables';
+import { RequestReadings } from '../gateway/request/request-readings';
 
 const ROUNDS = Number(process.argv[2] ?? 40);
 const PAGES_PER_ROUND = 50;
@@ -62,7 +63,7 @@ const PAGE = page(100 * 1024);
 const CHUNKS: Uint8Array[] = [];
 for (let at = 0; at < PAGE.length; at += CHUNK) CHUNKS.push(PAGE.subarray(at, at + CHUNK));
 const url = 'https://shop.test/page?x=1';
-const variables = new EsiVariables(new Request(url, { headers: { cookie: 'name=Eve; tier=gold' } }), new URL(url), new Set(ESI_VARIABLES));
+const variables = new EsiVariables(new RequestReadings(new Request(url, { headers: { cookie: 'name=Eve; tier=gold' } })), new URL(url), new Set(ESI_VARIABLES));
 
 let markers = 0;
 let sink = 0;
