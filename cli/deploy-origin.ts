@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readProjectConfig } from './project-config';
 
 /**
  * What a deploy would send traffic to. Wrangler runs `tessera build` as its
@@ -71,4 +72,23 @@ export function deployOriginProblem({ origin, from }: DeployTarget): string | un
     return `ORIGIN ${url.origin} (${from}) is this machine: the deployed Worker could never reach it. Deploy with --var ORIGIN:https://your-origin, or set TESSERA_ALLOW_LOOPBACK_ORIGIN=1 if you mean it`;
   }
   return undefined;
+}
+
+/**
+ * The ORIGIN a deploy with these wrangler arguments would ship: `--origin`
+ * (tessera build's own flag) first, then wrangler's `--var ORIGIN:…`, then the
+ * [vars] of the environment they select.
+ */
+export function deployTarget(args: readonly string[], explicitOrigin?: string): DeployTarget {
+  if (explicitOrigin) return { origin: explicitOrigin, from: '--origin' };
+  const fromArguments = originFromArguments(args);
+  if (fromArguments !== undefined) return { origin: fromArguments, from: 'wrangler --var' };
+  return { origin: readProjectConfig(environmentFromArguments(args)).vars.ORIGIN, from: '[vars] in wrangler.toml' };
+}
+
+/** The one-line refusal, or undefined when the deploy may go ahead (or TESSERA_ALLOW_LOOPBACK_ORIGIN=1 says so). */
+export function deployRefusal(target: DeployTarget): string | undefined {
+  if (process.env.TESSERA_ALLOW_LOOPBACK_ORIGIN === '1') return undefined;
+  const problem = deployOriginProblem(target);
+  return problem && `not deploying: ${problem}`;
 }

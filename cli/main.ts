@@ -27,6 +27,11 @@ export const COMMANDS: readonly { name: string; summary: string; load(): Promise
   },
   { name: 'build', summary: 'Compile manifests into the module the Worker imports', load: async () => (await import('./commands/build')).buildCommand },
   {
+    name: 'deploy',
+    summary: 'Deploy with wrangler, after checking that ORIGIN is a real one',
+    load: async () => (await import('./commands/deploy')).deployCommand,
+  },
+  {
     name: 'init',
     summary: 'Write a starter manifest, wired to the JSON Schema for editor help',
     load: async () => (await import('./commands/init')).initCommand,

@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GENERATED_ROUTES, writeCompiled } from '../build';
-import { deployOriginProblem, environmentFromArguments, isDeploy, originFromArguments, wranglerArguments } from '../deploy-origin';
+import { deployRefusal, deployTarget, isDeploy, wranglerArguments } from '../deploy-origin';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
 import { loadManifests } from '../load-manifests';
-import { readProjectConfig } from '../project-config';
 import { type Command, count, missingPath } from './command';
 
 export const buildCommand: Command = {
@@ -29,15 +28,10 @@ TESSERA_ALLOW_LOOPBACK_ORIGIN=1 says you mean it.
       options: { manifests: { type: 'string' }, out: { type: 'string' }, deploy: { type: 'boolean' }, origin: { type: 'string' } },
     });
     const wrangler = wranglerArguments();
-    if ((values.deploy || (wrangler && isDeploy(wrangler))) && process.env.TESSERA_ALLOW_LOOPBACK_ORIGIN !== '1') {
-      const target = values.origin
-        ? { origin: values.origin, from: '--origin' }
-        : wrangler && originFromArguments(wrangler)
-          ? { origin: originFromArguments(wrangler), from: 'wrangler --var' }
-          : { origin: readProjectConfig(wrangler && environmentFromArguments(wrangler)).vars.ORIGIN, from: '[vars] in wrangler.toml' };
-      const problem = deployOriginProblem(target);
-      if (problem) {
-        io.err.write(`tessera build: not deploying: ${problem}\n`);
+    if (values.deploy || (wrangler && isDeploy(wrangler))) {
+      const refusal = deployRefusal(deployTarget(wrangler ?? [], values.origin));
+      if (refusal) {
+        io.err.write(`tessera build: ${refusal}\n`);
         return 1;
       }
     }

@@ -64,3 +64,33 @@ describe('a deploy build', () => {
     expect(allowed.stdout).toContain('--dry-run: exiting now.');
   }, 60_000);
 });
+
+describe('npm run deploy', () => {
+  const tessera = path.join(PROJECT, 'cli', 'bin', 'tessera.mjs');
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', TESSERA_ALLOW_LOOPBACK_ORIGIN: '' };
+
+  it('refuses a local, missing or relative ORIGIN in one line, printed once, before wrangler starts', async () => {
+    const run = promisify(execFile);
+    const refused = await run('npm', ['run', '--silent', 'deploy', '--', '--dry-run', '--outdir', out], { cwd: PROJECT, env }).catch((error) => error);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(
+      'tessera deploy: not deploying: ORIGIN http://127.0.0.1:8788 ([vars] in wrangler.toml) is this machine: the deployed Worker could never reach it. Deploy with --var ORIGIN:https://your-origin, or set TESSERA_ALLOW_LOOPBACK_ORIGIN=1 if you mean it\n',
+    );
+    const relative = await run(process.execPath, [tessera, 'deploy', '--var', 'ORIGIN:shop.example.com'], { cwd: PROJECT, env }).catch((error) => error);
+    expect(relative.stderr).toBe('tessera deploy: not deploying: ORIGIN "shop.example.com" (wrangler --var) is not an absolute URL\n');
+    const missing = await run(process.execPath, [tessera, 'deploy', '--var', 'ORIGIN:'], { cwd: PROJECT, env }).catch((error) => error);
+    expect(missing.stderr).toBe(
+      'tessera deploy: not deploying: ORIGIN is not set (wrangler --var): set it under [vars] in wrangler.toml, or deploy with --var ORIGIN:https://your-origin\n',
+    );
+  }, 30_000);
+
+  it('runs wrangler deploy with the same options when ORIGIN is a real one', async () => {
+    const run = promisify(execFile);
+    const allowed = await run(process.execPath, [tessera, 'deploy', '--dry-run', '--outdir', out, '--var', 'ORIGIN:https://shop.example.com'], {
+      cwd: PROJECT,
+      env,
+    });
+    expect(allowed.stdout).toContain('--dry-run: exiting now.');
+  }, 60_000);
+});

@@ -188,6 +188,7 @@ describe('tessera', () => {
         '  validate   Check manifests; exits 1 and lists every problem as file:line:column',
         '  check      Fetch origin pages and lint their markup against the manifests',
         '  build      Compile manifests into the module the Worker imports',
+        '  deploy     Deploy with wrangler, after checking that ORIGIN is a real one',
         '  init       Write a starter manifest, wired to the JSON Schema for editor help',
         '  schema     Print (or write) the JSON Schema of manifests, for editors',
         '',
