@@ -31,6 +31,9 @@ export interface WorkerHostOptions {
    * isolates in one data centre look like.
    */
   peers?: number;
+  /** KV namespaces (in memory for the session) and Analytics Engine datasets, by binding name: `tessera dev` reads them from the project's wrangler.toml. */
+  kvNamespaces?: string[];
+  analyticsEngineDatasets?: Record<string, { dataset: string }>;
 }
 
 export interface RunningWorker {
@@ -61,6 +64,10 @@ export async function startWorker(options: WorkerHostOptions): Promise<RunningWo
       compatibilityDate: config.compatibility_date,
       compatibilityFlags: config.compatibility_flags,
       bindings: options.bindings,
+      ...(options.kvNamespaces?.length ? { kvNamespaces: options.kvNamespaces } : {}),
+      ...(options.analyticsEngineDatasets && Object.keys(options.analyticsEngineDatasets).length
+        ? { analyticsEngineDatasets: options.analyticsEngineDatasets }
+        : {}),
       // Every copy binds the Durable Objects of the first, as isolates of one Worker do.
       ...(gateway ? { durableObjects: { TESSERA_COALESCER: { className: 'FragmentCoalescer', scriptName: 'gateway-0' } } } : {}),
     });

@@ -11,6 +11,7 @@ import { isHttpUrl } from '../http-url';
 import type { CliIo } from '../io';
 import { loadManifests } from '../load-manifests';
 import { type RunningWorker, startWorker } from '../workerd-host';
+import { readDevBindings } from './dev-bindings';
 import { type DevFront, startDevFront } from './dev-front';
 import { watchManifests } from './manifest-watcher';
 
@@ -78,6 +79,8 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const origin = options.origin ?? demo?.url;
   if (!origin) throw new Error('--origin URL is required (or use --demo)');
 
+  // The project's own bindings (wrangler.toml, .dev.vars); what tessera dev sets itself comes last and wins.
+  const project = readDevBindings(io.cwd);
   let worker: RunningWorker | undefined;
   let front: DevFront;
   try {
@@ -85,7 +88,10 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       routes,
       // workerd listens on a port of its own; the dev port is the front's, which stays open across reloads.
       port: 0,
+      kvNamespaces: project.kvNamespaces,
+      analyticsEngineDatasets: project.analyticsEngineDatasets,
       bindings: {
+        ...project.vars,
         ORIGIN: origin,
         TESSERA_LOG: 'timing',
         TESSERA_DEV: 'true',
@@ -102,6 +108,10 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   }
   const running = worker;
 
+  if (project.sources.length) {
+    const what = [...Object.keys(project.vars), ...project.kvNamespaces, ...Object.keys(project.analyticsEngineDatasets)];
+    io.err.write(`tessera dev: bindings from ${project.sources.join(' and ')}: ${what.join(', ') || 'none'}\n`);
+  }
   if (demo) {
     io.err.write('tessera dev: no --origin given, so this is the embedded demo shop; front your own origin with --origin URL\n');
   } else {

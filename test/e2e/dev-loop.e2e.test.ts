@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -160,6 +160,40 @@ it('survives an Emacs lock file (.#page.yaml, a dangling symlink) and a manifest
   await next;
   expect(dev.reloads).toBe(1);
   expect(await (await fetch(`${dev.url}/page`)).text()).toBe('<p><span data-slot="tag">2</span></p>');
+});
+
+it("previews the project's bindings: wrangler.toml's [vars], KV namespaces and Analytics Engine, and .dev.vars over them", async () => {
+  const seen: string[] = [];
+  origin = createServer((req, res) => {
+    // Only the request made below, through the gateway (the dev server's start-up checks reach the origin directly).
+    if (req.headers['user-agent'] === 'dev-loop-test') seen.push(String(req.headers['x-forwarded-host']));
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<p>page</p>');
+  });
+  await new Promise<void>((resolve) => origin?.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+  dir = await mkdtemp(path.join(tmpdir(), 'tessera-dev-project-'));
+  await writeFile(
+    path.join(dir, 'wrangler.toml'),
+    [
+      'name = "shop-edge"',
+      'main = "index.ts"',
+      'compatibility_date = "2026-04-20"',
+      'kv_namespaces = [{ binding = "SEGMENTS", id = "segments" }, { binding = "TESSERA_VERSIONS", id = "versions" }]',
+      'analytics_engine_datasets = [{ binding = "TESSERA_METRICS", dataset = "tessera" }]',
+      '[vars]',
+      'PUBLIC_HOST = "toml.example"',
+      'SHOP = "edge"',
+      '',
+    ].join('\n'),
+  );
+  await writeFile(path.join(dir, '.dev.vars'), 'PUBLIC_HOST=shop.example\n');
+  await mkdir(path.join(dir, 'manifests'));
+  await writeFile(path.join(dir, 'manifests', 'page.yaml'), 'route: /page\nfragments: {}\n');
+  const { io, log } = quietIo(dir);
+  dev = await startDevServer({ origin: url, manifests: 'manifests', port: await freePort(), demo: false, io });
+  expect(await (await fetch(`${dev.url}/page`, { headers: { 'user-agent': 'dev-loop-test' } })).text()).toBe('<p>page</p>');
+  expect(seen).toEqual(['shop.example']);
+  expect(log).toContain('tessera dev: bindings from wrangler.toml and .dev.vars: PUBLIC_HOST, SHOP, SEGMENTS, TESSERA_VERSIONS, TESSERA_METRICS\n');
 });
 
 // --- Stopping: the processes started here, found and checked by PID in /proc.
