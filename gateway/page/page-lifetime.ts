@@ -35,12 +35,16 @@ export const LOOKAHEAD_BYTES = 256 * 1024;
  * the origin's and each fragment's, hangs off `signal`, which aborts when the
  * client goes away, the origin stalls or breaks, or the page deadline passes.
  *
- * A page that ends early must never look complete. `HTMLRewriter` ends its
- * output cleanly when its input errors, so the failure is carried on the side:
- * `finish` errors the client stream whenever the page ended with a failure.
- * (workerd then still writes a clean chunked end — workerd#6818 — but a client
- * reading the Worker's stream directly, and any runtime that resets on a stream
- * error, sees the failure.)
+ * A page that ends early must never look complete. While the origin is still
+ * being pumped, the page's end aborts the rewriter's input with the failure,
+ * and the rewriter errors the client stream with it (once the handler it is
+ * in has returned). A failure after the origin's body was all written (a
+ * deadline, an include under `esiErrors: fail` judged late) is raised by
+ * `finish`, which throws in the rewriter's end handler: that errors the
+ * client stream too, but workerd logs it as an uncaught exception, so it is
+ * the last resort. (workerd then still writes a clean chunked end —
+ * workerd#6818 — but a client reading the Worker's stream directly, and any
+ * runtime that resets on a stream error, sees the failure.)
  */
 export type PageEnd = 'client-gone' | 'origin-timeout' | 'origin-idle' | 'origin-broken' | 'deadline' | 'assembly-failed';
 
@@ -102,16 +106,17 @@ export class PageLifetime {
   /**
    * Pumps the origin body into the first stage of assembly, noting every
    * chunk: a body silent for longer than the idle timeout ends the page, and
-   * so does one that breaks. The stage is closed, never errored, either way:
-   * the rewriter after it would end cleanly on an error anyway (and report it
-   * as unhandled); `finish` is what fails the client stream. When the page
-   * ends early the origin read is cancelled, which stops the download; when
-   * the stage is cancelled (the client stopped reading), the page ends.
+   * so does one that breaks. When the page ends early the origin read is
+   * cancelled, which stops the download, and the stage is aborted with the
+   * failure, which the rewriter passes on to the client stream (with no
+   * uncaught exception: throwing from a rewriter handler would log one).
+   * When the stage is cancelled (the client stopped reading), the page ends.
    */
   pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pass: OriginPass): void {
     const reader = chunkReader(body);
     const clientGone = () => this.end(new PageAborted('client-gone', 'the client went away'));
-    const writer = new WriteWindow(stage.getWriter(), LOOKAHEAD_BYTES, clientGone);
+    const stageWriter = stage.getWriter();
+    const writer = new WriteWindow(stageWriter, LOOKAHEAD_BYTES, clientGone);
     const idleMs = this.timeouts.originIdleMs;
     const { interjections } = pass;
     let bytes = 0;
@@ -127,7 +132,11 @@ export class PageLifetime {
       this.end(new PageAborted('origin-idle', `origin body stalled for ${idleMs}ms after ${bytes} bytes`));
     };
     let idle = setTimeout(checkIdle, idleMs);
-    this.signal.addEventListener('abort', () => void reader.cancel(this.failure).catch(() => {}));
+    this.signal.addEventListener('abort', () => {
+      void reader.cancel(this.failure).catch(() => {});
+      // A stage already closed (the origin's body all written) is left to `finish`.
+      void stageWriter.abort(this.failure).catch(() => {});
+    });
     const hold = async () => {
       if (!interjections) return;
       holding = true;
@@ -188,9 +197,10 @@ export class PageLifetime {
 
   /**
    * Runs when the assembling rewriter reaches the end of the page. After a
-   * failure it throws, which errors the client stream: HTMLRewriter ends its
-   * output cleanly when its input errors, so the failure is raised here, with
-   * no JavaScript stage on the body path. After a page that completed, `done`
+   * failure that came once the origin's body was all written (earlier ones
+   * abort the rewriter's input, so it never gets here) it throws, which errors
+   * the client stream, with no JavaScript stage on the body path; workerd logs
+   * the throw as an uncaught exception. After a page that completed, `done`
    * runs.
    */
   finish(done?: () => void): void {
