@@ -97,7 +97,8 @@ const URL_ATTRIBUTES = new Set([
 export function attributeKind(name: string): AttributeKind {
   if (name.startsWith('on')) return 'handler';
   if (name === 'style') return 'style';
-  if (name === 'srcdoc') return 'markup';
+  // `srcdoc` is markup; a meta's `content` may be a refresh's redirect (`0;url=…`), which Go's html/template refuses too.
+  if (name === 'srcdoc' || name === 'content') return 'markup';
   if (name === 'srcset' || name === 'imagesrcset') return 'srcset';
   // As Go's html/template: an attribute named like a URL is read as one (data-src, xlink:href, …).
   if (URL_ATTRIBUTES.has(name) || /src|uri|url|href/.test(name)) return 'url';
@@ -130,8 +131,9 @@ export class HtmlContext {
         if (this.pending) return { in: 'cut' };
         return this.rawText === 'style' ? { in: 'style' } : { in: 'text' };
       case 'script':
-        // A value escaped for script can never finish `</script` or `<!--`, so a pending start does not matter.
-        return { in: 'script' };
+        // A value escaped for script holds no `<`, `/` or `-`, but its letters could finish a `</scr` the page began
+        // right before it (`"</$(x)>"` with x=script would end the script): after such a start it is cut.
+        return this.pending ? { in: 'cut' } : { in: 'script' };
       case 'comment':
       case 'bogus':
         return { in: 'comment' };

@@ -156,6 +156,16 @@ describe('ESI variables are escaped for where they land', () => {
     expect(tries.at(-1)).toEqual({ attempt: '\\u0027', except: '\\u0027' });
   });
 
+  it('Should refuse a value that would finish a </script the page began right before it', () => {
+    const { out } = render(vars('<script>document.write("</$(QUERY_STRING{t})>"); secret()</script>'), { t: 'script' });
+    expect(out).toBe('<script>document.write("</>"); secret()</script>');
+  });
+
+  it("Should refuse a value in a meta's content, which a refresh reads as a redirect", () => {
+    const { out } = render(vars('<meta http-equiv="refresh" content="0;url=$(QUERY_STRING{next})">'), { next: 'https://evil.test/' });
+    expect(out).toBe('<meta http-equiv="refresh" content="0;url=">');
+  });
+
   it('Should keep defaults, which the page wrote, escaped the same way', () => {
     expect(render(vars(`<a href="$(QUERY_STRING{none}|'javascript:x')">a</a><p>$(QUERY_STRING{none}|'<b>')</p>`), {}).out).toBe(
       '<a href="">a</a><p>&#60;b&#62;</p>',
