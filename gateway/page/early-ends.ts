@@ -37,6 +37,14 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
     return ended(passThrough(page));
   }
   started.esiActive = processesEsi(route, page.headers);
+  // A form that carried ESI markup, echoed into a page that runs ESI: refused, never run (request/esi-injection.ts).
+  if (started.esiActive && started.bodyScan && (await started.bodyScan.found())) {
+    await body.cancel();
+    session.cancel();
+    lifetime.release();
+    console.error(`tessera: ${visitor.request.method} ${pathname}: refused, ESI markup in the request's body (ESI injection)`);
+    return ended(errorPage(400, 'This request carries ESI markup, which this site does not accept.'));
+  }
   session.pageEsiDecided();
   session.prefetchDeclared(); // Started already for a GET; for other methods, now that the answer is a page.
 

@@ -8,6 +8,7 @@ import { PageEsi } from '../markup/page-esi';
 import { fanOut, PageTimeline } from '../observe/fragment-events';
 import { fragmentMetrics } from '../observe/fragment-metrics';
 import { TraceContext } from '../observe/trace-context';
+import { EsiBodyScan } from '../request/esi-injection';
 import { RequestVars } from '../request/request-vars';
 import { upstreamUrl } from '../request/upstream-url';
 import type { VisitorRequest } from '../request/visitor-request';
@@ -31,9 +32,12 @@ export interface StartedPage {
   readonly originResponse: Promise<Response>;
   /** Whether the page is processed as ESI: known once the origin has answered (early-ends.ts decides). */
   esiActive: boolean;
+  /** A form's body on a route that may run ESI, scanned for ESI markup on its way to the origin (esi-injection.ts). */
+  readonly bodyScan?: EsiBodyScan;
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
+const READS_NO_BODY = new Set(['GET', 'HEAD']);
 
 /**
  * Starts a matched request (any method but HEAD): the origin page and every declared fragment are
@@ -55,7 +59,8 @@ export async function startPage(
   const pageUrl = upstreamUrl(origin, url, route.esi !== 'off');
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
-  const originResponse = requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal);
+  const bodyScan = route.esi !== 'off' && visitor.request.body && !READS_NO_BODY.has(visitor.request.method) ? new EsiBodyScan() : undefined;
+  const originResponse = requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan);
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
   const esi = new PageEsi(
@@ -98,7 +103,7 @@ export async function startPage(
   });
   // A GET's fragments start with it. A form's answer is often a redirect, so its fragments wait until it is a page (early-ends.ts).
   if (request.method === 'GET') session.prefetchDeclared();
-  return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originResponse });
+  return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originResponse, bodyScan });
 }
 
 /** The origin request: the client's method, body and headers (less hop-by-hop, conditionals and the debug header), as a span of the page's trace. */
@@ -109,11 +114,13 @@ function requestOrigin(
   services: GatewayServices,
   slots: ConnectionSlots,
   signal: AbortSignal,
+  bodyScan: EsiBodyScan | undefined,
 ): Promise<Response> {
   const headers = originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost });
   for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
   // A form's POST (or any method) goes to the origin as sent, its body streamed through once; its answer is assembled like a GET's.
   const { method, body } = visitor.request;
-  const init = { method, headers, redirect: 'manual' as const, signal, body: method === 'GET' || method === 'HEAD' ? undefined : body };
+  const sent = READS_NO_BODY.has(method) || !body ? undefined : bodyScan ? body.pipeThrough(bodyScan.stream) : body;
+  const init = { method, headers, redirect: 'manual' as const, signal, body: sent };
   return slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), init));
 }

@@ -48,3 +48,55 @@ function percentDecode(text: string): string {
   // Sequence by sequence, so one malformed escape does not hide the rest.
   return text.replace(/%[0-9a-f]{2}/gi, (sequence) => String.fromCharCode(Number.parseInt(sequence.slice(1), 16)));
 }
+
+/** Longest encoding of `<esi:` or `<!--esi` the check undoes (`%25253C` thrice-encoded, `&#x0003c;`): the scan's overlap between chunks. */
+const OVERLAP = 64;
+/** How long an answer waits for the scan of a body the origin has not read to its end. */
+const SCAN_WAIT_MS = 1000;
+
+/**
+ * The body of a form (any method but GET and HEAD) on its way to the origin:
+ * an origin that echoes a field back ("You wrote: …") is the commonest
+ * reflection of all. The body streams through unchanged; `found` says, once
+ * the body has passed, whether it carried ESI markup.
+ */
+export class EsiBodyScan {
+  private tail = '';
+  private hit = false;
+  private done!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.done = resolve));
+  private readonly decoder = new TextDecoder('latin1');
+  readonly stream: TransformStream<Uint8Array, Uint8Array>;
+
+  constructor() {
+    this.stream = new TransformStream({
+      transform: (chunk, controller) => {
+        if (!this.hit) {
+          const text = this.tail + this.decoder.decode(chunk, { stream: true });
+          if (carriesEsi(text)) {
+            this.hit = true;
+            this.done();
+          }
+          this.tail = text.slice(-OVERLAP);
+        }
+        controller.enqueue(chunk);
+      },
+      flush: () => this.done(),
+    });
+  }
+
+  /**
+   * Whether the body carried ESI markup: answered once it has all passed. An
+   * origin that answered without reading all of it gets the benefit of no
+   * doubt: a body not seen whole counts as carrying markup.
+   */
+  async found(): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const seen = await Promise.race([
+      this.finished.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SCAN_WAIT_MS))),
+    ]);
+    if (timer !== undefined) clearTimeout(timer);
+    return this.hit || !seen;
+  }
+}

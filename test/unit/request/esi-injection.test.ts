@@ -53,3 +53,58 @@ describe('ESI injection', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('ESI injection through a form', () => {
+  /** An origin that echoes a posted field into an ESI page, unescaped: the commonest reflection of all. */
+  function echoingOrigin() {
+    return upstream({
+      '/comment': async (request) => {
+        const text = new URLSearchParams(await request.text()).get('comment') ?? '';
+        return esiPage(`<p>You wrote: ${text}</p>`);
+      },
+      '/internal/admin': () => new Response('SECRET ADMIN PAGE', { headers: { 'content-type': 'text/html' } }),
+    });
+  }
+
+  it('refuses a posted body carrying ESI markup, raw or encoded, and never runs it', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const net = echoingOrigin();
+    const get = gatewayFor(net, { route: '/comment', esi: 'on' });
+    for (const markup of ['<esi:include src="/internal/admin"/>', '<esi:vars>$(HTTP_COOKIE{session})</esi:vars>']) {
+      const form = `name=eve&comment=${encodeURIComponent(markup)}`;
+      const response = await get('/comment', {
+        method: 'POST',
+        body: form,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'session=s3cret' },
+      });
+      const body = await response.text();
+      expect(response.status).toBe(400);
+      expect(body).not.toContain('SECRET');
+      expect(body).not.toContain('s3cret');
+    }
+    expect(net.requested('/internal/admin')).toHaveLength(0);
+  });
+
+  it('finds markup cut across the chunks of a streamed body', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const net = echoingOrigin();
+    const encoder = new TextEncoder();
+    const parts = ['comment=hello%20%3Ces', 'i%3Ainclude%20src%3D%22%2Finternal%2Fadmin%22%2F%3E'];
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const part of parts) controller.enqueue(encoder.encode(part));
+        controller.close();
+      },
+    });
+    const response = await gatewayFor(net, { route: '/comment', esi: 'on' })('/comment', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(400);
+    expect(net.requested('/internal/admin')).toHaveLength(0);
+  });
+
+  it('assembles an honest form the same as before', async () => {
+    const net = echoingOrigin();
+    const response = await gatewayFor(net, { route: '/comment', esi: 'on' })('/comment', { method: 'POST', body: 'comment=less+than+%3C+5' });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('<p>You wrote: less than < 5</p>');
+  });
+});
