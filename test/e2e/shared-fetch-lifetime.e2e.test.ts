@@ -19,6 +19,8 @@ const TIMEOUT_MS = 3000;
 let gateway: RunningWorker;
 const fragmentRequests: string[] = [];
 let holdStream: (() => void) | undefined;
+/** What the gateway logs: the pages that end early say so (tessera: …), which is expected here, so it is shown only for a failing test. */
+const gatewayLog: string[] = [];
 
 const origin = createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://origin');
@@ -83,7 +85,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const routes = manifests.map((text, i) => checkManifest(text, `m${i}.yaml`, `m${i}`).route!);
   const { port } = origin.address() as AddressInfo;
-  gateway = await startWorker({ routes: assembleManifests(routes), bindings: { ORIGIN: `http://127.0.0.1:${port}` } });
+  gateway = await startWorker({
+    routes: assembleManifests(routes),
+    bindings: { ORIGIN: `http://127.0.0.1:${port}` },
+    onLog: (line) => void gatewayLog.push(line),
+  });
 });
 
 afterAll(async () => {
@@ -125,7 +131,8 @@ describe('a shared fragment fetch outlives the page that started it', () => {
   ];
 
   for (const [ending, endEarly] of endings) {
-    it(`serves the next page the fragment when the page before ended early because ${ending}`, async () => {
+    it(`serves the next page the fragment when the page before ended early because ${ending}`, async ({ onTestFailed }) => {
+      onTestFailed(() => console.error(gatewayLog.join('\n')));
       const before = fragmentRequests.length;
       await endEarly();
       const next = await nextPage();
