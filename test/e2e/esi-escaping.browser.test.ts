@@ -98,8 +98,10 @@ describe.skipIf(!chromiumPresent)('ESI variables in Chromium', () => {
   });
 
   it('Should hand an onclick handler the value as data, quotes and references included', async () => {
-    for (const x of [`');${RUN};('`, `&#39;);${RUN};(&#39;`, `\\');${RUN};//`, "O'Brien & <Co>"]) {
-      const { page, ran } = await load('onclick', { x }, (p) => p.click('#go'));
+    // Each value in a page of its own, all at once.
+    const values = [`');${RUN};('`, `&#39;);${RUN};(&#39;`, `\\');${RUN};//`, "O'Brien & <Co>"];
+    const loaded = await Promise.all(values.map(async (x) => ({ x, ...(await load('onclick', { x }, (p) => p.click('#go'))) })));
+    for (const { x, page, ran } of loaded) {
       expect(ran, x).toBe(false);
       expect(await page.textContent('#out'), x).toBe(x);
       await page.close();
@@ -107,13 +109,14 @@ describe.skipIf(!chromiumPresent)('ESI variables in Chromium', () => {
   });
 
   it('Should keep two values in one script string apart', async () => {
-    for (const [a, b] of [
+    const pairs = [
       ['\\', `, ${RUN}, '`],
       ["'", `</script><script>${RUN}</script>`],
       ['\u2028', `\`\${${RUN}}\``],
       ['Ann', 'Bob'],
-    ]) {
-      const { page, ran } = await load('script', { a, b });
+    ];
+    const loaded = await Promise.all(pairs.map(async ([a, b]) => ({ a, b, ...(await load('script', { a, b })) })));
+    for (const { a, b, page, ran } of loaded) {
       expect(ran, `${a} ${b}`).toBe(false);
       expect(await page.textContent('#out'), `${a} ${b}`).toBe(JSON.stringify([a, b]));
       await page.close();
@@ -121,8 +124,9 @@ describe.skipIf(!chromiumPresent)('ESI variables in Chromium', () => {
   });
 
   it('Should not let a value start a link with javascript:', async () => {
-    for (const x of [`javascript:${RUN}`, ` JavaScript:${RUN}`, `java\tscript:${RUN}`, `data:text/html,<script>${RUN}</script>`]) {
-      const { page, ran } = await load('href', { x }, (p) => p.click('#link'));
+    const values = [`javascript:${RUN}`, ` JavaScript:${RUN}`, `java\tscript:${RUN}`, `data:text/html,<script>${RUN}</script>`];
+    const loaded = await Promise.all(values.map(async (x) => ({ x, ...(await load('href', { x }, (p) => p.click('#link'))) })));
+    for (const { x, page, ran } of loaded) {
       expect(ran, x).toBe(false);
       await page.close();
     }
