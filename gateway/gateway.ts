@@ -19,6 +19,7 @@ import { esiMarkupIn } from './request/esi-injection';
 import { unforwardableHeader } from './request/request-header-bytes';
 import { createRouter } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
+import { readsEsiArgs } from './request/upstream-url';
 import { VisitorRequest } from './request/visitor-request';
 
 export interface GatewayEnv {
@@ -137,7 +138,7 @@ export function createGateway(options: GatewayOptions) {
     // (A WebSocket handshake is no page.)
     if (!match || request.method === 'HEAD' || isUpgrade(request)) {
       try {
-        const response = await proxyToOrigin(request, url, origin, services.fetch, services.publicHost);
+        const response = await proxyToOrigin(request, url, origin, services.fetch, services.publicHost, !!match && readsEsiArgs(match.route));
         // HEAD promises the headers GET would send, and GET of this page is assembled.
         if (match && request.method === 'HEAD' && response.ok && isHtml(response.headers)) {
           const headers = assembledPageHeaders(response.headers, match.route, processesEsi(match.route, response.headers));

@@ -10,7 +10,7 @@ import { fragmentMetrics } from '../observe/fragment-metrics';
 import { TraceContext } from '../observe/trace-context';
 import { EsiBodyScan } from '../request/esi-injection';
 import { RequestVars } from '../request/request-vars';
-import { upstreamUrl } from '../request/upstream-url';
+import { readsEsiArgs, upstreamUrl } from '../request/upstream-url';
 import type { VisitorRequest } from '../request/visitor-request';
 import type { GatewayServices } from './gateway-services';
 import { PageAborted, PageLifetime } from './page-lifetime';
@@ -56,7 +56,7 @@ export async function startPage(
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   const slots = new ConnectionSlots(route.limits.concurrency);
   /** The page at the origin: what is fetched, and what relative includes resolve against. */
-  const pageUrl = upstreamUrl(origin, url, route.esi !== 'off');
+  const pageUrl = upstreamUrl(origin, url, readsEsiArgs(route));
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
   const bodyScan = route.esi !== 'off' && visitor.request.body && !READS_NO_BODY.has(visitor.request.method) ? new EsiBodyScan() : undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RouteManifest } from '../../../gateway/manifest/schema';
 import { delay, esiPage, gatewayFor, html, upstream } from '../harness';
 
 const encoder = new TextEncoder();
@@ -282,5 +283,16 @@ describe('ESI_ARGS', () => {
     const net = upstream({ '/page': () => html('plain') });
     await (await gatewayFor(net, { route: '/page', esi: 'off' })('/page?esi_color=red')).text();
     expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['?esi_color=red']);
+  });
+});
+
+describe('ESI_ARGS and the rest of the query', () => {
+  it('keeps every other argument byte for byte, and the esi_ ones only from routes whose pages may read them', async () => {
+    const net = upstream({ '/page': () => esiPage('<esi:vars>$(ESI_ARGS{ref})</esi:vars>') });
+    const query = '?q=a%20b&sig=AB~c%2F&flag&esi_ref=1';
+    await (await gatewayFor(net, { route: '/page' })(`/page${query}`)).text();
+    await (await gatewayFor(net, { route: '/page', esiVariables: ['QUERY_STRING'] } as RouteManifest)(`/page${query}`)).text();
+    await gatewayFor(net, { route: '/page' })(`/page${query}`, { method: 'HEAD' });
+    expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['?q=a%20b&sig=AB~c%2F&flag', query, '?q=a%20b&sig=AB~c%2F&flag']);
   });
 });
