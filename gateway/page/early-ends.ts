@@ -49,7 +49,21 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   session.prefetchDeclared(); // Started already for a GET; for other methods, now that the answer is a page.
 
   const required = await session.requiredDelivered();
-  if (!required.ok) {
+  // The page may have ended while its required fragments were awaited (deadline, client gone).
+  const failed = lifetime.failure;
+  if (failed) {
+    await body.cancel().catch(() => {});
+    session.cancel();
+    lifetime.release();
+    return ended(errorPage(failed.cause === 'client-gone' ? 499 : 504, failed.cause === 'client-gone' ? 'The client went away.' : 'The page took too long.'));
+  }
+  // A form's answer stands once the origin has acted on it: a failed required fragment gets its fallback, never an
+  // error page that would have the visitor send the form again.
+  if (!required.ok && visitor.request.method !== 'GET') {
+    console.error(
+      `tessera: required fragment failed on ${visitor.request.method} ${pathname}, served with its fallback: ${required.failed.map((r) => r.id).join(', ')}`,
+    );
+  } else if (!required.ok) {
     await body.cancel();
     session.cancel();
     lifetime.release();

@@ -132,11 +132,14 @@ export class PageLifetime {
       this.end(new PageAborted('origin-idle', `origin body stalled for ${idleMs}ms after ${bytes} bytes`));
     };
     let idle = setTimeout(checkIdle, idleMs);
-    this.signal.addEventListener('abort', () => {
+    const stop = () => {
       void reader.cancel(this.failure).catch(() => {});
       // A stage already closed (the origin's body all written) is left to `finish`.
       void stageWriter.abort(this.failure).catch(() => {});
-    });
+    };
+    // A page that failed before its body was pumped (a deadline while the required fragments were awaited) stops at once.
+    if (this.signal.aborted) stop();
+    else this.signal.addEventListener('abort', stop, { once: true });
     const hold = async () => {
       if (!interjections) return;
       holding = true;

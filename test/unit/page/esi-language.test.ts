@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RouteManifest } from '../../../gateway/manifest/schema';
 import { delay, esiPage, gatewayFor, html, upstream } from '../harness';
 
@@ -294,5 +294,18 @@ describe('ESI_ARGS and the rest of the query', () => {
     await (await gatewayFor(net, { route: '/page', esiVariables: ['QUERY_STRING'] } as RouteManifest)(`/page${query}`)).text();
     await gatewayFor(net, { route: '/page' })(`/page${query}`, { method: 'HEAD' });
     expect(net.requested('/page').map((call) => new URL(call.url).search)).toEqual(['?q=a%20b&sig=AB~c%2F&flag', query, '?q=a%20b&sig=AB~c%2F&flag']);
+  });
+});
+
+describe('a form whose page needs a required fragment', () => {
+  it('keeps the answer the origin gave once it has acted on the form, with the fragment failed over to its fallback', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const net = upstream({ '/order': () => html('<p>ordered</p><div data-slot="basket">basket</div>'), '/basket': () => html('down', {}, 503) });
+    const get = gatewayFor(net, { route: '/order', fragments: { basket: { src: '/basket', required: true, fallback: { html: 'unavailable' } } } });
+    const posted = await get('/order', { method: 'POST', body: 'item=1' });
+    expect(posted.status).toBe(200);
+    expect(await posted.text()).toBe('<p>ordered</p><div data-slot="basket">unavailable</div>');
+    expect((await get('/order')).status).toBe(502);
+    vi.restoreAllMocks();
   });
 });
