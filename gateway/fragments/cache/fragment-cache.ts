@@ -42,7 +42,7 @@ export class FragmentCache {
     this.variants = new VariantBudget((id) => {
       const entry = this.memory.peek(id);
       return entry !== undefined && freshness(entry, this.now()).state !== 'expired';
-    });
+    }, this.now);
   }
 
   /** L1, then L2 (which refills L1). */

@@ -15,19 +15,28 @@ const MAX_GROUPS = 10_000;
 interface Group {
   version: string;
   keys: Set<string>;
+  /** When a full group last looked for keys that are no longer live. */
+  sweptAt: number;
 }
+
+/** A full group is swept at most this often: a flood of new keys would otherwise make every miss walk all of them. */
+const SWEEP_INTERVAL_MS = 1000;
 
 export class VariantBudget {
   private readonly groups = new Map<string, Group>();
 
   /** `isLive(key)`: whether L1 still holds a copy of that key some window can use. */
-  constructor(private readonly isLive: (key: string) => boolean) {}
+  constructor(
+    private readonly isLive: (key: string) => boolean,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Whether one more variant may be stored under `group` at `version`. */
   admit(group: string, version: string, key: string, max: number): boolean {
     const variants = this.group(group, version);
     if (variants.keys.has(key)) return true;
-    if (variants.keys.size >= max) {
+    if (variants.keys.size >= max && this.now() - variants.sweptAt >= SWEEP_INTERVAL_MS) {
+      variants.sweptAt = this.now();
       for (const known of variants.keys) if (!this.isLive(known)) variants.keys.delete(known);
     }
     if (variants.keys.size >= max) return false;
@@ -41,7 +50,7 @@ export class VariantBudget {
     // A new version (a purge) starts a new budget: the old keys can never be read again.
     this.groups.delete(name);
     if (this.groups.size >= MAX_GROUPS) this.groups.delete(this.groups.keys().next().value as string);
-    const fresh = { version, keys: new Set<string>() };
+    const fresh = { version, keys: new Set<string>(), sweptAt: Number.NEGATIVE_INFINITY };
     this.groups.set(name, fresh);
     return fresh;
   }

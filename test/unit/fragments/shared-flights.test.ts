@@ -49,26 +49,13 @@ describe('shared flights', () => {
       () => dead,
     );
     time.advance(499);
-    expect(
-      await Promise.race([
-        flights.join(
-          'k',
-          500,
-          () => {},
-          async () => 'fresh',
-        ),
-        Promise.resolve('joined'),
-      ]),
-    ).toBe('joined');
+    // Within the bound the caller joins: its own start is never called.
+    const start = vi.fn(async () => 'fresh');
+    void flights.join('k', 500, () => {}, start);
+    expect(start).not.toHaveBeenCalled();
     time.advance(1);
-    expect(
-      await flights.join(
-        'k',
-        500,
-        () => {},
-        async () => 'fresh',
-      ),
-    ).toBe('fresh');
+    expect(await flights.join('k', 500, () => {}, start)).toBe('fresh');
+    expect(start).toHaveBeenCalledOnce();
   });
 
   it('never lets a replaced flight remove its replacement when it settles late', async () => {
