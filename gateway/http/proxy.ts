@@ -2,7 +2,7 @@ import { upstreamUrl } from '../request/upstream-url';
 import { originRequestHeaders, upgradeRequestHeaders, withoutHopByHop } from './headers';
 
 /**
- * The transparent path: unmatched routes, other methods, and origin answers
+ * The transparent path: unmatched routes, HEAD, WebSocket handshakes, and origin answers
  * that are not HTML pages. Status, headers (less hop-by-hop) and body stream
  * through untouched; redirects are handed to the client, not followed.
  */

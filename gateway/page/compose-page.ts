@@ -9,7 +9,7 @@ import { pageResponse } from './page-response';
 import { startPage } from './start-page';
 
 /**
- * A matched GET, conducted: the origin page and every declared fragment are
+ * A matched request (any method but HEAD), conducted: the origin page and every declared fragment are
  * requested at the same moment (start-page.ts); the answers before a body are
  * given (early-ends.ts); the origin body streams through the pump
  * (page-pump.ts) into the assembler, under the page's headers
