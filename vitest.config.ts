@@ -26,6 +26,13 @@ for (const stream of [process.stdout, process.stderr]) {
     typeof chunk === 'string' && EXPECTED.some((line) => line.test(chunk)) ? true : write(chunk, ...rest)) as typeof stream.write;
 }
 
+/**
+ * The slow tier: Chromium, the resilience load run and the dev server's
+ * reload loop, most of the CPU of a full run. `npm test` leaves them out so
+ * that it stays under two minutes on two cores; `.ci/run` runs them after it.
+ */
+const SLOW = ['test/e2e/**/*.browser.test.ts', 'test/e2e/resilience.e2e.test.ts', 'test/e2e/dev-loop.e2e.test.ts'];
+
 export default defineConfig({
   test: {
     // The end-to-end files mostly wait (on sockets, timers, Chromium), so one more file runs at once than there are cores here (vitest would run one).
@@ -45,10 +52,15 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/cli/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/house/**/*.test.ts'],
+          exclude: SLOW,
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 90_000,
         },
+      },
+      {
+        // The slow tier (npm run test:slow; npm run test:full runs all three projects; .ci/run runs npm test and then this).
+        test: { name: 'slow', include: SLOW, environment: 'node', testTimeout: 90_000, hookTimeout: 90_000 },
       },
     ],
   },

@@ -98,10 +98,8 @@ describe.skipIf(!chromiumPresent)('ESI variables in Chromium', () => {
   });
 
   it('Should hand an onclick handler the value as data, quotes and references included', async () => {
-    // Each value in a page of its own, all at once.
-    const values = [`');${RUN};('`, `&#39;);${RUN};(&#39;`, `\\');${RUN};//`, "O'Brien & <Co>"];
-    const loaded = await Promise.all(values.map(async (x) => ({ x, ...(await load('onclick', { x }, (p) => p.click('#go'))) })));
-    for (const { x, page, ran } of loaded) {
+    for (const x of [`');${RUN};('`, `&#39;);${RUN};(&#39;`, `\\');${RUN};//`, "O'Brien & <Co>"]) {
+      const { page, ran } = await load('onclick', { x }, (p) => p.click('#go'));
       expect(ran, x).toBe(false);
       expect(await page.textContent('#out'), x).toBe(x);
       await page.close();
@@ -109,14 +107,13 @@ describe.skipIf(!chromiumPresent)('ESI variables in Chromium', () => {
   });
 
   it('Should keep two values in one script string apart', async () => {
-    const pairs = [
+    for (const [a, b] of [
       ['\\', `, ${RUN}, '`],
       ["'", `</script><script>${RUN}</script>`],
       ['\u2028', `\`\${${RUN}}\``],
       ['Ann', 'Bob'],
-    ];
-    const loaded = await Promise.all(pairs.map(async ([a, b]) => ({ a, b, ...(await load('script', { a, b })) })));
-    for (const { a, b, page, ran } of loaded) {
+    ]) {
+      const { page, ran } = await load('script', { a, b });
       expect(ran, `${a} ${b}`).toBe(false);
       expect(await page.textContent('#out'), `${a} ${b}`).toBe(JSON.stringify([a, b]));
       await page.close();
@@ -124,9 +121,8 @@ describe.skipIf(!chromiumPresent)('ESI variables in Chromium', () => {
   });
 
   it('Should not let a value start a link with javascript:', async () => {
-    const values = [`javascript:${RUN}`, ` JavaScript:${RUN}`, `java\tscript:${RUN}`, `data:text/html,<script>${RUN}</script>`];
-    const loaded = await Promise.all(values.map(async (x) => ({ x, ...(await load('href', { x }, (p) => p.click('#link'))) })));
-    for (const { x, page, ran } of loaded) {
+    for (const x of [`javascript:${RUN}`, ` JavaScript:${RUN}`, `java\tscript:${RUN}`, `data:text/html,<script>${RUN}</script>`]) {
+      const { page, ran } = await load('href', { x }, (p) => p.click('#link'));
       expect(ran, x).toBe(false);
       await page.close();
     }

@@ -36,8 +36,6 @@ const spoof = (name: string) => `<template for="${name}" data-spoof>EVIL</templa
 
 /** A page arrives in these chunks, a pause between them: fragments settle while the origin is inside each construct. */
 const PAUSE_MS = 300;
-/** Corpus pages loaded at once (each in order and out of order): enough to overlap the pauses, few enough for two cores. */
-const PAGES_AT_ONCE = 2;
 const CORPUS: Record<string, string[]> = {
   tables: [
     '<!doctype html><html><head><title>Tables</title></head><body><header>H</header><esi:include src="/f/recs?ms=180"/>' +
@@ -174,8 +172,10 @@ describe.skipIf(!chromiumPresent)('out-of-order pages in Chromium', () => {
   });
 
   it('sends templates for the corpus, so the comparison below is not in order against in order', async () => {
-    const bodies = await Promise.all(Object.keys(CORPUS).map(async (name) => [name, await (await fetch(`${dev.url}/out-of-order/${name}`)).text()]));
-    for (const [name, body] of bodies) expect(body, name).toMatch(/<template for="tessera-[0-9a-z]{13}-1">/);
+    for (const name of Object.keys(CORPUS)) {
+      const body = await (await fetch(`${dev.url}/out-of-order/${name}`)).text();
+      expect(body, name).toMatch(/<template for="tessera-[0-9a-z]{13}-1">/);
+    }
   });
 
   for (const { name, native } of BROWSERS) {
@@ -211,17 +211,9 @@ describe.skipIf(!chromiumPresent)('out-of-order pages in Chromium', () => {
 
       it(`ends with the same DOM as the in-order page, for every page of the corpus`, async () => {
         let appliedByScript = 0;
-        // A few pages at a time, each in a context of its own: they spend their time waiting on the origin's pauses.
-        const pages = Object.keys(CORPUS);
-        const loaded: { page: string; inOrder: Awaited<ReturnType<typeof finalDom>>; outOfOrder: Awaited<ReturnType<typeof finalDom>> }[] = [];
-        for (let i = 0; i < pages.length; i += PAGES_AT_ONCE) {
-          const batch = pages.slice(i, i + PAGES_AT_ONCE).map(async (page) => {
-            const [inOrder, outOfOrder] = await Promise.all([finalDom(`${dev.url}/in-order/${page}`), finalDom(`${dev.url}/out-of-order/${page}`)]);
-            return { page, inOrder, outOfOrder };
-          });
-          loaded.push(...(await Promise.all(batch)));
-        }
-        for (const { page, inOrder, outOfOrder } of loaded) {
+        for (const page of Object.keys(CORPUS)) {
+          const inOrder = await finalDom(`${dev.url}/in-order/${page}`);
+          const outOfOrder = await finalDom(`${dev.url}/out-of-order/${page}`);
           expect(outOfOrder.patchesNatively).toBe(native);
           expect(outOfOrder.dom, page).toBe(inOrder.dom);
           expect(outOfOrder.fragmentRuns, page).toBe(page === 'scripts' ? 1 : 0);
@@ -246,16 +238,14 @@ describe.skipIf(!chromiumPresent)('out-of-order pages in Chromium', () => {
 
       it('runs the fallback under a CSP nonce, and falls back to in order under a CSP with no way in', async () => {
         const nonce = encodeURIComponent("script-src 'nonce-abc123' 'unsafe-eval'");
-        const strict = encodeURIComponent("script-src 'self'");
-        const [inOrder, withNonce, body, refused] = await Promise.all([
-          finalDom(`${dev.url}/in-order/tables`),
-          finalDom(`${dev.url}/out-of-order/tables?csp=${nonce}`),
-          fetch(`${dev.url}/out-of-order/tables?csp=${strict}`).then((response) => response.text()),
-          finalDom(`${dev.url}/out-of-order/tables?csp=${strict}`),
-        ]);
+        const inOrder = await finalDom(`${dev.url}/in-order/tables`);
+        const withNonce = await finalDom(`${dev.url}/out-of-order/tables?csp=${nonce}`);
         expect(withNonce.dom).toBe(inOrder.dom);
         expect(withNonce.problems).toEqual([]);
+        const strict = encodeURIComponent("script-src 'self'");
+        const body = await (await fetch(`${dev.url}/out-of-order/tables?csp=${strict}`)).text();
         expect(body).not.toContain('<template for=');
+        const refused = await finalDom(`${dev.url}/out-of-order/tables?csp=${strict}`);
         expect(refused.dom).toBe(inOrder.dom);
       }, 60_000);
     });
