@@ -16,7 +16,7 @@ import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
 import { esiMarkupIn } from './request/esi-injection';
-import { unforwardableHeader } from './request/request-header-bytes';
+import { unforwardableHeader, unforwardableHeaderMessage } from './request/request-header-bytes';
 import { createRouter } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
 import { readsEsiArgs } from './request/upstream-url';
@@ -119,7 +119,7 @@ export function createGateway(options: GatewayOptions) {
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     // Refused here, once for every path: the client sent it, so a 400 is the honest answer, where forwarding it would end as the origin's error.
     const unforwardable = unforwardableHeader(request.headers);
-    if (unforwardable) return errorPage(400, `The request header ${unforwardable} holds a control character, so it cannot be forwarded.`);
+    if (unforwardable) return errorPage(400, unforwardableHeaderMessage(unforwardable));
     const url = new URL(request.url);
     const response = await respond(request, url, env, ctx);
     return carriesSwitch(url) ? withoutReferrer(response) : response;

@@ -1,6 +1,8 @@
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { errorPage } from '../../gateway/http/error-page';
+import { unforwardableHeader, unforwardableHeaderMessage } from '../../gateway/request/request-header-bytes';
 
 /**
  * The socket `tessera dev` listens on: a small Node HTTP proxy in front of
@@ -41,6 +43,14 @@ export async function startDevFront(port: number, upstream: () => string, drainM
       inFlight--;
       if (inFlight === 0) drained?.();
     };
+    // Node's client will not write such a header, so the front answers as the gateway would (gateway.ts).
+    const unforwardable = unforwardableHeader(headerPairs(req.rawHeaders));
+    if (unforwardable) {
+      const page = errorPage(400, unforwardableHeaderMessage(unforwardable.toLowerCase()));
+      res.writeHead(page.status, Object.fromEntries(page.headers)).end(await page.text());
+      finish();
+      return;
+    }
     const target = new URL(upstream());
     const upstreamRequest = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
@@ -64,7 +74,8 @@ export async function startDevFront(port: number, upstream: () => string, drainM
     req.pipe(upstreamRequest);
   };
 
-  const server = createServer((req, res) => void forward(req, res));
+  // The lenient parser lets header bytes that HTTP forbids through to `forward`, which answers them as the gateway would.
+  const server = createServer({ insecureHTTPParser: true }, (req, res) => void forward(req, res));
   // WebSockets (the gateway proxies them to the origin): the raw connection is tunnelled; a reload cuts it.
   server.on('upgrade', async (req: IncomingMessage, client: Duplex, head: Buffer) => {
     client.on('error', () => {});
@@ -132,4 +143,10 @@ export async function startDevFront(port: number, upstream: () => string, drainM
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function headerPairs(raw: string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i], raw[i + 1]]);
+  return pairs;
 }

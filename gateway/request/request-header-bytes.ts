@@ -6,7 +6,7 @@
  * is forwarded to. An origin that parses strictly answers 400 or drops the
  * connection, which the visitor would see as the origin's failure.
  */
-export function unforwardableHeader(headers: Headers): string | undefined {
+export function unforwardableHeader(headers: Iterable<[string, string]>): string | undefined {
   for (const [name, value] of headers) {
     for (let i = 0; i < value.length; i++) {
       const code = value.charCodeAt(i);
@@ -14,4 +14,9 @@ export function unforwardableHeader(headers: Headers): string | undefined {
     }
   }
   return undefined;
+}
+
+/** What the 400 for such a header says: the header's name, never its value. */
+export function unforwardableHeaderMessage(name: string): string {
+  return `The request header ${name} holds a control character, so it cannot be forwarded.`;
 }

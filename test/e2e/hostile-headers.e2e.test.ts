@@ -60,7 +60,8 @@ function rawRequest(target: string, header: string): Promise<{ status: number; b
   const { hostname, port } = new URL(gateway.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => {
-      socket.end(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${header}\r\nConnection: close\r\n\r\n`, 'latin1'));
+      // Written, not ended: as a browser does, the client keeps its side open until the answer (Connection: close ends it).
+      socket.write(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${header}\r\nConnection: close\r\n\r\n`, 'latin1'));
     });
     const chunks: Buffer[] = [];
     socket.on('data', (chunk) => chunks.push(chunk));
