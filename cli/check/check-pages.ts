@@ -41,7 +41,9 @@ export async function checkPages(
     }
     let response: Response;
     try {
-      response = await fetch(url, { headers: { 'surrogate-capability': 'tessera="ESI/1.0"', accept: 'text/html' }, redirect: 'manual' });
+      const get = () => fetch(url, { headers: { 'surrogate-capability': 'tessera="ESI/1.0"', accept: 'text/html' }, redirect: 'manual' });
+      // Once more after a network error: a kept-alive connection the origin closed meanwhile fails the first try.
+      response = await get().catch(get);
     } catch (error) {
       pageProblem(`the origin could not be reached (${error instanceof Error ? error.message : error}): is the origin URL right?`);
       problems++;
