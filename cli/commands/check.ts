@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { checkPages, examplePaths } from '../check/check-pages';
 import { FORMAT_OPTIONS, FORMAT_USAGE, formatDiagnostic, githubAnnotation, type JsonProblem, jsonProblem, outputFormat } from '../diagnostics';
 import { httpUrlProblem } from '../http-url';
-import type { CliIo } from '../io';
+import { type CliIo, progressLine } from '../io';
 import { loadManifests } from '../load-manifests';
 import { type Command, count, missingPath } from './command';
 
@@ -89,24 +89,4 @@ function write(io: CliIo, format: 'json' | 'github', problems: JsonProblem[], su
   }
   for (const problem of problems) io.out.write(`${githubAnnotation(problem)}\n`);
   io.out.write(`tessera check: ${summary}\n`);
-}
-
-/**
- * One line on a terminal's stderr that says what check is waiting for (it
- * fetches page by page), redrawn in place and cleared before anything else is
- * written. Nothing at all when stderr is a file or a pipe.
- */
-function progressLine(io: CliIo): { show(text: string): void; clear(): void } {
-  let shown = false;
-  if (!io.err.isTTY) return { show() {}, clear() {} };
-  return {
-    show(text) {
-      io.err.write(`\r\x1b[K${text}`);
-      shown = true;
-    },
-    clear() {
-      if (shown) io.err.write('\r\x1b[K');
-      shown = false;
-    },
-  };
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../commands/command';
+import { clearingProgress, progressLine } from '../io';
 import { startDevServer } from './dev-server';
 import { overridesFromArguments } from './override-arguments';
 
@@ -33,14 +34,17 @@ a broken edit is reported and the last good manifests keep serving.
     const overrides = overridesFromArguments(values.override ?? []);
     const port = Number(values.port ?? 8787);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number, got "${values.port}"`);
+    // Bundling and starting workerd takes seconds: a terminal is told what it waits for.
+    const progress = progressLine(io);
+    progress.show('tessera dev: bundling the gateway and starting workerd…');
     const server = await startDevServer({
       origin: values.origin,
       manifests: values.manifests ?? 'manifests',
       port,
       demo: values.demo || !values.origin,
       overrides,
-      io,
-    });
+      io: clearingProgress(io, progress),
+    }).finally(() => progress.clear());
     io.out.write(
       `\nTessera dev gateway: ${server.url}/\n` +
         `  origin:    ${server.origin}${values.origin ? '' : ' (embedded demo)'}\n` +
