@@ -1,3 +1,4 @@
+import { withoutArguments } from '../lib/query-arguments';
 import { DEBUG_PARAM } from './debug-gate';
 import { FAULT_PARAM } from './fault-injection';
 import { PLACEMENT_PARAM } from './placement-preview';
@@ -18,18 +19,12 @@ export function carriesSwitch(url: URL): boolean {
 export function withoutSwitches(url: URL): URL {
   if (!carriesSwitch(url)) return url;
   const copy = new URL(url.href);
-  copy.search = url.search
-    .slice(1)
-    .split('&')
-    .filter((pair) => !isSwitch(pair))
-    .join('&');
+  copy.search = withoutArguments(url, isSwitch);
   return copy;
 }
 
-/** Names are compared decoded, as `searchParams.get` finds them: `tessera%2Ddebug` is the same switch. */
-function isSwitch(pair: string): boolean {
-  const [name] = new URLSearchParams(pair).keys();
-  return name !== undefined && GATEWAY_SWITCHES.includes(name);
+export function isSwitch(name: string): boolean {
+  return GATEWAY_SWITCHES.includes(name);
 }
 
 /** How every log line names a request: path and query, less the switches (Worker logs are read by more people than the token's holders). */
