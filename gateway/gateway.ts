@@ -15,7 +15,7 @@ import { parseUrl } from './lib/parse-url';
 import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
-import { esiMarkupIn } from './request/esi-injection';
+import { ESI_INJECTION_REFUSAL, esiMarkupIn } from './request/esi-injection';
 import { unforwardableHeader, unforwardableHeaderMessage } from './request/request-header-bytes';
 import { createRouter } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
@@ -156,7 +156,7 @@ export function createGateway(options: GatewayOptions) {
     const injected = match.route.esi !== 'off' ? esiMarkupIn(request, url) : undefined;
     if (injected) {
       console.error(`tessera: ${request.method} ${url.pathname}: refused, ESI markup in the request's ${injected} (ESI injection)`);
-      return errorPage(400, 'This request carries ESI markup, which this site does not accept.');
+      return errorPage(400, ESI_INJECTION_REFUSAL);
     }
     // The request read once: every later reader of its URL, cookies, geo, switches and segment reads this.
     const visitor = await VisitorRequest.read(request, url, match, services.switches, services.segments);

@@ -2,6 +2,7 @@ import { errorPage } from '../http/error-page';
 import { isHtml, processesEsi } from '../http/headers';
 import { passThrough } from '../http/proxy';
 import { serverTiming } from '../observe/server-timing';
+import { ESI_INJECTION_REFUSAL } from '../request/esi-injection';
 import type { StartedPage } from './start-page';
 
 /** An origin page to assemble, or the answer the page ended with before its body. */
@@ -16,34 +17,32 @@ export type OriginAnswer = { kind: 'assemble'; page: Response; body: ReadableStr
 export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> {
   const { visitor, route, origin, began, lifetime, timeline, session } = started;
   const { pathname } = visitor.url;
+  /** The page ends before assembly: nothing more is fetched or read for it. */
+  const ending = async (response: Response, body?: ReadableStream): Promise<OriginAnswer> => {
+    await body?.cancel().catch(() => {});
+    session.cancel();
+    lifetime.release();
+    return ended(response);
+  };
   let page: Response;
   try {
     page = await lifetime.originResponse(started.originResponse);
   } catch (error) {
-    session.cancel();
     const failure = lifetime.failure;
-    lifetime.release();
-    if (failure?.cause === 'origin-timeout' || failure?.cause === 'deadline') return ended(errorPage(504, 'The origin server did not answer in time.'));
-    if (failure?.cause === 'client-gone') return ended(errorPage(499, 'The client went away.'));
+    if (failure?.cause === 'origin-timeout' || failure?.cause === 'deadline') return ending(errorPage(504, 'The origin server did not answer in time.'));
+    if (failure?.cause === 'client-gone') return ending(errorPage(499, 'The client went away.'));
     console.error(`tessera: origin ${origin.origin} unreachable for ${pathname}:`, error);
-    return ended(errorPage(502, 'The origin server could not be reached.'));
+    return ending(errorPage(502, 'The origin server could not be reached.'));
   }
   const originMs = Date.now() - began;
 
   const { body } = page;
-  if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || !body) {
-    session.cancel();
-    lifetime.release();
-    return ended(passThrough(page));
-  }
+  if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || !body) return ending(passThrough(page));
   started.esiActive = processesEsi(route, page.headers);
   // A form that carried ESI markup, echoed into a page that runs ESI: refused, never run (request/esi-injection.ts).
   if (started.esiActive && started.bodyScan && (await started.bodyScan.found())) {
-    await body.cancel();
-    session.cancel();
-    lifetime.release();
     console.error(`tessera: ${visitor.request.method} ${pathname}: refused, ESI markup in the request's body (ESI injection)`);
-    return ended(errorPage(400, 'This request carries ESI markup, which this site does not accept.'));
+    return ending(errorPage(400, ESI_INJECTION_REFUSAL), body);
   }
   session.pageEsiDecided();
   session.prefetchDeclared(); // Started already for a GET; for other methods, now that the answer is a page.
@@ -52,10 +51,8 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   // The page may have ended while its required fragments were awaited (deadline, client gone).
   const failed = lifetime.failure;
   if (failed) {
-    await body.cancel().catch(() => {});
-    session.cancel();
-    lifetime.release();
-    return ended(errorPage(failed.cause === 'client-gone' ? 499 : 504, failed.cause === 'client-gone' ? 'The client went away.' : 'The page took too long.'));
+    const page = failed.cause === 'client-gone' ? errorPage(499, 'The client went away.') : errorPage(504, 'The page took too long.');
+    return ending(page, body);
   }
   // A form's answer stands once the origin has acted on it: a failed required fragment gets its fallback, never an
   // error page that would have the visitor send the form again.
@@ -64,19 +61,10 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
       `tessera: required fragment failed on ${visitor.request.method} ${pathname}, served with its fallback: ${required.failed.map((r) => r.id).join(', ')}`,
     );
   } else if (!required.ok) {
-    await body.cancel();
-    session.cancel();
-    lifetime.release();
     const names = required.failed.map((r) => r.id).join(', ');
     console.error(`tessera: required fragment failed on ${pathname}: ${required.failed.map((r) => `${r.id} (${r.detail})`).join('; ')}`);
-    return ended(
-      errorPage(
-        route.onFailure.status,
-        `A required part of this page (${names}) is unavailable.`,
-        { 'server-timing': serverTiming(originMs, timeline.fragments()) },
-        route.onFailure.html,
-      ),
-    );
+    const timing = { 'server-timing': serverTiming(originMs, timeline.fragments()) };
+    return ending(errorPage(route.onFailure.status, `A required part of this page (${names}) is unavailable.`, timing, route.onFailure.html), body);
   }
   return { kind: 'assemble', page, body, originMs };
 }

@@ -10,6 +10,9 @@
  * or as script escapes (`\u003c`, `\x3c`), and case-folded.
  */
 const ESI_MARKUP = /<\/?esi:|<!--esi/;
+
+/** What the 400 for a request carrying ESI markup says. */
+export const ESI_INJECTION_REFUSAL = 'This request carries ESI markup, which this site does not accept.';
 const MAX_DECODES = 3;
 
 /** Where ESI markup was found in the request (`path`, `query`, `header <name>`), or `undefined`. */
