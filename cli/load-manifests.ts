@@ -217,6 +217,7 @@ function knownFields(p: Path): string[] {
   if (p.length === 1 && p[0] === 'limits') return keys(root.limits.unwrap());
   if (p.length === 1 && p[0] === 'timeouts') return keys(root.timeouts.unwrap());
   if (p.length === 1 && p[0] === 'onFailure') return keys(root.onFailure.unwrap());
+  if (p.length === 1 && p[0] === 'page') return keys(root.page.unwrap());
   if (p.length === 2 && p[0] === 'fragments') return keys(FragmentManifestSchema);
   if (p.length === 3 && p[2] === 'fallback') return ['html', 'src', 'keep'];
   return [];

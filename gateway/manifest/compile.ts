@@ -7,6 +7,7 @@ import {
   type FallbackSpec,
   type FragmentDefaults,
   type FragmentSpec,
+  type PageCacheSpec,
   type RouteLimits,
   type RouteTimeouts,
   type SegmentSource,
@@ -15,7 +16,7 @@ import {
 import { durationMs } from '../lib/duration';
 import { parseUrl } from '../lib/parse-url';
 import { isNegotiationHeader } from '../request/visitor-inputs';
-import type { FragmentManifest, RouteManifest } from './schema';
+import type { FragmentManifest, PageManifest, RouteManifest } from './schema';
 import { checkSrcTemplate, parseSrcTemplate, TemplateError, templateParams, usesSegment } from './src-template';
 
 /**
@@ -118,6 +119,8 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
     }
   }
 
+  const page = manifest.page ? compilePage(manifest.page, manifest, problems) : undefined;
+
   if (problems.length) return { problems };
   return {
     problems,
@@ -138,7 +141,49 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
       timeouts: compileTimeouts(manifest.timeouts),
       segment: manifest.segment ? segmentSource(manifest.segment) : undefined,
       onFailure: { status: manifest.onFailure?.status ?? DEFAULT_FAILURE_STATUS, html: manifest.onFailure?.html },
+      page,
     },
+  };
+}
+
+/** What a page may vary on: the visitor, never the URL (the page key has the path and query already). */
+const PAGE_VARY_HINT = 'expected cookie.NAME, header.NAME, geo.country or segment';
+
+function compilePage(spec: PageManifest, manifest: RouteManifest, problems: CompileProblem[]): PageCacheSpec {
+  const at = (...path: (string | number)[]) => ['page', ...path];
+  const ttlMs = spec.ttl === 'origin' ? undefined : durationMs(spec.ttl, 0);
+  if (ttlMs === 0) problems.push({ path: at('ttl'), message: 'expected a duration above 0, or origin; leave page: out to ask the origin on every view' });
+
+  const vary: TemplateVariable[] = [];
+  (spec.vary ?? []).forEach((name, i) => {
+    let variable: TemplateVariable;
+    try {
+      // The parser fragments' vary and srcs use: the same names mean the same inputs.
+      variable = parseSrcTemplate(`{${name}}`).parts[0] as TemplateVariable;
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      problems.push({ path: at('vary', i), message: `${PAGE_VARY_HINT}, got ${JSON.stringify(name)}` });
+      return;
+    }
+    if (variable.source === 'params' || variable.source === 'query') {
+      problems.push({ path: at('vary', i), message: `${PAGE_VARY_HINT}, got ${JSON.stringify(name)}: the page key already covers the path and query` });
+    } else if (variable.source === 'segment' && !manifest.segment) {
+      problems.push({ path: at('vary', i), message: 'expected segment: on the route (such as "cookie.uid") for a page that varies on segment' });
+    } else vary.push(variable);
+  });
+
+  if (spec.lastGood && !spec.staleIfError) {
+    problems.push({ path: at('lastGood'), message: 'expected staleIfError: as well, for how long the last good copy may be served' });
+  }
+
+  return {
+    ttl: ttlMs === undefined ? { kind: 'origin' } : { kind: 'fixed', ms: ttlMs },
+    staleWhileRevalidateMs: durationMs(spec.staleWhileRevalidate, 0),
+    staleIfErrorMs: durationMs(spec.staleIfError, 0),
+    vary,
+    lastGood: spec.lastGood ?? false,
+    tags: spec.tags ?? [],
+    coalesce: spec.coalesce ?? manifest.coalesce ?? 'isolate',
   };
 }
 

@@ -46,6 +46,8 @@ const absoluteUrl = (what: string) =>
     error: expected(what),
   });
 
+const tag = z.string({ error: expected('a tag (a string)') }).regex(/^[A-Za-z0-9_.:-]+$/, { error: expected('a tag of letters, digits and _ . : -') });
+
 const FallbackSchema = z.union(
   [
     z.literal('keep'),
@@ -74,13 +76,37 @@ export const FragmentManifestSchema = z.strictObject(
     coalesce: z.enum(['isolate', 'global'], { error: expected('isolate or global') }).optional(),
     placement: z.enum(['in-order', 'out-of-order'], { error: expected('in-order or out-of-order') }).optional(),
     placeholder: text('placeholder markup (a string)').optional(),
-    tags: list(
-      z.string({ error: expected('a tag (a string)') }).regex(/^[A-Za-z0-9_.:-]+$/, { error: expected('a tag of letters, digits and _ . : -') }),
-      'a list of tags',
-    ).optional(),
+    tags: list(tag, 'a list of tags').optional(),
   },
   { error: expected('a mapping with at least src:') },
 );
+
+/**
+ * The route's `page:` block: the origin page itself cached, in compiled form.
+ * Its descriptions are given here: the JSON Schema's are looked up by field
+ * name, and there `ttl`, `vary` and `tags` describe a fragment's.
+ */
+const PAGE_TTL = `How long the cached page is fresh: ${DURATION_HINT}, or origin to follow the origin's shared-cache headers (s-maxage, Surrogate-Control max-age, max-age).`;
+const PAGE_VARY =
+  'What the page depends on besides its path and query: cookie.NAME, header.NAME, geo.country or segment. Part of its cache key, and the only cookies and headers the origin request carries.';
+const PAGE_TAGS = 'Purge tags, shared with fragments: POST /__tessera/purge with {"tags": [...]} invalidates every page and fragment carrying one.';
+
+const PageSchema = z
+  .strictObject(
+    {
+      ttl: z
+        .union([z.literal('origin').describe(PAGE_TTL), duration.describe(PAGE_TTL)], { error: expected(`${DURATION_HINT}, or origin`) })
+        .describe(PAGE_TTL),
+      staleWhileRevalidate: duration.optional(),
+      staleIfError: duration.optional(),
+      vary: list(text('a variable name such as "cookie.currency"').describe(PAGE_VARY), 'a list of variables').describe(PAGE_VARY).optional(),
+      lastGood: z.boolean({ error: expected('true or false') }).optional(),
+      tags: list(tag.describe(PAGE_TAGS), 'a list of tags').describe(PAGE_TAGS).optional(),
+      coalesce: z.enum(['isolate', 'global'], { error: expected('isolate or global') }).optional(),
+    },
+    { error: expected('a mapping with at least ttl:') },
+  )
+  .describe('Cache the origin page itself at the edge, compiled once; fragments are still resolved on every view. Absent: the origin is asked on every view.');
 
 const DefaultsSchema = z.strictObject(
   {
@@ -162,9 +188,11 @@ export const RouteManifestSchema = z.strictObject(
       .regex(/^(cookie|header)\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: expected('where the user id comes from, such as "cookie.uid" or "header.x-user-id"') })
       .optional(),
     onFailure: OnFailureSchema.optional(),
+    page: PageSchema.optional(),
   },
   { error: expected('a mapping with route: and fragments:') },
 );
 
 export type RouteManifest = z.infer<typeof RouteManifestSchema>;
 export type FragmentManifest = z.infer<typeof FragmentManifestSchema>;
+export type PageManifest = z.infer<typeof PageSchema>;

@@ -364,3 +364,126 @@ describe('tessera validate, beside an editor', () => {
     expect({ code, out, err }).toEqual({ code: 0, out: '1 manifest OK: page (/page, 0 fragments)\n', err: '' });
   });
 });
+
+describe('tessera validate and build: the page: block', () => {
+  const product = (page: string[], extra: string[] = []) =>
+    manifest('product.yaml', ['route: /products/:id', ...extra, 'page:', ...page.map((line) => `  ${line}`), ''].join('\n'));
+  const problems = async () => (await run('validate')).err.split('\n').filter((line) => line.startsWith('manifests/'));
+
+  it('compiles a full page: block into the route, durations in ms and vary entries parsed as template variables', async () => {
+    await product(
+      [
+        'ttl: 10m',
+        'staleWhileRevalidate: 1m',
+        'staleIfError: 1d',
+        'vary: [cookie.currency, header.X-Market, geo.country, segment]',
+        'lastGood: true',
+        'tags: [catalog]',
+        'coalesce: global',
+      ],
+      ['segment: cookie.uid'],
+    );
+    const { code } = await run('build', '--out', 'routes.json');
+    expect(code).toBe(0);
+    const compiled = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8'));
+    expect(compiled.routes[0].page).toEqual({
+      ttl: { kind: 'fixed', ms: 600_000 },
+      staleWhileRevalidateMs: 60_000,
+      staleIfErrorMs: 86_400_000,
+      vary: [
+        { source: 'cookie', name: 'currency' },
+        { source: 'header', name: 'x-market' },
+        { source: 'geo', name: 'country' },
+        { source: 'segment', name: '' },
+      ],
+      lastGood: true,
+      tags: ['catalog'],
+      coalesce: 'global',
+    });
+  });
+
+  it('takes ttl: origin, fills in the defaults and takes coalesce from the route', async () => {
+    await product(['ttl: origin'], ['coalesce: global']);
+    expect((await run('build', '--out', 'routes.json')).code).toBe(0);
+    const compiled = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8'));
+    expect(compiled.routes[0].page).toEqual({
+      ttl: { kind: 'origin' },
+      staleWhileRevalidateMs: 0,
+      staleIfErrorMs: 0,
+      vary: [],
+      lastGood: false,
+      tags: [],
+      coalesce: 'global',
+    });
+  });
+
+  it('leaves page out of the compiled route when the manifest has no page: block', async () => {
+    await manifest('product.yaml', 'route: /products/:id\n');
+    expect((await run('build', '--out', 'routes.json')).code).toBe(0);
+    const compiled = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8'));
+    expect(compiled.routes[0]).not.toHaveProperty('page');
+    expect(compiled.routes[0].fragments).toEqual({});
+  });
+
+  it('refuses a ttl of 0, with the caret on it', async () => {
+    await product(['ttl: 0']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:3:8: page.ttl: expected a duration above 0, or origin; leave page: out to ask the origin on every view',
+    ]);
+  });
+
+  it('refuses a ttl that is neither a duration nor origin, and a page: block without ttl', async () => {
+    await product(['ttl: forever']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:3:8: page.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, or origin, got "forever"',
+    ]);
+    await product(['staleIfError: 1d']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:2:1: page.ttl: required: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, or origin',
+    ]);
+  });
+
+  it('refuses a vary entry on the URL or on no visitor input, each at its own list item', async () => {
+    await product(['ttl: 10m', 'vary: [cookie.currency, params.id, query.page, geo.city, user.id]']);
+    const hint = 'expected cookie.NAME, header.NAME, geo.country or segment';
+    expect(await problems()).toEqual([
+      `manifests/product.yaml:4:27: page.vary[1]: ${hint}, got "params.id": the page key already covers the path and query`,
+      `manifests/product.yaml:4:38: page.vary[2]: ${hint}, got "query.page": the page key already covers the path and query`,
+      `manifests/product.yaml:4:50: page.vary[3]: ${hint}, got "geo.city"`,
+      `manifests/product.yaml:4:60: page.vary[4]: ${hint}, got "user.id"`,
+    ]);
+  });
+
+  it('refuses a page that varies on segment on a route without segment:', async () => {
+    await product(['ttl: 10m', 'vary: [segment]']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:4:10: page.vary[0]: expected segment: on the route (such as "cookie.uid") for a page that varies on segment',
+    ]);
+  });
+
+  it('refuses lastGood without staleIfError, as for fragments', async () => {
+    await product(['ttl: 10m', 'lastGood: true']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:4:13: page.lastGood: expected staleIfError: as well, for how long the last good copy may be served',
+    ]);
+  });
+
+  it('names an unknown field inside page: and suggests the one meant', async () => {
+    await product(['ttl: 10m', 'staleWhileRevalidat: 1m', 'tags: ["bad tag"]']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:4:3: page.staleWhileRevalidat: unknown field; did you mean "staleWhileRevalidate"? (expected one of: ttl, staleWhileRevalidate, staleIfError, vary, lastGood, tags, coalesce)',
+      'manifests/product.yaml:5:10: page.tags[0]: expected a tag of letters, digits and _ . : -, got "bad tag"',
+    ]);
+  });
+
+  it('describes the page: block in the JSON Schema as a page, not a fragment or a timeout', async () => {
+    const schema = JSON.parse((await run('schema')).out);
+    const page = schema.properties.page;
+    expect(page.description).toMatch(/^Cache the origin page itself/);
+    expect(page.required).toEqual(['ttl']);
+    expect(page.properties.ttl.description).toMatch(/^How long the cached page is fresh/);
+    expect(page.properties.ttl.anyOf).toContainEqual(expect.objectContaining({ const: 'origin' }));
+    expect(page.properties.vary.description).toMatch(/^What the page depends on/);
+    expect(schema.properties.timeouts.properties.page.description).toMatch(/^Request to last byte/);
+  });
+});
