@@ -132,6 +132,30 @@ export interface CompiledRoute {
   /** Absent: the route uses no segments. */
   segment?: SegmentSource;
   onFailure: { status: number; html?: string };
+  /** The `page:` block: the origin page itself is cached, in compiled form. Absent: the origin is asked on every view. */
+  page?: PageCacheSpec;
+}
+
+/** How long a cached page is fresh: a fixed time, or what the origin's shared-cache headers say. */
+export type PageTtl = { kind: 'fixed'; ms: number } | { kind: 'origin' };
+
+/** A route's `page:` block (see page-cache/). */
+export interface PageCacheSpec {
+  ttl: PageTtl;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  /**
+   * What the page varies on: `cookie.X`, `header.X`, `geo.country` or
+   * `segment`. Each is in the page's key, and the cookies and headers named
+   * here are the only visitor credentials the origin request carries.
+   */
+  vary: TemplateVariable[];
+  /** Keep the last good compiled page in KV too (L3), for stale-if-error in a cold data centre. */
+  lastGood: boolean;
+  /** Purge groups, shared with fragments' tags. */
+  tags: string[];
+  /** `global`: misses go through a Durable Object per key, one origin request across isolates. */
+  coalesce: 'isolate' | 'global';
 }
 
 /** The compiled module the Worker imports. */
