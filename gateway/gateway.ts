@@ -6,6 +6,7 @@ import { HeaderLatency } from './fetch/header-latency';
 import { type CacheLayer, cacheApiLayer } from './fragments/cache/cache-api-layer';
 import { DEFAULT_MEMORY_BYTES, FragmentCache } from './fragments/cache/fragment-cache';
 import { kvLastGood, type LastGoodLayer } from './fragments/cache/last-good-layer';
+import { MemoryLru } from './fragments/cache/memory-lru';
 import { FIXED_VERSIONS, KvVersions, type VersionStore } from './fragments/cache/versions';
 import { errorPage } from './http/error-page';
 import { isHtml, processesEsi } from './http/headers';
@@ -15,6 +16,9 @@ import { parseUrl } from './lib/parse-url';
 import type { FragmentObserver } from './observe/fragment-events';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
+import { sizeInMemory as pageSizeInMemory } from './page-cache/cached-page';
+import { PageCache } from './page-cache/page-cache';
+import { cacheApiPages, kvLastGoodPages, type PageLayer } from './page-cache/page-layers';
 import { ESI_INJECTION_REFUSAL, esiMarkupIn } from './request/esi-injection';
 import { unforwardableHeader, unforwardableHeaderMessage } from './request/request-header-bytes';
 import { createRouter } from './request/route-match';
@@ -70,6 +74,8 @@ export interface FragmentCacheSettings {
   random?: () => number;
   /** Replaces the Cache API as L2 (tests inject a failing one); `null`: no L2. */
   sharedLayer?: CacheLayer | null;
+  /** The Cache API cache used as the page cache's L2 (default `tessera:pages`); `null`: no L2 for pages. */
+  pageCacheName?: string | null;
 }
 
 /**
@@ -80,7 +86,11 @@ export interface FragmentCacheSettings {
 export function createGateway(options: GatewayOptions) {
   const matchRoute = createRouter(checkedRoutes(options.manifests));
   // One per isolate: every request of this isolate shares its memory layer and in-flight fetches.
-  const cache = options.cache === false ? undefined : createFragmentCache(options.cache ?? {});
+  // Fragments and compiled pages share one L1 and its byte bound.
+  const settings = options.cache === false ? undefined : (options.cache ?? {});
+  const memory = settings && new MemoryLru(settings.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+  const cache = settings && memory && createFragmentCache(settings, memory);
+  const pages = settings && memory && createPageCache(settings, memory);
   const outbound: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
   const origins = new Map<string, URL | undefined>();
   const originUrl = (origin: string) => {
@@ -94,6 +104,11 @@ export function createGateway(options: GatewayOptions) {
     versions ??= env.TESSERA_VERSIONS ? new KvVersions(env.TESSERA_VERSIONS, cache?.now) : FIXED_VERSIONS;
     return versions;
   };
+  let lastGoodPages: PageLayer | undefined;
+  const lastGoodPageLayer = (env: GatewayEnv) => {
+    if (env.TESSERA_LAST_GOOD) lastGoodPages ??= kvLastGoodPages(env.TESSERA_LAST_GOOD, cache?.now ?? Date.now);
+    return lastGoodPages;
+  };
   let lastGood: LastGoodLayer | undefined;
   const lastGoodLayer = (env: GatewayEnv) => {
     if (env.TESSERA_LAST_GOOD) lastGood ??= kvLastGood(env.TESSERA_LAST_GOOD, cache?.now ?? Date.now);
@@ -105,6 +120,8 @@ export function createGateway(options: GatewayOptions) {
     (services ??= {
       fetch: outbound,
       cache: cache && { store: cache, versions: versionStore(env), lastGood: lastGoodLayer(env), coalescer: env.TESSERA_COALESCER },
+      pages,
+      lastGoodPages: lastGoodPageLayer(env),
       latency: new HeaderLatency(),
       metrics: env.TESSERA_METRICS,
       observer: options.observer,
@@ -164,13 +181,19 @@ export function createGateway(options: GatewayOptions) {
   }
 }
 
-function createFragmentCache(settings: FragmentCacheSettings): FragmentCache {
+function createFragmentCache(settings: FragmentCacheSettings, memory: MemoryLru): FragmentCache {
   return new FragmentCache({
     memoryBytes: settings.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+    memory,
     shared: settings.sharedLayer === undefined ? cacheApiLayer(settings.cacheName ?? 'tessera:fragments') : (settings.sharedLayer ?? undefined),
     now: settings.now,
     random: settings.random,
   });
+}
+
+function createPageCache(settings: FragmentCacheSettings, memory: MemoryLru): PageCache {
+  const shared = settings.pageCacheName === null ? undefined : cacheApiPages(settings.pageCacheName ?? 'tessera:pages');
+  return new PageCache({ memory: memory.space('page', pageSizeInMemory), shared, now: settings.now });
 }
 
 function isUpgrade(request: Request): boolean {

@@ -3,8 +3,9 @@ import { sameSecret } from '../lib/same-secret';
 
 /**
  * `POST /__tessera/purge` with `Authorization: Bearer $TESSERA_ADMIN_TOKEN`
- * and a body such as `{"fragments": ["header"], "tags": ["chrome"]}`. It bumps
- * the versions those fragments' cache keys include. The token is compared in
+ * and a body such as `{"fragments": ["header"], "tags": ["chrome"], "routes":
+ * ["product"]}`. It bumps the versions those fragments' and those routes'
+ * cached pages' keys include; a tag purges fragments and pages that carry it. The token is compared in
  * constant time; 401 without one, 403 with a wrong one.
  */
 export const PURGE_PATH = '/__tessera/purge';
@@ -27,7 +28,7 @@ export async function handlePurge(request: Request, adminToken: string | undefin
 }
 
 function parseTargets(body: string): PurgeTargets | string {
-  const expected = 'expected JSON such as {"fragments": ["header"], "tags": ["chrome"]}';
+  const expected = 'expected JSON such as {"fragments": ["header"], "tags": ["chrome"], "routes": ["product"]}';
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -38,8 +39,9 @@ function parseTargets(body: string): PurgeTargets | string {
   const record = (data ?? {}) as Record<string, unknown>;
   const fragments = list(record.fragments);
   const tags = list(record.tags);
-  if (!fragments || !tags || fragments.length + tags.length === 0) return expected;
-  return { fragments, tags };
+  const routes = list(record.routes);
+  if (!fragments || !tags || !routes || fragments.length + tags.length + routes.length === 0) return expected;
+  return { fragments, tags, routes };
 }
 
 function answer(status: number, body: object, headers: Record<string, string> = {}): Response {

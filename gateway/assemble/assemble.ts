@@ -1,5 +1,5 @@
 import type { FragmentSource, PlacedFragment, Placement, TryBlock } from '../contract/fragment-source';
-import { wasFetched } from '../contract/types';
+import { type IncludeAttributes, wasFetched } from '../contract/types';
 import {
   DEBUG_CLOSE,
   debugOpen,
@@ -106,10 +106,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         const placement = source.include(include, context.depth);
         if (!placement) return void element.remove();
         const marker = `esi:include src="${include.src}"`;
-        // In place or out of order, a failed include is the route's to judge (esiErrors).
-        const judge = (fragment: PlacedFragment) => {
-          if (include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
-        };
+        const judge = (fragment: PlacedFragment) => judgeInclude(source, include, fragment);
         if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
           const { placeholder, fallbackHtml } = placement.outOfOrder;
           const content = deferred(placement.fragment, source, context, marker, (html, fragment) => {
@@ -138,11 +135,16 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
     .on('esi\\:comment', { element: (element) => void element.remove() });
 }
 
+/** In place or out of order, a failed include is the route's to judge (esiErrors). */
+export function judgeInclude(source: FragmentSource, include: IncludeAttributes, fragment: PlacedFragment): void {
+  if (include.onerror !== 'continue' && !wasFetched(fragment.result)) source.includeFailed(include, fragment);
+}
+
 /**
  * Renders a marker's fragment: synchronously when it has settled and holds no
  * markers of its own, otherwise by suspending the rewriter until it has.
  */
-function place(
+export function place(
   placement: Placement,
   source: FragmentSource,
   context: MarkupContext,
@@ -232,7 +234,7 @@ async function inlineRawText(html: string, source: FragmentSource): Promise<stri
   return pieces.map((piece) => decoder.decode(piece, { stream: true })).join('') + decoder.decode();
 }
 
-function debugWrapped(context: MarkupContext, fragment: PlacedFragment | undefined, html: string): string {
+export function debugWrapped(context: MarkupContext, fragment: PlacedFragment | undefined, html: string): string {
   return context.debug && fragment ? `${debugOpen(fragment.key)}${html}${DEBUG_CLOSE}` : html;
 }
 

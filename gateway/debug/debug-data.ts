@@ -9,6 +9,8 @@ export interface DebugData {
   path: string;
   traceId: string;
   originMs: number;
+  /** Where the page came from on a route with `page:` (hit, miss, stale, revalidated). */
+  originState?: string;
   totalMs: number;
   route: Pick<CompiledRoute, 'name' | 'file' | 'patterns' | 'esi' | 'esiErrors' | 'limits' | 'timeouts'> & { fragments: Record<string, unknown> };
   /** The response headers the gateway sent. */
@@ -45,6 +47,7 @@ export function debugData(input: {
   url: URL;
   traceId: string;
   originMs: number;
+  originState?: string;
   totalMs: number;
   route: CompiledRoute;
   headers: Headers;
@@ -72,6 +75,7 @@ export function debugData(input: {
     path: input.url.pathname,
     traceId: input.traceId,
     originMs: input.originMs,
+    originState: input.originState,
     totalMs: input.totalMs,
     route: {
       name: route.name,

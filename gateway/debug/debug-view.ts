@@ -41,7 +41,16 @@ export class DebugView {
   }
 
   /** What goes at the end of the body, once every fragment has settled. */
-  markup(input: { url: URL; traceId: string; originMs: number; totalMs: number; route: CompiledRoute; headers: Headers; spans: FragmentSpan[] }): string {
+  markup(input: {
+    url: URL;
+    traceId: string;
+    originMs: number;
+    originState?: string;
+    totalMs: number;
+    route: CompiledRoute;
+    headers: Headers;
+    spans: FragmentSpan[];
+  }): string {
     const data = embedJson(debugData({ ...input, notes: this.notes, events: this.timeline.events, placement: this.placement }));
     return `<script type="application/json" id="tessera-debug-data">${data}</script><script nonce="${this.nonce}">${OVERLAY_SCRIPT}</script>`;
   }

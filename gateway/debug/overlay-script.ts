@@ -205,8 +205,8 @@ export const OVERLAY_SCRIPT = `(() => {
     r.append(track, el('span', 'ms r', time));
     return r;
   };
-  const origin = row('div', 'origin', [[0, data.originMs, '#6e7781']], ms(data.originMs));
-  origin.title = 'origin response headers';
+  const origin = row('div', data.originState ? 'origin (' + data.originState + ')' : 'origin', [[0, data.originMs, '#6e7781']], ms(data.originMs));
+  origin.title = data.originState ? 'the page came from the page cache: ' + data.originState : 'origin response headers';
   body.append(origin);
 
   // Each fragment: its row, and under it what someone debugging it asks first.

@@ -108,7 +108,7 @@ export function originRequestsEsi(headers: Headers): boolean {
 }
 
 /** How the gateway names itself to origins in Surrogate-Capability, and how targeted Surrogate-Control addresses it. */
-const SURROGATE_NAME = 'tessera';
+export const SURROGATE_NAME = 'tessera';
 
 export function isHtml(headers: Headers): boolean {
   const type = (headers.get('content-type') ?? '').toLowerCase();

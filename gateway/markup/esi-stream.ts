@@ -63,6 +63,11 @@ const EMPTY_ELEMENTS = new Set(['esi:include', 'esi:comment']);
 /** Only includes (self-closing or not) and plain markup: nothing to apply. */
 const ANY_LANGUAGE = /<esi:(?!include\b)|<\/esi:|<!--esi/i;
 
+/** Whether markup holds any ESI beyond `<esi:include>` tags: only then does this pass change a byte of it. */
+export function hasEsiLanguage(text: string): boolean {
+  return ANY_LANGUAGE.test(text);
+}
+
 /** Where scanning goes on after a construct, and whether its bytes pass through with the markup around them. */
 type Step = { next: number; passes: boolean };
 

@@ -8,8 +8,8 @@ import type { FragmentSpan } from './fragment-events';
  * sent is listed as `desc="pending"`; the required ones are always settled by
  * then.
  */
-export function serverTiming(originMs: number, fragments: FragmentSpan[]): string {
-  const entries = [`origin;dur=${originMs}`];
+export function serverTiming(originMs: number, fragments: FragmentSpan[], originState?: string): string {
+  const entries = [originState ? `origin;dur=${originMs};desc="${originState}"` : `origin;dur=${originMs}`];
   const used = new Set<string>();
   for (const { fragment: id, result } of fragments) {
     let name = `fragment.${token(id)}`;
@@ -47,7 +47,7 @@ function token(id: string): string {
 }
 
 /** One line per page for the dev console: the whole waterfall, which headers cannot carry. */
-export function timingReport(url: URL, originMs: number, totalMs: number, fragments: FragmentSpan[], traceId?: string): string {
+export function timingReport(url: URL, originMs: number, totalMs: number, fragments: FragmentSpan[], traceId?: string, originNote?: string): string {
   const parts = fragments.map(({ fragment: id, result, queuedMs }) => {
     if (!result) return `${id} pending`;
     const queued = queuedMs > 0 ? ` (queued ${queuedMs}ms)` : '';
@@ -64,5 +64,5 @@ export function timingReport(url: URL, originMs: number, totalMs: number, fragme
             : '';
     return `${id} ${result.durationMs}ms ${desc}${why}${queued}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
   });
-  return `tessera: ${loggedUrl(url)} ${totalMs}ms | origin ${originMs}ms | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
+  return `tessera: ${loggedUrl(url)} ${totalMs}ms | origin ${originMs}ms${originNote ? ` ${originNote}` : ''} | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
 }

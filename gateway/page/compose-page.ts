@@ -5,15 +5,18 @@ import type { VisitorRequest } from '../request/visitor-request';
 import { answerOrigin } from './early-ends';
 import type { GatewayServices } from './gateway-services';
 import { pumpPage } from './page-pump';
-import { pageResponse } from './page-response';
+import { type PageAssembly, pageResponse } from './page-response';
 import { startPage } from './start-page';
 
 /**
- * A matched request (any method but HEAD), conducted: the origin page and every declared fragment are
- * requested at the same moment (start-page.ts); the answers before a body are
- * given (early-ends.ts); the origin body streams through the pump
- * (page-pump.ts) into the assembler, under the page's headers
- * (page-response.ts).
+ * A matched request (any method but HEAD), conducted: the origin page (or
+ * its cached copy) and every declared fragment are requested at the same
+ * moment (start-page.ts); the answers before a body are given
+ * (early-ends.ts); then the page is assembled under its headers
+ * (page-response.ts). A cached page in compiled form that goes in document
+ * order is rendered marker by marker; every other page streams through the
+ * pump (page-pump.ts) and the assembling rewriter, the origin's bytes or the
+ * cached copy's alike.
  */
 export async function composePage(
   visitor: VisitorRequest,
@@ -26,7 +29,18 @@ export async function composePage(
   const answer = await answerOrigin(started);
   if (answer.kind === 'ended') return answer.response;
   const placement = placementDecision(route, visitor.request, answer.page.headers, visitor.switches.placement);
-  const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, started.esi.inBand) : undefined;
-  const body = pumpPage(started, answer.body, outOfOrder);
-  return pageResponse(started, answer, body, outOfOrder, services.logTimings);
+  const cut = answer.source.from === 'cache' ? answer.source.page.markup.cut : undefined;
+  let assembly: PageAssembly;
+  if (cut?.kind === 'markers' && placement.kind === 'in-order' && answer.source.from === 'cache') {
+    void answer.body.cancel().catch(() => {});
+    for (const marker of cut.markers) {
+      if (marker.kind === 'slot') started.session.discovery.slot(marker.id);
+      else started.session.discovery.include(marker.include);
+    }
+    assembly = { kind: 'compiled', bytes: answer.source.page.markup.bytes, markers: cut.markers };
+  } else {
+    const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, started.esi.inBand) : undefined;
+    assembly = { kind: 'streamed', body: pumpPage(started, answer.body, outOfOrder), outOfOrder };
+  }
+  return pageResponse(started, answer, assembly, services.logTimings);
 }

@@ -2,11 +2,18 @@ import { errorPage } from '../http/error-page';
 import { isHtml, processesEsi } from '../http/headers';
 import { passThrough } from '../http/proxy';
 import { serverTiming } from '../observe/server-timing';
+import { cachedResponse } from '../page-cache/cached-page';
+import { OriginTimeout, type PageOrigin } from '../page-cache/page-cache';
 import { ESI_INJECTION_REFUSAL } from '../request/esi-injection';
 import type { StartedPage } from './start-page';
 
 /** An origin page to assemble, or the answer the page ended with before its body. */
-export type OriginAnswer = { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array>; originMs: number } | { kind: 'ended'; response: Response };
+export type OriginAnswer =
+  | { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array>; originMs: number; source: PageOrigin }
+  | { kind: 'ended'; response: Response };
+
+/** On a route with `page:` the cache bounds the origin request itself (so a stale copy can answer); the page's own bound only backs it up. */
+const PAGE_CACHE_GRACE_MS = 1000;
 
 /**
  * Waits for the origin's answer and gives every answer that comes before an
@@ -24,18 +31,19 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
     lifetime.release();
     return ended(response);
   };
-  let page: Response;
+  let source: PageOrigin;
   try {
-    page = await lifetime.originResponse(started.originResponse);
+    source = await lifetime.originResponse(started.originPage, started.pageCached ? PAGE_CACHE_GRACE_MS : 0);
   } catch (error) {
     const failure = lifetime.failure;
-    if (failure?.cause === 'origin-timeout' || failure?.cause === 'deadline') return ending(errorPage(504, 'The origin server did not answer in time.'));
+    if (error instanceof OriginTimeout || failure?.cause === 'origin-timeout' || failure?.cause === 'deadline')
+      return ending(errorPage(504, 'The origin server did not answer in time.'));
     if (failure?.cause === 'client-gone') return ending(errorPage(499, 'The client went away.'));
     console.error(`tessera: origin ${origin.origin} unreachable for ${pathname}:`, error);
     return ending(errorPage(502, 'The origin server could not be reached.'));
   }
   const originMs = Date.now() - began;
-
+  const page = source.from === 'origin' ? source.response : cachedResponse(source.page);
   const { body } = page;
   if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || !body) return ending(passThrough(page));
   started.esiActive = processesEsi(route, page.headers);
@@ -63,10 +71,10 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   } else if (!required.ok) {
     const names = required.failed.map((r) => r.id).join(', ');
     console.error(`tessera: required fragment failed on ${pathname}: ${required.failed.map((r) => `${r.id} (${r.detail})`).join('; ')}`);
-    const timing = { 'server-timing': serverTiming(originMs, timeline.fragments()) };
+    const timing = { 'server-timing': serverTiming(originMs, timeline.fragments(), started.pageCached ? source.state : undefined) };
     return ending(errorPage(route.onFailure.status, `A required part of this page (${names}) is unavailable.`, timing, route.onFailure.html), body);
   }
-  return { kind: 'assemble', page, body, originMs };
+  return { kind: 'assemble', page, body, originMs, source };
 }
 
 function ended(response: Response): OriginAnswer {

@@ -2,6 +2,8 @@ import type { DevOverrides } from '../fetch/dev-overrides';
 import type { HeaderLatency } from '../fetch/header-latency';
 import type { SessionCache } from '../fragments/fragment-session';
 import type { FragmentObserver } from '../observe/fragment-events';
+import type { PageCache } from '../page-cache/page-cache';
+import type { PageLayer } from '../page-cache/page-layers';
 import type { DebugSettings } from '../request/debug-gate';
 
 /**
@@ -14,6 +16,10 @@ export interface GatewayServices {
   readonly fetch: typeof fetch;
   /** The fragment cache with the versions its keys include, the last-good layer and the coalescer namespace; undefined: no cache. */
   readonly cache: SessionCache | undefined;
+  /** The page cache, for routes with `page:`; undefined: the cache is off. */
+  readonly pages: PageCache | undefined;
+  /** L3 for pages with `page.lastGood`, when TESSERA_LAST_GOOD is bound. */
+  readonly lastGoodPages: PageLayer | undefined;
   /** The isolate's memory of fragment latencies, which orders each page's queue. */
   readonly latency: HeaderLatency;
   /** Workers Analytics Engine: one data point per fragment, when bound. */

@@ -90,11 +90,11 @@ export class PageLifetime {
     clearTimeout(this.deadline);
   }
 
-  /** The origin's response headers, within the route's origin timeout. */
-  async originResponse(pending: Promise<Response>): Promise<Response> {
+  /** The origin's response headers, within the route's origin timeout (plus `graceMs`, where another bound comes first). */
+  async originResponse<T>(pending: Promise<T>, graceMs = 0): Promise<T> {
     const timer = setTimeout(
       () => this.end(new PageAborted('origin-timeout', `origin sent no response headers within ${this.timeouts.originMs}ms`)),
-      this.timeouts.originMs,
+      this.timeouts.originMs + graceMs,
     );
     try {
       return await pending;

@@ -1,51 +1,81 @@
 import { assembleResponse } from '../assemble/assemble';
+import { assembleCompiled } from '../assemble/compiled-assembly';
 import type { OutOfOrderPage } from '../assemble/out-of-order-page';
 import { DebugView } from '../debug/debug-view';
 import { assembledPageHeaders } from '../http/page-headers';
+import type { Marker } from '../markup/page-compiler';
 import { serverTiming, timingReport } from '../observe/server-timing';
+import type { PageOrigin } from '../page-cache/page-cache';
 import { isPreview } from '../request/gateway-switches';
+import { PageAborted } from './page-lifetime';
 import type { StartedPage } from './start-page';
+
+/**
+ * How the page's markup becomes the body: the origin's bytes streamed
+ * through the pump and the assembling rewriter, or a cached page's compiled
+ * form rendered marker by marker.
+ */
+export type PageAssembly =
+  | { kind: 'streamed'; body: ReadableStream<Uint8Array>; outOfOrder: OutOfOrderPage | undefined }
+  | { kind: 'compiled'; bytes: Uint8Array; markers: readonly Marker[] };
 
 /**
  * The assembled page's response: its headers (the origin's as they apply to
  * the page, Server-Timing, the debug view's, a preview's `no-store`) and the
- * assembler's output, with what goes at the end of the document: templates
+ * assembled body, with what goes at the end of the document: templates
  * still owed on an out-of-order page, the debug overlay, and (tessera dev)
  * the timing report once the page has streamed.
  */
 export function pageResponse(
   started: StartedPage,
-  origin: { page: Response; originMs: number },
-  body: ReadableStream<Uint8Array>,
-  outOfOrder: OutOfOrderPage | undefined,
+  origin: { page: Response; originMs: number; source: PageOrigin },
+  assembly: PageAssembly,
   logTimings: boolean,
 ): Response {
-  const { visitor, route, began, lifetime, timeline, trace, session, esi } = started;
-  const { page, originMs } = origin;
+  const { visitor, route, began, lifetime, timeline, trace, session, esi, pageCached } = started;
+  const { page, originMs, source } = origin;
   const pageEsi = started.esiActive;
   const { url, switches } = visitor;
+  const originState = pageCached ? source.state : undefined;
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
-  headers.append('server-timing', serverTiming(originMs, timeline.fragments()));
+  headers.append('server-timing', serverTiming(originMs, timeline.fragments(), originState));
   const debugView = DebugView.forPage(switches, route, url.pathname, timeline);
   debugView?.adjust(headers);
   // A page with forced failures or placements is a preview, never the page.
   if (isPreview(switches)) headers.set('cache-control', 'private, no-store');
-  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId)) : undefined;
+  const originNote = originState && (source.from === 'origin' && source.notStored ? `${originState} (not cached: ${source.notStored})` : originState);
+  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId, originNote)) : undefined;
   const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand: esi.inBand };
-  const assembled = assembleResponse(
-    new Response(body),
-    session,
-    context,
-    (end) => {
-      lifetime.finish(report);
-      // Templates still owed go in at the very end (the pump holds the page's end until each has had a flush point).
-      const templates = outOfOrder?.templates();
-      if (templates) end.append(templates, { html: true });
-      if (!debugView) return;
-      const spans = timeline.fragments();
-      end.append(debugView.markup({ url, traceId: trace.traceId, originMs, totalMs: Date.now() - began, route, headers, spans }), { html: true });
-    },
-    outOfOrder,
-  );
-  return new Response(assembled.body, { status: page.status, statusText: page.statusText, headers });
+  const outOfOrder = assembly.kind === 'streamed' ? assembly.outOfOrder : undefined;
+  /** What goes at the very end, once the markup has: it throws when the page ended early. */
+  const end = (): string => {
+    lifetime.finish(report);
+    // Templates still owed go in at the very end (the pump holds the page's end until each has had a flush point).
+    const templates = outOfOrder?.templates() ?? '';
+    if (!debugView) return templates;
+    const spans = timeline.fragments();
+    return templates + debugView.markup({ url, traceId: trace.traceId, originMs, originState, totalMs: Date.now() - began, route, headers, spans });
+  };
+  const body =
+    assembly.kind === 'compiled'
+      ? assembleCompiled({
+          bytes: assembly.bytes,
+          markers: assembly.markers,
+          source: session,
+          context,
+          atEnd: end,
+          failure: () => lifetime.failure,
+          clientGone: () => lifetime.end(new PageAborted('client-gone', 'the client went away')),
+        })
+      : assembleResponse(
+          new Response(assembly.body),
+          session,
+          context,
+          (document) => {
+            const markup = end();
+            if (markup) document.append(markup, { html: true });
+          },
+          outOfOrder,
+        ).body;
+  return new Response(body, { status: page.status, statusText: page.statusText, headers });
 }

@@ -1,13 +1,17 @@
-import type { CompiledRoute } from '../contract/types';
+import type { CompiledRoute, PageCacheSpec } from '../contract/types';
 import { ConnectionSlots } from '../fetch/connection-slots';
 import { HostPolicy } from '../fetch/host-policy';
+import { cacheKey } from '../fragments/cache/cache-key';
+import { FIXED_VERSIONS } from '../fragments/cache/versions';
 import { FragmentSession } from '../fragments/fragment-session';
-import { originRequestHeaders } from '../http/headers';
+import { originRequestHeaders, processesEsi } from '../http/headers';
 import { discoverAttempt } from '../markup/discover-attempt';
 import { PageEsi } from '../markup/page-esi';
 import { fanOut, PageTimeline } from '../observe/fragment-events';
 import { fragmentMetrics } from '../observe/fragment-metrics';
 import { TraceContext } from '../observe/trace-context';
+import type { PageCache, PageOrigin } from '../page-cache/page-cache';
+import { pageKeyParts, withoutUnkeyedCredentials } from '../page-cache/page-key';
 import { EsiBodyScan } from '../request/esi-injection';
 import { RequestVars } from '../request/request-vars';
 import { readsEsiArgs, upstreamUrl } from '../request/upstream-url';
@@ -28,8 +32,10 @@ export interface StartedPage {
   readonly trace: TraceContext;
   readonly esi: PageEsi;
   readonly session: FragmentSession;
-  /** The origin's response, on its way. */
-  readonly originResponse: Promise<Response>;
+  /** The origin's page, on its way: from the origin, or from the page cache on a route with `page:`. */
+  readonly originPage: Promise<PageOrigin>;
+  /** Whether this view went through the page cache (Server-Timing then says where its page came from). */
+  readonly pageCached: boolean;
   /** Whether the page is processed as ESI: known once the origin has answered (early-ends.ts decides). */
   esiActive: boolean;
   /** A form's body on a route that may run ESI, scanned for ESI markup on its way to the origin (esi-injection.ts). */
@@ -60,7 +66,10 @@ export async function startPage(
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
   const bodyScan = route.esi !== 'off' && visitor.request.body && !READS_NO_BODY.has(visitor.request.method) ? new EsiBodyScan() : undefined;
-  const originResponse = requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan);
+  const viaCache = pageCacheFor(visitor, route, services);
+  const originPage: Promise<PageOrigin> = viaCache
+    ? askPageCache(visitor, route, viaCache, pageUrl, trace, services, slots, ctx)
+    : requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan).then((response) => ({ from: 'origin', response, state: 'miss' }));
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
   const esi = new PageEsi(
@@ -103,7 +112,52 @@ export async function startPage(
   });
   // A GET's fragments start with it. A form's answer is often a redirect, so its fragments wait until it is a page (early-ends.ts).
   if (request.method === 'GET') session.prefetchDeclared();
-  return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originResponse, bodyScan });
+  const pageCached = viaCache !== undefined;
+  return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originPage, pageCached, bodyScan });
+}
+
+/**
+ * The page cache serves GETs on routes with `page:`. A placement preview
+ * asks the origin as before: it is a one-off view, never stored.
+ */
+function pageCacheFor(visitor: VisitorRequest, route: CompiledRoute, services: GatewayServices): { spec: PageCacheSpec; cache: PageCache } | undefined {
+  const { pages } = services;
+  if (!route.page || !pages || visitor.request.method !== 'GET' || visitor.switches.placement !== undefined) return undefined;
+  return { spec: route.page, cache: pages };
+}
+
+/** The page through the page cache: its key (vary values, purge version), then a cached copy or one origin request for every view that needs it. */
+async function askPageCache(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  { spec, cache }: { spec: PageCacheSpec; cache: PageCache },
+  pageUrl: URL,
+  trace: TraceContext,
+  services: GatewayServices,
+  slots: ConnectionSlots,
+  ctx: ExecutionContext,
+): Promise<PageOrigin> {
+  const keepAlive = (work: Promise<unknown>) => ctx.waitUntil(work);
+  const vars = new RequestVars(visitor, await visitor.segment());
+  const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
+  const key = await cacheKey(
+    pageKeyParts(route.name, pageUrl, spec.vary, (v) => vars.get(v), version),
+    'tessera.page',
+  );
+  const headers = withoutUnkeyedCredentials(originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost }), spec);
+  for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
+  return cache.answer({
+    spec,
+    key,
+    url: pageUrl,
+    headers,
+    send: (headers, signal) => slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), { headers, redirect: 'manual', signal })),
+    esi: (headers) => processesEsi(route, headers),
+    originTimeoutMs: route.timeouts.originMs,
+    bodyTimeoutMs: route.timeouts.pageMs,
+    lastGood: services.lastGoodPages,
+    keepAlive,
+  });
 }
 
 /** The origin request: the client's method, body and headers (less hop-by-hop, conditionals and the debug header), as a span of the page's trace. */

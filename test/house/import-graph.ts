@@ -67,6 +67,7 @@ export const FLOORS: readonly (readonly string[])[] = [
   ['markup', 'http', 'observe', 'manifest'],
   ['debug', 'fetch'],
   ['fragments', 'assemble'],
+  ['page-cache'],
   ['page', 'admin'],
   ['gateway.ts'],
   ['index.ts'],

@@ -102,7 +102,7 @@ export function gatewayForRoutes(net: ReturnType<typeof upstream>, manifests: Ro
   const handle = createGateway({
     manifests: compile(...manifests),
     fetch: net.fetch,
-    cache: { cacheName: `test-${++gateways}-${Math.random()}`, ...options.cache },
+    cache: { cacheName: `test-${++gateways}-${Math.random()}`, pageCacheName: `test-pages-${gateways}-${Math.random()}`, ...options.cache },
     observer: options.observer,
   });
   return async (path: string, init?: RequestInit) => {

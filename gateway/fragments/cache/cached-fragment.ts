@@ -18,6 +18,9 @@ export interface CachedFragment {
   lastModified?: string;
 }
 
+/** What freshness is judged by: the same for a cached fragment and a cached page. */
+export type FreshnessWindow = Pick<CachedFragment, 'storedAt' | 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs'>;
+
 export type Freshness =
   | { state: 'fresh' }
   /** Serve it now, refresh in the background. */
@@ -26,7 +29,7 @@ export type Freshness =
   | { state: 'stale-if-error' }
   | { state: 'expired' };
 
-export function freshness(entry: CachedFragment, now: number): Freshness {
+export function freshness(entry: FreshnessWindow, now: number): Freshness {
   const age = now - entry.storedAt;
   if (age < entry.ttlMs) return { state: 'fresh' };
   const staleFor = age - entry.ttlMs;
@@ -36,7 +39,7 @@ export function freshness(entry: CachedFragment, now: number): Freshness {
 }
 
 /** How long any layer needs to keep the entry: until no window can use it any more. */
-export function retentionMs(entry: CachedFragment): number {
+export function retentionMs(entry: FreshnessWindow): number {
   return entry.ttlMs + Math.max(entry.staleWhileRevalidateMs, entry.staleIfErrorMs);
 }
 

@@ -2,7 +2,7 @@ import type { CacheLayer } from './cache-api-layer';
 import type { CacheKey } from './cache-key';
 import { type CachedFragment, freshness, sizeInMemory } from './cached-fragment';
 import type { LastGoodLayer } from './last-good-layer';
-import { MemoryLru } from './memory-lru';
+import { type LruSpace, MemoryLru } from './memory-lru';
 import { type KeepAlive, SharedFlights } from './shared-flights';
 import { VariantBudget } from './variant-budget';
 
@@ -13,8 +13,10 @@ import { VariantBudget } from './variant-budget';
  * throws is skipped, logged once, and never breaks a page.
  */
 export interface FragmentCacheOptions {
-  /** L1 bound in bytes. */
+  /** L1 bound in bytes (when no `memory` is given). */
   memoryBytes: number;
+  /** L1 shared with the page cache: one bound for fragments and compiled pages together. */
+  memory?: MemoryLru;
   /** L2; absent where the platform has none. */
   shared?: CacheLayer;
   /** Injected in tests, so TTLs never need real waiting. */
@@ -28,7 +30,7 @@ export const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
 export class FragmentCache {
   readonly now: () => number;
   private readonly random: () => number;
-  private readonly memory: MemoryLru<CachedFragment>;
+  private readonly memory: LruSpace<CachedFragment>;
   private readonly shared?: CacheLayer;
   private readonly inflight = new SharedFlights<unknown>();
   private readonly variants: VariantBudget;
@@ -37,7 +39,7 @@ export class FragmentCache {
   constructor(options: FragmentCacheOptions) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.memory = new MemoryLru(options.memoryBytes, sizeInMemory);
+    this.memory = (options.memory ?? new MemoryLru(options.memoryBytes)).space('fragment', sizeInMemory);
     this.shared = options.shared;
     this.variants = new VariantBudget((id) => {
       const entry = this.memory.peek(id);

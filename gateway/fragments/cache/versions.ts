@@ -13,11 +13,15 @@ import { type KeepAlive, SharedFlights } from './shared-flights';
 export interface PurgeTargets {
   fragments: string[];
   tags: string[];
+  /** Cached pages, by route (manifest) name. */
+  routes: string[];
 }
 
 export interface VersionStore {
   /** The version part of a cache key, for a fragment and its tags; a read it starts is kept alive by `keepAlive`. */
   version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string>;
+  /** The same for a route's cached pages: the route's version and its page tags'. */
+  pageVersion(route: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string>;
   purge(targets: PurgeTargets): Promise<void>;
 }
 
@@ -29,6 +33,7 @@ const KV_READ_BOUND_MS = 2_000;
 /** Without a KV namespace every version is 0, and purge is not available. */
 export const FIXED_VERSIONS: VersionStore = {
   version: async () => '0',
+  pageVersion: async () => '0',
   purge: async () => {
     throw new Error('purge needs a KV namespace bound as TESSERA_VERSIONS');
   },
@@ -46,16 +51,23 @@ export class KvVersions implements VersionStore {
     this.reads = new SharedFlights(now);
   }
 
-  async version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string> {
-    const names = [`fragment:${fragment}`, ...tags.map((tag) => `tag:${tag}`)];
-    return (await Promise.all(names.map((name) => this.read(name, keepAlive)))).join('.');
+  version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string> {
+    return this.versionOf([`fragment:${fragment}`, ...tags.map((tag) => `tag:${tag}`)], keepAlive);
   }
 
-  async purge({ fragments, tags }: PurgeTargets): Promise<void> {
+  pageVersion(route: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string> {
+    return this.versionOf([`route:${route}`, ...tags.map((tag) => `tag:${tag}`)], keepAlive);
+  }
+
+  async purge({ fragments, tags, routes }: PurgeTargets): Promise<void> {
     const stamp = String(this.now());
-    const names = [...fragments.map((f) => `fragment:${f}`), ...tags.map((t) => `tag:${t}`)];
+    const names = [...fragments.map((f) => `fragment:${f}`), ...tags.map((t) => `tag:${t}`), ...routes.map((r) => `route:${r}`)];
     await Promise.all(names.map((name) => this.kv.put(`version:${name}`, stamp)));
     for (const name of names) this.memo.set(name, { value: Promise.resolve(stamp), readAt: this.now() });
+  }
+
+  private async versionOf(names: string[], keepAlive: KeepAlive): Promise<string> {
+    return (await Promise.all(names.map((name) => this.read(name, keepAlive)))).join('.');
   }
 
   private read(name: string, keepAlive: KeepAlive): Promise<string> {

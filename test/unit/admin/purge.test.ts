@@ -36,7 +36,7 @@ describe('purge', () => {
     expect((await get('/__tessera/purge')).status).toBe(405);
     const bad = await purge({ everything: true });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: 'expected JSON such as {"fragments": ["header"], "tags": ["chrome"]}' });
+    expect(await bad.json()).toEqual({ error: 'expected JSON such as {"fragments": ["header"], "tags": ["chrome"], "routes": ["product"]}' });
   });
 
   it('says it needs a KV namespace when none is bound', async () => {

@@ -1,0 +1,137 @@
+import type { IncludeAttributes } from '../contract/types';
+import { randomToken } from '../lib/random-token';
+import { hasEsiLanguage } from './esi-stream';
+import { readIncludeAttributes } from './page-esi';
+
+/**
+ * A page compiled once, for the page cache: its bytes as the origin sent
+ * them, and where in them the markers are. A cached view writes the bytes
+ * between markers as they are and renders only the markers, with no rewriter
+ * or scanner pass over the rest (Varnish parses ESI once at fetch time in the
+ * same spirit).
+ *
+ * Some pages cannot be cut this way and keep `replay`: their bytes go through
+ * the streamed path on every view (still without the origin). Those are pages
+ * with ESI language beyond includes (what `<esi:choose>` or `$(…)` leave
+ * depends on the visitor), includes the rewriter cannot see (inside a script
+ * or style), markers inside a slot's own content, slots on elements that hold
+ * no content, and pages in a charset other than UTF-8.
+ */
+export interface CompiledMarkup {
+  /** The origin's bytes, unchanged. */
+  bytes: Uint8Array;
+  cut: { kind: 'markers'; markers: Marker[] } | { kind: 'replay'; why: string };
+}
+
+/** A marker and the bytes it stands for, in document order. */
+export type Marker =
+  /** `inner`: the content between the element's start and end tags, which the fragment replaces (or which stays). */
+  | { kind: 'slot'; id: string; inner: ByteRange }
+  /** `tag`: the `<esi:include>` tag itself, which the fragment replaces. */
+  | { kind: 'include'; include: IncludeAttributes; tag: ByteRange };
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Sentinel kinds: a slot's content starts / ends, an include tag starts / ends. */
+type Edge = 'S' | 'E' | 'I' | 'J';
+const LATIN1 = new TextDecoder('latin1');
+
+/**
+ * Runs the page once through a rewriter with the assembler's selectors
+ * (`[data-slot]`, and `esi:include` on an ESI page), which writes a sealed
+ * sentinel at each marker's edges; the sentinels' positions are the markers'
+ * byte ranges. The page without its sentinels must be the origin's bytes
+ * exactly, or the page is replayed instead.
+ */
+export async function compileMarkup(bytes: Uint8Array, contentType: string | null, esi: boolean): Promise<CompiledMarkup> {
+  const replay = (why: string): CompiledMarkup => ({ bytes, cut: { kind: 'replay', why } });
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return replay(`its charset is ${charset}`);
+  const text = LATIN1.decode(bytes);
+  if (esi && hasEsiLanguage(text)) return replay('it holds ESI language beyond includes, which renders per visitor');
+
+  const seal = `\u0001${randomToken()}`;
+  const sentinel = (edge: Edge, index: number) => `${seal}${edge}${index}\u0002`;
+  const slots: string[] = [];
+  const includes: IncludeAttributes[] = [];
+  const rewriter = new HTMLRewriter().on('[data-slot]', {
+    element(element) {
+      const index = slots.push(element.getAttribute('data-slot') ?? '') - 1;
+      try {
+        element.prepend(sentinel('S', index), { html: true });
+        element.append(sentinel('E', index), { html: true });
+      } catch {
+        // An element that holds no content: the missing sentinels send the page to replay.
+      }
+    },
+  });
+  if (esi) {
+    rewriter.on('esi\\:include', {
+      element(element) {
+        const index = includes.push(readIncludeAttributes((name) => element.getAttribute(name))) - 1;
+        element.before(sentinel('I', index), { html: true });
+        element.after(sentinel('J', index), { html: true });
+      },
+    });
+  }
+  const headers = contentType ? { 'content-type': contentType } : undefined;
+  const output = LATIN1.decode(await new Response(rewriter.transform(new Response(bytes, { headers })).body).arrayBuffer());
+
+  // Walk the sentinels: `at` maps a position in the output to one in the origin's bytes.
+  const edges: Array<{ edge: Edge; index: number; at: number }> = [];
+  const plain: string[] = [];
+  let removed = 0;
+  let from = 0;
+  for (let found = output.indexOf(seal); found !== -1; found = output.indexOf(seal, from)) {
+    const close = output.indexOf('\u0002', found);
+    plain.push(output.slice(from, found));
+    edges.push({ edge: output[found + seal.length] as Edge, index: Number(output.slice(found + seal.length + 1, close)), at: found - removed });
+    removed += close + 1 - found;
+    from = close + 1;
+  }
+  plain.push(output.slice(from));
+  if (plain.join('') !== text) return replay('the rewriter changed its bytes');
+
+  const markers: Marker[] = [];
+  let open: { id: string; start: number } | undefined;
+  let pendingInclude: { index: number; start: number } | undefined;
+  for (const { edge, index, at } of edges) {
+    if (edge === 'S') {
+      if (open || pendingInclude) return replay('a marker sits inside a slot');
+      open = { id: slots[index], start: at };
+    } else if (edge === 'E') {
+      if (!open) return replay('a slot is not well formed');
+      markers.push({ kind: 'slot', id: open.id, inner: { start: open.start, end: at } });
+      open = undefined;
+    } else if (edge === 'I') {
+      if (open) return replay('an include sits inside a slot');
+      pendingInclude = { index, start: at };
+    } else {
+      if (!pendingInclude) return replay('an include is not well formed');
+      markers.push({ kind: 'include', include: includes[pendingInclude.index], tag: { start: pendingInclude.start, end: at } });
+      pendingInclude = undefined;
+    }
+  }
+  // A slot on an element with no content (`<img data-slot>`) gets no sentinels: the rewriter cannot fill it either.
+  if (open || pendingInclude || markers.length !== slots.length + includes.length) return replay('a slot is on an element that holds no content');
+  if (esi && outsideMarkers(text, markers).some((run) => /<esi:include\b/i.test(run))) {
+    return replay('an include sits where the rewriter cannot see it (a script, a style or a comment)');
+  }
+  return { bytes, cut: { kind: 'markers', markers } };
+}
+
+/** The text between markers (include tags and slot contents left out). */
+function outsideMarkers(text: string, markers: Marker[]): string[] {
+  const runs: string[] = [];
+  let at = 0;
+  for (const marker of markers) {
+    const range = marker.kind === 'slot' ? marker.inner : marker.tag;
+    runs.push(text.slice(at, range.start));
+    at = range.end;
+  }
+  runs.push(text.slice(at));
+  return runs;
+}

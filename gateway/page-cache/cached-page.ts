@@ -1,0 +1,58 @@
+import type { FreshnessWindow } from '../fragments/cache/cached-fragment';
+import type { CompiledMarkup } from '../markup/page-compiler';
+
+/**
+ * A page as the page cache holds it: the origin's status and headers, its
+ * compiled markup, and Tessera's own freshness metadata (the Cache API
+ * ignores stale-while-revalidate and stale-if-error, so Tessera keeps and
+ * evaluates them itself, as it does for fragments).
+ */
+export interface CachedPage extends FreshnessWindow {
+  status: number;
+  statusText: string;
+  /** The origin's response headers, as the assembled page's headers are computed from them on every view. */
+  headers: Array<[string, string]>;
+  markup: CompiledMarkup;
+  /** Validators for a conditional refresh. */
+  etag?: string;
+  lastModified?: string;
+}
+
+/** The page's origin response, rebuilt: what the rest of the page's assembly reads, as if the origin had just sent it. */
+export function cachedResponse(page: CachedPage): Response {
+  return new Response(page.markup.bytes, { status: page.status, statusText: page.statusText, headers: page.headers });
+}
+
+/** Approximate bytes in memory, for the L1 bound shared with fragments. */
+export function sizeInMemory(page: CachedPage): number {
+  const markers = page.markup.cut.kind === 'markers' ? page.markup.cut.markers.length : 0;
+  const headers = page.headers.reduce((sum, [name, value]) => sum + 2 * (name.length + value.length) + 32, 0);
+  return page.markup.bytes.byteLength + headers + 160 * markers + 256;
+}
+
+/**
+ * One entry as bytes, for the Cache API (L2) and KV (L3): a 4-byte length,
+ * the metadata as JSON, then the page's bytes. The metadata can be large (a
+ * page with many markers), so it rides in the body rather than in a header.
+ */
+export function serialisePage(page: CachedPage): Uint8Array {
+  const { markup, ...rest } = page;
+  const meta = new TextEncoder().encode(JSON.stringify({ ...rest, cut: markup.cut }));
+  const out = new Uint8Array(4 + meta.byteLength + markup.bytes.byteLength);
+  new DataView(out.buffer).setUint32(0, meta.byteLength);
+  out.set(meta, 4);
+  out.set(markup.bytes, 4 + meta.byteLength);
+  return out;
+}
+
+export function deserialisePage(data: ArrayBuffer): CachedPage | undefined {
+  if (data.byteLength < 4) return undefined;
+  const length = new DataView(data).getUint32(0);
+  if (4 + length > data.byteLength) return undefined;
+  try {
+    const { cut, ...rest } = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length))) as Omit<CachedPage, 'markup'> & Pick<CompiledMarkup, 'cut'>;
+    return { ...rest, markup: { bytes: new Uint8Array(data, 4 + length), cut } };
+  } catch {
+    return undefined;
+  }
+}

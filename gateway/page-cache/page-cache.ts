@@ -1,0 +1,302 @@
+import type { PageCacheSpec } from '../contract/types';
+import type { CacheKey } from '../fragments/cache/cache-key';
+import { freshness } from '../fragments/cache/cached-fragment';
+import type { LruSpace } from '../fragments/cache/memory-lru';
+import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
+import { compileMarkup } from '../markup/page-compiler';
+import type { CachedPage } from './cached-page';
+import type { PageLayer } from './page-layers';
+import { PAGE_MAX_BYTES, pageStorability } from './page-storability';
+
+/**
+ * The page cache: the origin page of a route with `page:`, kept compiled.
+ * One instance per isolate; L1 is the memory fragments use (one byte bound
+ * for both), L2 the Cache API, L3 KV for routes with `lastGood`.
+ *
+ * - fresh: served from the cache, the origin is not asked;
+ * - within `staleWhileRevalidate`: served at once, and one refresh runs in
+ *   the background (`waitUntil`);
+ * - otherwise the origin is asked (conditionally, when the copy has
+ *   validators: a 304 keeps the compiled copy), one request per key at a time
+ *   in the isolate. A miss streams to the visitor as an uncached page would,
+ *   and a copy of its bytes is compiled and stored in the background;
+ * - an origin that fails (an error, no headers in time, a 5xx) gets the copy
+ *   within `staleIfError`, then the KV copy, before any error.
+ */
+
+/** Where this view's page came from; `state` is what Server-Timing's `origin` entry says. */
+export type PageOrigin =
+  | { from: 'origin'; response: Response; state: 'miss'; notStored?: string }
+  | { from: 'cache'; page: CachedPage; state: 'hit' | 'miss' | 'stale' | 'revalidated' };
+
+export type PageState = PageOrigin['state'];
+
+/** One view's request for its page. */
+export interface PageRequest {
+  spec: PageCacheSpec;
+  key: CacheKey;
+  /** The page at the origin. */
+  url: URL;
+  /** What the origin request carries (credentials already cut down to `page.vary`). */
+  headers: Headers;
+  /** Sends the origin request (the page's connection slot, its trace span). */
+  send: (headers: Headers, signal: AbortSignal) => Promise<Response>;
+  /** Whether a page with these response headers is processed as ESI (it decides what the compiler cuts). */
+  esi: (headers: Headers) => boolean;
+  originTimeoutMs: number;
+  /** How long the origin body may take to arrive whole, for the copy that is stored. */
+  bodyTimeoutMs: number;
+  lastGood: PageLayer | undefined;
+  keepAlive: KeepAlive;
+}
+
+/** The origin sent no response headers in time (the cache's own bound on the request, so that a stale copy can still answer). */
+export class OriginTimeout extends Error {
+  constructor(ms: number) {
+    super(`origin sent no response headers within ${ms}ms`);
+    this.name = 'OriginTimeout';
+  }
+}
+
+/** What one origin request left for the other views that waited on it. */
+type Shared = { kind: 'page'; page: CachedPage; state: 'miss' | 'stale' | 'revalidated' } | { kind: 'none' };
+
+export interface PageCacheOptions {
+  memory: LruSpace<CachedPage>;
+  shared?: PageLayer;
+  now?: () => number;
+}
+
+export class PageCache {
+  readonly now: () => number;
+  private readonly memory: LruSpace<CachedPage>;
+  private readonly shared?: PageLayer;
+  private readonly flights: SharedFlights<Shared>;
+  private readonly reported = new Set<string>();
+
+  constructor(options: PageCacheOptions) {
+    this.now = options.now ?? Date.now;
+    this.memory = options.memory;
+    this.shared = options.shared;
+    this.flights = new SharedFlights(this.now);
+  }
+
+  async answer(request: PageRequest): Promise<PageOrigin> {
+    const known = await this.lookup(request.key);
+    if (known) {
+      const { state } = freshness(known, this.now());
+      if (state === 'fresh') return { from: 'cache', page: known, state: 'hit' };
+      if (state === 'stale-while-revalidate') {
+        this.refresh(request, known);
+        return { from: 'cache', page: known, state: 'stale' };
+      }
+    }
+    return this.fromOrigin(request, known);
+  }
+
+  /** Origin requests and background refreshes in flight in this isolate. */
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
+  /** L1, then L2 (which refills L1). */
+  private async lookup(key: CacheKey): Promise<CachedPage | undefined> {
+    const local = this.memory.get(key.id);
+    if (local || !this.shared) return local;
+    const found = await this.layer(this.shared, (layer) => layer.get(key));
+    if (found) this.memory.set(key.id, found);
+    return found;
+  }
+
+  /** The page from the origin, one request per key: views that come while it runs share its stored result. */
+  private async fromOrigin(request: PageRequest, known: CachedPage | undefined): Promise<PageOrigin> {
+    let mine: Promise<PageOrigin> | undefined;
+    const shared = this.flights.join(request.key.id, request.originTimeoutMs + request.bodyTimeoutMs, request.keepAlive, () => {
+      const run = this.ask(request, known, true);
+      mine = run.visitor;
+      return run.shared;
+    });
+    if (mine) return mine;
+    const outcome = await shared;
+    if (outcome.kind === 'page') return { from: 'cache', page: outcome.page, state: outcome.state };
+    // What the origin answered was not for sharing (not storable, or a failure with nothing stale): this view asks itself.
+    const own = this.ask(request, known, true);
+    request.keepAlive(own.shared);
+    return own.visitor;
+  }
+
+  /** Within stale-while-revalidate: one refresh in the background, whoever asks. */
+  private refresh(request: PageRequest, known: CachedPage): void {
+    void this.flights
+      .join(request.key.id, request.originTimeoutMs + request.bodyTimeoutMs, request.keepAlive, () => {
+        const run = this.ask(request, known, false);
+        run.visitor.catch(() => {});
+        return run.shared;
+      })
+      .catch(() => {});
+  }
+
+  /**
+   * One origin request. `visitor`: what this view serves; `shared`: what views
+   * waiting on it get. With `forVisitor`, a storable page's body is split:
+   * one branch streams to the visitor, the other is read whole, compiled and
+   * stored.
+   */
+  private ask(request: PageRequest, known: CachedPage | undefined, forVisitor: boolean): { visitor: Promise<PageOrigin>; shared: Promise<Shared> } {
+    let share: (outcome: Shared) => void = () => {};
+    const shared = new Promise<Shared>((resolve) => (share = resolve));
+    const visitor = (async (): Promise<PageOrigin> => {
+      const headers = new Headers(request.headers);
+      if (known?.etag) headers.set('if-none-match', known.etag);
+      if (known?.lastModified) headers.set('if-modified-since', known.lastModified);
+      // Not the page's signal: the stored copy is for every later view, so its download outlives this one.
+      const controller = new AbortController();
+      const headersDue = setTimeout(() => controller.abort(new OriginTimeout(request.originTimeoutMs)), request.originTimeoutMs);
+      let response: Response;
+      try {
+        response = await request.send(headers, controller.signal);
+      } catch (error) {
+        const failure = controller.signal.aborted ? controller.signal.reason : error;
+        return this.failed(request, known, failure, share);
+      } finally {
+        clearTimeout(headersDue);
+      }
+      if (response.status === 304 && known) {
+        void response.body?.cancel().catch(() => {});
+        const page = this.revalidated(known, response, request.spec);
+        this.store(request, page);
+        share({ kind: 'page', page, state: 'revalidated' });
+        return { from: 'cache', page, state: 'revalidated' };
+      }
+      if (response.status >= 500) {
+        const stale = await this.staleCopy(request, known);
+        if (stale) {
+          void response.body?.cancel().catch(() => {});
+          share({ kind: 'page', page: stale, state: 'stale' });
+          return { from: 'cache', page: stale, state: 'stale' };
+        }
+      }
+      const verdict = pageStorability(request.spec, request.url, headers, response);
+      if (!verdict.storable || !response.body) {
+        share({ kind: 'none' });
+        return { from: 'origin', response, state: 'miss', notStored: verdict.storable ? 'it has no body' : verdict.why };
+      }
+      const [streamed, copy] = forVisitor ? response.body.tee() : [undefined, response.body];
+      const stored = this.compileAndStore(request, response, copy, verdict.ttlMs, controller);
+      request.keepAlive(stored.then((page) => share(page ? { kind: 'page', page, state: 'miss' } : { kind: 'none' })));
+      if (!streamed) {
+        const page = await stored;
+        if (!page) throw new Error('the refreshed page could not be stored');
+        return { from: 'cache', page, state: 'miss' };
+      }
+      return { from: 'origin', response: new Response(streamed, response), state: 'miss' };
+    })();
+    // Whatever happened, the views waiting on this request are released.
+    visitor.catch(() => {}).finally(() => share({ kind: 'none' }));
+    return { visitor, shared };
+  }
+
+  /** The origin failed: a stale copy if one may answer, else the failure goes on to the page (a 502 or 504). */
+  private async failed(request: PageRequest, known: CachedPage | undefined, error: unknown, share: (outcome: Shared) => void): Promise<PageOrigin> {
+    const stale = await this.staleCopy(request, known);
+    if (!stale) throw error;
+    share({ kind: 'page', page: stale, state: 'stale' });
+    return { from: 'cache', page: stale, state: 'stale' };
+  }
+
+  /** The copy within stale-if-error, else the last good copy in KV (a cold data centre). */
+  private async staleCopy(request: PageRequest, known: CachedPage | undefined): Promise<CachedPage | undefined> {
+    if (known && freshness(known, this.now()).state !== 'expired') return known;
+    const { lastGood } = request;
+    if (!request.spec.lastGood || !lastGood) return undefined;
+    return this.layer(lastGood, (layer) => layer.get(request.key));
+  }
+
+  /** A 304: the compiled copy stands, fresh again from now. */
+  private revalidated(known: CachedPage, response: Response, spec: PageCacheSpec): CachedPage {
+    const ttlMs = spec.ttl.kind === 'fixed' ? spec.ttl.ms : known.ttlMs;
+    const etag = response.headers.get('etag') ?? known.etag;
+    const lastModified = response.headers.get('last-modified') ?? known.lastModified;
+    return { ...known, storedAt: this.now(), ttlMs, etag, lastModified };
+  }
+
+  /** Reads the copy whole (within the size cap and the body's time), compiles it once, and stores it in every layer. */
+  private async compileAndStore(
+    request: PageRequest,
+    response: Response,
+    body: ReadableStream<Uint8Array>,
+    ttlMs: number,
+    controller: AbortController,
+  ): Promise<CachedPage | undefined> {
+    const bodyDue = setTimeout(() => controller.abort(new Error('the page body took too long to store')), request.bodyTimeoutMs);
+    try {
+      const bytes = await readWithin(body, PAGE_MAX_BYTES);
+      if (!bytes) return undefined;
+      const { headers } = response;
+      const page: CachedPage = {
+        status: response.status,
+        statusText: response.statusText,
+        headers: [...headers],
+        markup: await compileMarkup(bytes, headers.get('content-type'), request.esi(headers)),
+        storedAt: this.now(),
+        ttlMs,
+        staleWhileRevalidateMs: request.spec.staleWhileRevalidateMs,
+        staleIfErrorMs: request.spec.staleIfErrorMs,
+        etag: headers.get('etag') ?? undefined,
+        lastModified: headers.get('last-modified') ?? undefined,
+      };
+      this.store(request, page);
+      return page;
+    } catch (error) {
+      console.error(`tessera: page ${request.url.pathname} was served but not stored:`, error);
+      return undefined;
+    } finally {
+      clearTimeout(bodyDue);
+    }
+  }
+
+  private store(request: PageRequest, page: CachedPage): void {
+    const { key, keepAlive, lastGood } = request;
+    this.memory.set(key.id, page);
+    const { shared } = this;
+    if (shared) keepAlive(this.layer(shared, (layer) => layer.put(key, page)));
+    if (request.spec.lastGood && lastGood) keepAlive(this.layer(lastGood, (layer) => layer.put(key, page)));
+  }
+
+  /** A layer that throws is skipped, logged once, and never breaks a page. */
+  private async layer<T>(layer: PageLayer, use: (layer: PageLayer) => Promise<T>): Promise<T | undefined> {
+    try {
+      return await use(layer);
+    } catch (error) {
+      if (!this.reported.has(layer.name)) {
+        this.reported.add(layer.name);
+        console.error(`tessera: page cache layer ${layer.name} failed; continuing without it:`, error);
+      }
+      return undefined;
+    }
+  }
+}
+
+/** The whole body, or `undefined` when it is larger than `max` bytes. */
+async function readWithin(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}

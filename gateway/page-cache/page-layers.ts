@@ -1,0 +1,56 @@
+import type { CacheKey } from '../fragments/cache/cache-key';
+import { retentionMs } from '../fragments/cache/cached-fragment';
+import { type CachedPage, deserialisePage, serialisePage } from './cached-page';
+
+/**
+ * Where compiled pages are kept beyond the isolate: L2, the Cache API (per
+ * data centre), and L3, the last good copy in KV (global, eventually
+ * consistent) for routes with `page.lastGood`, read only when the origin
+ * failed and nothing nearer had a copy. Both hold the serialised entry
+ * (cached-page.ts); max-age and the KV expiration cover the whole retention,
+ * ttl plus the longer stale window.
+ */
+export interface PageLayer {
+  readonly name: string;
+  get(key: CacheKey): Promise<CachedPage | undefined>;
+  put(key: CacheKey, page: CachedPage): Promise<void>;
+}
+
+export function cacheApiPages(cacheName: string): PageLayer | undefined {
+  if (typeof caches === 'undefined') return undefined;
+  return {
+    name: `Cache API (${cacheName})`,
+    async get(key) {
+      const response = await (await caches.open(cacheName)).match(key.url);
+      return response ? deserialisePage(await response.arrayBuffer()) : undefined;
+    },
+    async put(key, page) {
+      const headers = { 'content-type': 'application/octet-stream', 'cache-control': `max-age=${Math.ceil(retentionMs(page) / 1000)}` };
+      await (await caches.open(cacheName)).put(key.url, new Response(serialisePage(page), { headers }));
+    },
+  };
+}
+
+/** KV allows about one write per second to a key: each isolate writes a page at most once a minute. */
+const MIN_WRITE_INTERVAL_MS = 60_000;
+const MIN_EXPIRATION_S = 60;
+const MAX_REMEMBERED = 4096;
+
+export function kvLastGoodPages(kv: KVNamespace, now: () => number): PageLayer {
+  const written = new Map<string, number>();
+  return {
+    name: 'KV last-good pages',
+    async get(key) {
+      const value = await kv.get(`last-good-page:${key.id}`, 'arrayBuffer');
+      return value ? deserialisePage(value) : undefined;
+    },
+    async put(key, page) {
+      const last = written.get(key.id);
+      if (last !== undefined && now() - last < MIN_WRITE_INTERVAL_MS) return;
+      if (written.size >= MAX_REMEMBERED) for (const [id, at] of written) if (now() - at >= MIN_WRITE_INTERVAL_MS) written.delete(id);
+      written.set(key.id, now());
+      const expirationTtl = Math.max(MIN_EXPIRATION_S, Math.ceil(retentionMs(page) / 1000));
+      await kv.put(`last-good-page:${key.id}`, serialisePage(page), { expirationTtl });
+    },
+  };
+}
