@@ -191,8 +191,8 @@ export class PageCache {
       }
       return { from: 'origin', response: new Response(streamed, response), state: 'miss' };
     })();
-    // Whatever happened, the views waiting on this request are released.
-    visitor.catch(() => {}).finally(() => share({ kind: 'none' }));
+    // A request that failed outright still releases the views waiting on it (every other way out shares its outcome).
+    visitor.catch(() => share({ kind: 'none' }));
     return { visitor, shared };
   }
 
