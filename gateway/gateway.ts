@@ -14,6 +14,7 @@ import { assembledPageHeaders } from './http/page-headers';
 import { proxyToOrigin } from './http/proxy';
 import { parseUrl } from './lib/parse-url';
 import type { FragmentObserver } from './observe/fragment-events';
+import { cachedHead, pageCacheFor } from './page/cached-origin';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
 import { sizeInMemory as pageSizeInMemory } from './page-cache/cached-page';
@@ -21,9 +22,9 @@ import { PageCache } from './page-cache/page-cache';
 import { cacheApiPages, kvLastGoodPages, type PageLayer } from './page-cache/page-layers';
 import { ESI_INJECTION_REFUSAL, esiMarkupIn } from './request/esi-injection';
 import { unforwardableHeader, unforwardableHeaderMessage } from './request/request-header-bytes';
-import { createRouter } from './request/route-match';
+import { createRouter, type RouteMatch } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
-import { readsEsiArgs } from './request/upstream-url';
+import { readsEsiArgs, upstreamUrl } from './request/upstream-url';
 import { VisitorRequest } from './request/visitor-request';
 
 export interface GatewayEnv {
@@ -151,6 +152,11 @@ export function createGateway(options: GatewayOptions) {
       return errorPage(500, 'Tessera has no origin configured: set the ORIGIN variable or origin: in the manifest.');
     }
     const services = servicesFor(env);
+    // A HEAD of a page the page cache holds is answered from it, as its GET would be: no origin request.
+    if (match && request.method === 'HEAD' && match.route.page) {
+      const cached = await headFromPageCache(request, url, match, origin, services, ctx);
+      if (cached) return cached;
+    }
     // Every method but HEAD is assembled, as ESI engines process the answer to a form's POST: a browser never gets a raw <esi:include>.
     // (A WebSocket handshake is no page.)
     if (!match || request.method === 'HEAD' || isUpgrade(request)) {
@@ -179,6 +185,20 @@ export function createGateway(options: GatewayOptions) {
     const visitor = await VisitorRequest.read(request, url, match, services.switches, services.segments);
     return composePage(visitor, match.route, origin, services, ctx);
   }
+}
+
+async function headFromPageCache(
+  request: Request,
+  url: URL,
+  match: RouteMatch,
+  origin: URL,
+  services: GatewayServices,
+  ctx: ExecutionContext,
+): Promise<Response | undefined> {
+  const visitor = await VisitorRequest.read(request, url, match, services.switches, services.segments);
+  const use = pageCacheFor(visitor, match.route, services);
+  if (!use) return undefined;
+  return cachedHead(visitor, match.route, use, upstreamUrl(origin, url, readsEsiArgs(match.route)), services, (work) => ctx.waitUntil(work));
 }
 
 function createFragmentCache(settings: FragmentCacheSettings, memory: MemoryLru): FragmentCache {

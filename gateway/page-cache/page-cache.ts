@@ -94,6 +94,14 @@ export class PageCache {
     return this.fromOrigin(request, known);
   }
 
+  /** The cached page for `key` if it may be served now without the origin (fresh, or within stale-while-revalidate). */
+  async servable(key: CacheKey): Promise<CachedPage | undefined> {
+    const page = await this.lookup(key);
+    if (!page) return undefined;
+    const { state } = freshness(page, this.now());
+    return state === 'fresh' || state === 'stale-while-revalidate' ? page : undefined;
+  }
+
   /** Origin requests and background refreshes in flight in this isolate. */
   get inFlight(): number {
     return this.flights.size;

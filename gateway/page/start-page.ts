@@ -1,4 +1,4 @@
-import type { CompiledRoute, PageCacheSpec } from '../contract/types';
+import type { CompiledRoute } from '../contract/types';
 import { ConnectionSlots } from '../fetch/connection-slots';
 import { HostPolicy } from '../fetch/host-policy';
 import { cacheKey } from '../fragments/cache/cache-key';
@@ -10,12 +10,12 @@ import { PageEsi } from '../markup/page-esi';
 import { fanOut, PageTimeline } from '../observe/fragment-events';
 import { fragmentMetrics } from '../observe/fragment-metrics';
 import { TraceContext } from '../observe/trace-context';
-import type { PageCache, PageOrigin } from '../page-cache/page-cache';
-import { pageKeyParts, withoutUnkeyedCredentials } from '../page-cache/page-key';
+import type { PageOrigin } from '../page-cache/page-cache';
 import { EsiBodyScan } from '../request/esi-injection';
 import { RequestVars } from '../request/request-vars';
 import { readsEsiArgs, upstreamUrl } from '../request/upstream-url';
 import type { VisitorRequest } from '../request/visitor-request';
+import { askPageCache, pageCacheFor, pageRequestHeaders } from './cached-origin';
 import type { GatewayServices } from './gateway-services';
 import { PageAborted, PageLifetime } from './page-lifetime';
 
@@ -66,9 +66,18 @@ export async function startPage(
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
   const bodyScan = route.esi !== 'off' && visitor.request.body && !READS_NO_BODY.has(visitor.request.method) ? new EsiBodyScan() : undefined;
-  const viaCache = pageCacheFor(visitor, route, services);
+  const viaCache = request.method === 'GET' ? pageCacheFor(visitor, route, services) : undefined;
   const originPage: Promise<PageOrigin> = viaCache
-    ? askPageCache(visitor, route, viaCache, pageUrl, trace, services, slots, ctx)
+    ? askPageCache(
+        visitor,
+        route,
+        viaCache,
+        pageUrl,
+        spanHeaders(pageRequestHeaders(visitor, services), trace),
+        (headers, signal) => slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), { headers, redirect: 'manual', signal })),
+        services,
+        (work) => ctx.waitUntil(work),
+      )
     : requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan).then((response) => ({ from: 'origin', response, state: 'miss' }));
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
@@ -116,50 +125,6 @@ export async function startPage(
   return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originPage, pageCached, bodyScan });
 }
 
-/**
- * The page cache serves GETs on routes with `page:`. A placement preview
- * asks the origin as before: it is a one-off view, never stored.
- */
-function pageCacheFor(visitor: VisitorRequest, route: CompiledRoute, services: GatewayServices): { spec: PageCacheSpec; cache: PageCache } | undefined {
-  const { pages } = services;
-  if (!route.page || !pages || visitor.request.method !== 'GET' || visitor.switches.placement !== undefined) return undefined;
-  return { spec: route.page, cache: pages };
-}
-
-/** The page through the page cache: its key (vary values, purge version), then a cached copy or one origin request for every view that needs it. */
-async function askPageCache(
-  visitor: VisitorRequest,
-  route: CompiledRoute,
-  { spec, cache }: { spec: PageCacheSpec; cache: PageCache },
-  pageUrl: URL,
-  trace: TraceContext,
-  services: GatewayServices,
-  slots: ConnectionSlots,
-  ctx: ExecutionContext,
-): Promise<PageOrigin> {
-  const keepAlive = (work: Promise<unknown>) => ctx.waitUntil(work);
-  const vars = new RequestVars(visitor, await visitor.segment());
-  const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
-  const key = await cacheKey(
-    pageKeyParts(route.name, pageUrl, spec.vary, (v) => vars.get(v), version),
-    'tessera.page',
-  );
-  const headers = withoutUnkeyedCredentials(originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost }), spec);
-  for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
-  return cache.answer({
-    spec,
-    key,
-    url: pageUrl,
-    headers,
-    send: (headers, signal) => slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), { headers, redirect: 'manual', signal })),
-    esi: (headers) => processesEsi(route, headers),
-    originTimeoutMs: route.timeouts.originMs,
-    bodyTimeoutMs: route.timeouts.pageMs,
-    lastGood: services.lastGoodPages,
-    keepAlive,
-  });
-}
-
 /** The origin request: the client's method, body and headers (less hop-by-hop, conditionals and the debug header), as a span of the page's trace. */
 function requestOrigin(
   visitor: VisitorRequest,
@@ -170,11 +135,16 @@ function requestOrigin(
   signal: AbortSignal,
   bodyScan: EsiBodyScan | undefined,
 ): Promise<Response> {
-  const headers = originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost });
-  for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
+  const headers = spanHeaders(pageRequestHeaders(visitor, services), trace);
   // A form's POST (or any method) goes to the origin as sent, its body streamed through once; its answer is assembled like a GET's.
   const { method, body } = visitor.request;
   const sent = READS_NO_BODY.has(method) || !body ? undefined : bodyScan ? body.pipeThrough(bodyScan.stream) : body;
   const init = { method, headers, redirect: 'manual' as const, signal, body: sent };
   return slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), init));
+}
+
+/** The origin request as a span of the page's trace. */
+function spanHeaders(headers: Headers, trace: TraceContext): Headers {
+  for (const [name, value] of trace.headersForSpan()) headers.set(name, value);
+  return headers;
 }

@@ -190,6 +190,23 @@ describe('page cache: revalidation', () => {
   });
 });
 
+describe('page cache: HEAD', () => {
+  it('answers a HEAD of a cached page from the cache, with the headers its GET gets', async () => {
+    const net = upstream({ '/p': () => html('<p>x</p>', { 'cache-control': 'public, max-age=60', 'x-origin': 'yes' }), '/f': () => html('f') });
+    const manifest = { route: '/p', page: { ttl: '1h' }, fragments: { f: { src: '/f', ttl: '0s' } } } as RouteManifest;
+    const get = gatewayFor(net, manifest);
+    const page = await get('/p');
+    await page.text();
+    await page.settled();
+    const head = await get('/p', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(net.requested('/p')).toHaveLength(1);
+    const without = (headers: Headers) => [...headers].filter(([name]) => name !== 'server-timing');
+    expect(without(head.headers)).toEqual(without(page.headers));
+  });
+});
+
 describe('page cache: what is never stored', () => {
   const cases: Array<[string, () => Response]> = [
     ['a page that sets a cookie', () => html('<p>x</p>', { 'set-cookie': 'sid=1' })],

@@ -1,0 +1,93 @@
+import type { CompiledRoute, PageCacheSpec } from '../contract/types';
+import { type CacheKey, cacheKey } from '../fragments/cache/cache-key';
+import type { KeepAlive } from '../fragments/cache/shared-flights';
+import { FIXED_VERSIONS } from '../fragments/cache/versions';
+import { originRequestHeaders, processesEsi } from '../http/headers';
+import { assembledPageHeaders } from '../http/page-headers';
+import type { PageCache, PageOrigin } from '../page-cache/page-cache';
+import { pageKeyParts, withoutUnkeyedCredentials } from '../page-cache/page-key';
+import { RequestVars } from '../request/request-vars';
+import type { VisitorRequest } from '../request/visitor-request';
+import type { GatewayServices } from './gateway-services';
+
+/** A view's page cache: the route's `page:` block and the isolate's cache. */
+export interface PageCacheUse {
+  spec: PageCacheSpec;
+  cache: PageCache;
+}
+
+/**
+ * The page cache serves GETs (and answers HEADs) on routes with `page:`. A
+ * placement preview asks the origin as before: it is a one-off view, never
+ * stored.
+ */
+export function pageCacheFor(visitor: VisitorRequest, route: CompiledRoute, services: GatewayServices): PageCacheUse | undefined {
+  const { pages } = services;
+  if (!route.page || !pages || visitor.switches.placement !== undefined) return undefined;
+  if (visitor.request.method !== 'GET' && visitor.request.method !== 'HEAD') return undefined;
+  return { spec: route.page, cache: pages };
+}
+
+/** The page's key: its route, upstream path and query, each `page.vary` value, and the version purges bump. */
+async function pageKey(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  spec: PageCacheSpec,
+  pageUrl: URL,
+  services: GatewayServices,
+  keepAlive: KeepAlive,
+): Promise<CacheKey> {
+  const vars = new RequestVars(visitor, await visitor.segment());
+  const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
+  return cacheKey(
+    pageKeyParts(route.name, pageUrl, spec.vary, (v) => vars.get(v), version),
+    'tessera.page',
+  );
+}
+
+/** The page through the page cache: a cached copy, or one origin request for every view that needs it. */
+export async function askPageCache(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  { spec, cache }: PageCacheUse,
+  pageUrl: URL,
+  /** The origin request's own headers (the trace span's among them), before credentials are cut down. */
+  requestHeaders: Headers,
+  send: (headers: Headers, signal: AbortSignal) => Promise<Response>,
+  services: GatewayServices,
+  keepAlive: KeepAlive,
+): Promise<PageOrigin> {
+  const key = await pageKey(visitor, route, spec, pageUrl, services, keepAlive);
+  return cache.answer({
+    spec,
+    key,
+    url: pageUrl,
+    headers: withoutUnkeyedCredentials(requestHeaders, spec),
+    send,
+    esi: (headers) => processesEsi(route, headers),
+    originTimeoutMs: route.timeouts.originMs,
+    bodyTimeoutMs: route.timeouts.pageMs,
+    lastGood: services.lastGoodPages,
+    keepAlive,
+  });
+}
+
+/** A HEAD answered from a cached page that may still be served (fresh, or within stale-while-revalidate): the headers its GET would get, without the origin. */
+export async function cachedHead(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  use: PageCacheUse,
+  pageUrl: URL,
+  services: GatewayServices,
+  keepAlive: KeepAlive,
+): Promise<Response | undefined> {
+  const page = await use.cache.servable(await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive));
+  if (!page) return undefined;
+  const origin = new Headers(page.headers);
+  return new Response(null, { status: page.status, statusText: page.statusText, headers: assembledPageHeaders(origin, route, processesEsi(route, origin)) });
+}
+
+/** The origin request's headers for an assembled page. */
+export function pageRequestHeaders(visitor: VisitorRequest, services: GatewayServices): Headers {
+  return originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost });
+}
