@@ -127,6 +127,7 @@ function delivered(
 
 function coalescedJob(context: FetchContext, url: URL, plan: FailurePlan, key: string, validators: Validators | undefined): CoalescedFetch {
   return {
+    kind: 'fragment',
     key,
     url: url.href,
     origin: context.policy.origin,

@@ -1,11 +1,13 @@
 import type { CompiledRoute, PageCacheSpec } from '../contract/types';
 import { type CacheKey, cacheKey } from '../fragments/cache/cache-key';
+import { fetchPageThroughCoalescer } from '../fragments/cache/global-coalescer';
 import type { KeepAlive } from '../fragments/cache/shared-flights';
 import { FIXED_VERSIONS } from '../fragments/cache/versions';
 import { originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
 import type { PageCache, PageOrigin } from '../page-cache/page-cache';
 import { pageKeyParts, withoutUnkeyedCredentials } from '../page-cache/page-key';
+import { PAGE_MAX_BYTES } from '../page-cache/page-storability';
 import { RequestVars } from '../request/request-vars';
 import type { VisitorRequest } from '../request/visitor-request';
 import type { GatewayServices } from './gateway-services';
@@ -58,12 +60,26 @@ export async function askPageCache(
   keepAlive: KeepAlive,
 ): Promise<PageOrigin> {
   const key = await pageKey(visitor, route, spec, pageUrl, services, keepAlive);
+  const coalescer = services.cache?.coalescer;
+  // `coalesce: global`: the miss goes through the Durable Object that owns the key, one origin request across isolates.
+  const global = (coalescer: DurableObjectNamespace) => async (headers: Headers, signal: AbortSignal) => {
+    const conditional = `${headers.get('if-none-match') ?? ''}\n${headers.get('if-modified-since') ?? ''}`;
+    const job = {
+      kind: 'page' as const,
+      key: `${key.id}\n${conditional}`,
+      url: pageUrl.href,
+      headers: [...headers],
+      timeoutMs: route.timeouts.originMs + route.timeouts.pageMs,
+      maxBytes: PAGE_MAX_BYTES,
+    };
+    return (await fetchPageThroughCoalescer(coalescer, job, signal)) ?? send(headers, signal);
+  };
   return cache.answer({
     spec,
     key,
     url: pageUrl,
     headers: withoutUnkeyedCredentials(requestHeaders, spec),
-    send,
+    send: spec.coalesce === 'global' && coalescer ? global(coalescer) : send,
     esi: (headers) => processesEsi(route, headers),
     originTimeoutMs: route.timeouts.originMs,
     bodyTimeoutMs: route.timeouts.pageMs,

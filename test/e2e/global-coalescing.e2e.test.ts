@@ -20,6 +20,12 @@ const origin = createServer(async (req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });
     return res.end(`<div data-slot="f">own</div>`);
   }
+  if (url.pathname.startsWith('/shell/')) {
+    fetches.set(url.pathname, (fetches.get(url.pathname) ?? 0) + 1);
+    await held;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    return res.end('<main>shell</main>');
+  }
   fetches.set(url.pathname, (fetches.get(url.pathname) ?? 0) + 1);
   await held;
   res.writeHead(200, { 'content-type': 'text/html' });
@@ -27,8 +33,11 @@ const origin = createServer(async (req, res) => {
 });
 
 const gateways: RunningWorker[] = [];
-async function gateway(coalesce: 'isolate' | 'global', src: string) {
-  const manifest = `route: /page\nfragments:\n  f: { src: ${src}, ttl: 1m, timeout: 5s, coalesce: ${coalesce} }\n`;
+async function gateway(
+  coalesce: 'isolate' | 'global',
+  src: string,
+  manifest = `route: /page\nfragments:\n  f: { src: ${src}, ttl: 1m, timeout: 5s, coalesce: ${coalesce} }\n`,
+) {
   const { route } = checkManifest(manifest, 'page.yaml', 'page');
   const { port } = origin.address() as AddressInfo;
   const running = await startWorker({ routes: assembleManifests([route!]), bindings: { ORIGIN: `http://127.0.0.1:${port}` }, peers: 2 });
@@ -61,4 +70,19 @@ it('makes one upstream fetch across isolates with coalesce: global, where each i
   const global = await burst(await gateway('global', '/frag/global'));
   expect(new Set(global)).toEqual(new Set(['<div data-slot="f">shared</div>']));
   expect(fetches.get('/frag/global')).toBe(1);
+}, 60_000);
+
+it('makes one origin request for a cached page across isolates with page.coalesce: global', async () => {
+  const views = async (coalesce: 'isolate' | 'global') => {
+    const running = await gateway(coalesce, '', `route: /shell/${coalesce}\npage: { ttl: 1m, coalesce: ${coalesce} }\n`);
+    held = new Promise<void>((resolve) => (release = resolve));
+    const pages = [0, 1, 2].flatMap((peer) => Array.from({ length: 10 }, () => running.fetchPeer(peer, `/shell/${coalesce}`).then((page) => page.text())));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // every isolate is waiting on its miss
+    release();
+    return Promise.all(pages);
+  };
+  expect(new Set(await views('isolate'))).toEqual(new Set(['<main>shell</main>']));
+  expect(fetches.get('/shell/isolate')).toBe(3);
+  expect(new Set(await views('global'))).toEqual(new Set(['<main>shell</main>']));
+  expect(fetches.get('/shell/global')).toBe(1);
 }, 60_000);

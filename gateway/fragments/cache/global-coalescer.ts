@@ -10,6 +10,7 @@ import { SharedFlights } from './shared-flights';
  * round trip to the Object per miss and isolate; hits never reach it.
  */
 export interface CoalescedFetch {
+  kind: 'fragment';
   key: string;
   url: string;
   /** The page's origin and the route's extra hosts: the SSRF rule, re-applied to redirects. */
@@ -22,16 +23,82 @@ export interface CoalescedFetch {
   validators?: Validators;
 }
 
+/**
+ * A page of a route with `page: { coalesce: global }`: the origin request a
+ * page cache miss makes, once across isolates. The answer goes back whole
+ * (status, headers, bytes) for each isolate to compile and store.
+ */
+export interface CoalescedPageFetch {
+  kind: 'page';
+  key: string;
+  url: string;
+  headers: Array<[string, string]>;
+  /** For the headers and the whole body. */
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+type PageAnswer = { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array } | { ok: false; detail: string };
+
+const PAGE_META = 'x-tessera-page';
+
 export class FragmentCoalescer {
   // The Object's requests end too (a caller's page may end early), so its flights are kept alive and bounded like the isolate's.
   private readonly inflight = new SharedFlights<FragmentFetchResult>();
+  private readonly pages = new SharedFlights<PageAnswer>();
 
   constructor(private readonly state?: Pick<DurableObjectState, 'waitUntil'>) {}
 
   async fetch(request: Request): Promise<Response> {
-    const job = (await request.json()) as CoalescedFetch;
+    const job = (await request.json()) as CoalescedFetch | CoalescedPageFetch;
     const keepAlive = (work: Promise<unknown>) => this.state?.waitUntil(work);
+    if (job.kind === 'page') {
+      const answer = await this.pages.join(job.key, 2 * job.timeoutMs, keepAlive, () => fetchPageForAll(job));
+      if (!answer.ok) return Response.json({ error: answer.detail }, { status: 502 });
+      const { body, ...meta } = answer;
+      return new Response(body, { headers: { [PAGE_META]: JSON.stringify(meta) } });
+    }
     return Response.json(await this.inflight.join(job.key, 2 * job.timeoutMs, keepAlive, () => fetchForAll(job)));
+  }
+}
+
+async function fetchPageForAll(job: CoalescedPageFetch): Promise<PageAnswer> {
+  try {
+    const signal = AbortSignal.timeout(job.timeoutMs);
+    const response = await fetch(job.url, { headers: job.headers, redirect: 'manual', signal });
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (body.byteLength > job.maxBytes) return { ok: false, detail: `the page is larger than ${job.maxBytes} bytes` };
+    return { ok: true, status: response.status, statusText: response.statusText, headers: [...response.headers], body };
+  } catch (error) {
+    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * The Worker's side of a page's coalesced request: the origin's answer as a
+ * Response, or `undefined` when the Object itself failed or the origin could
+ * not be reached through it (the caller then asks the origin directly, which
+ * also tells an unreachable origin from a broken Object).
+ */
+export async function fetchPageThroughCoalescer(
+  namespace: DurableObjectNamespace,
+  job: CoalescedPageFetch,
+  signal: AbortSignal,
+): Promise<Response | undefined> {
+  try {
+    const stub = namespace.get(namespace.idFromName(`page\n${job.key}`));
+    const response = await stub.fetch('https://coalescer.internal/', { method: 'POST', body: JSON.stringify(job), signal });
+    const meta = response.headers.get(PAGE_META);
+    if (!response.ok || !meta) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const { status, statusText, headers } = JSON.parse(meta) as Omit<Extract<PageAnswer, { ok: true }>, 'body'>;
+    return new Response(status === 204 || status === 304 ? null : response.body, { status, statusText, headers });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    coalescerDown(error);
+    return undefined;
   }
 }
 
