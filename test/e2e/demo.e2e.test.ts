@@ -45,6 +45,15 @@ it('caches the page chrome as the README says: the second view gets the header f
   expect(await timing()).toMatch(/fragment\.header;dur=\d+;desc="hit"/);
 });
 
+it('caches the demo product page itself: the second view does not ask the origin, and its price is still live', async () => {
+  const view = (currency: string) => fetch(`${dev.url}/products/3?view=cached`, { headers: { cookie: `currency=${currency}` } });
+  const first = await view('EUR');
+  await first.text();
+  const second = await view('GBP');
+  expect(second.headers.get('server-timing')).toMatch(/^origin;dur=\d+;desc="hit"/);
+  expect(await second.text()).toContain('<span data-slot="price"><strong>£');
+});
+
 it('previews a fragment failure with ?tessera-fault through tessera dev', async () => {
   const response = await fetch(`${dev.url}/products/42?tessera-fault=recs:error,description:timeout`);
   const page = await response.text();
