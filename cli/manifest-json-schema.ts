@@ -28,6 +28,7 @@ const DESCRIPTIONS: Record<string, string> = {
     "Markup the placeholder shows until an out-of-order fragment arrives (default: the marker's own content, or the fallback html); give it the fragment's size to avoid layout shift.",
   segment: 'Where the user id for segments comes from, such as "cookie.uid".',
   onFailure: 'What a visitor gets when a required fragment fails: a 5xx status and an HTML page.',
+  conditional: `How long a request with If-None-Match may wait for a cached page's parts, to be answered 304 (default 0: only parts settled at once): ${DURATION_HINT}.`,
   src: 'The fragment URL: a path on the origin, or a URL on a listed host. Variables: {params.x}, {query.x}, {cookie.x}, {header.x}, {geo.country}, {segment}, with |default.',
   ttl: `How long a fragment stays cached: ${DURATION_HINT}. 0: not cached.`,
   timeout: `The longest wait for a fragment, headers and body: ${DURATION_HINT}.`,
@@ -51,7 +52,7 @@ const DESCRIPTIONS: Record<string, string> = {
   html: 'HTML markup.',
 };
 
-const DURATION_KEYS = new Set(['ttl', 'timeout', 'staleWhileRevalidate', 'staleIfError', 'originIdle', 'page']);
+const DURATION_KEYS = new Set(['ttl', 'timeout', 'staleWhileRevalidate', 'staleIfError', 'originIdle', 'page', 'conditional']);
 
 export function manifestJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(RouteManifestSchema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;

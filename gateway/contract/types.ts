@@ -134,6 +134,12 @@ export interface CompiledRoute {
   onFailure: { status: number; html?: string };
   /** The `page:` block: the origin page itself is cached, in compiled form. Absent: the origin is asked on every view. */
   page?: PageCacheSpec;
+  /**
+   * How long a conditional request (`If-None-Match`) may wait for a cached
+   * page's parts to settle, so that it can be answered 304; past it the page
+   * is a 200 without an ETag. 0: only parts settled at once count.
+   */
+  conditionalMs: number;
 }
 
 /** How long a cached page is fresh: a fixed time, or what the origin's shared-cache headers say. */

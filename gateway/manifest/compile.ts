@@ -141,6 +141,7 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
       timeouts: compileTimeouts(manifest.timeouts),
       segment: manifest.segment ? segmentSource(manifest.segment) : undefined,
       onFailure: { status: manifest.onFailure?.status ?? DEFAULT_FAILURE_STATUS, html: manifest.onFailure?.html },
+      conditionalMs: durationMs(manifest.conditional, 0),
       page,
     },
   };

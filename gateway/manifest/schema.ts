@@ -189,6 +189,7 @@ export const RouteManifestSchema = z.strictObject(
       .optional(),
     onFailure: OnFailureSchema.optional(),
     page: PageSchema.optional(),
+    conditional: duration.optional(),
   },
   { error: expected('a mapping with route: and fragments:') },
 );

@@ -8,8 +8,10 @@ import type { FragmentSpan } from './fragment-events';
  * sent is listed as `desc="pending"`; the required ones are always settled by
  * then.
  */
-export function serverTiming(originMs: number, fragments: FragmentSpan[], originState?: string): string {
+export function serverTiming(originMs: number, fragments: FragmentSpan[], originState?: string, conditional?: 'not-modified'): string {
   const entries = [originState ? `origin;dur=${originMs};desc="${originState}"` : `origin;dur=${originMs}`];
+  // A 304 answered from the page's parts, which the fragment entries below list.
+  if (conditional) entries.push(`conditional;desc="${conditional}"`);
   const used = new Set<string>();
   for (const { fragment: id, result } of fragments) {
     let name = `fragment.${token(id)}`;

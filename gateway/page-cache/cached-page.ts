@@ -13,6 +13,8 @@ export interface CachedPage extends FreshnessWindow {
   /** The origin's response headers, as the assembled page's headers are computed from them on every view. */
   headers: Array<[string, string]>;
   markup: CompiledMarkup;
+  /** SHA-256 of the page's bytes (hex), which the assembled page's ETag is computed from (http/page-validator.ts). */
+  digest: string;
   /** Validators for a conditional refresh. */
   etag?: string;
   lastModified?: string;

@@ -3,6 +3,7 @@ import type { CacheKey } from '../fragments/cache/cache-key';
 import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
+import { hex } from '../lib/hex';
 import { compileMarkup } from '../markup/page-compiler';
 import type { CachedPage } from './cached-page';
 import type { PageLayer } from './page-layers';
@@ -246,6 +247,7 @@ export class PageCache {
         statusText: response.statusText,
         headers: [...headers],
         markup: await compileMarkup(bytes, headers.get('content-type'), request.esi(headers)),
+        digest: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))),
         storedAt: this.now(),
         ttlMs,
         staleWhileRevalidateMs: request.spec.staleWhileRevalidateMs,

@@ -37,7 +37,7 @@ export async function composePage(
       if (marker.kind === 'slot') started.session.discovery.slot(marker.id);
       else started.session.discovery.include(marker.include);
     }
-    assembly = { kind: 'compiled', bytes: answer.source.page.markup.bytes, markers: cut.markers };
+    assembly = { kind: 'compiled', bytes: answer.source.page.markup.bytes, markers: cut.markers, digest: answer.source.page.digest };
   } else {
     const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, started.esi.inBand) : undefined;
     assembly = { kind: 'streamed', body: pumpPage(started, answer.body, outOfOrder), outOfOrder };

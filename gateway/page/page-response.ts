@@ -1,8 +1,9 @@
 import { assembleResponse } from '../assemble/assemble';
-import { assembleCompiled } from '../assemble/compiled-assembly';
+import { CompiledAssembly } from '../assemble/compiled-assembly';
 import type { OutOfOrderPage } from '../assemble/out-of-order-page';
 import { DebugView } from '../debug/debug-view';
 import { assembledPageHeaders } from '../http/page-headers';
+import { noneMatch, notModified, pageEtag, routeVersion } from '../http/page-validator';
 import type { Marker } from '../markup/page-compiler';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import type { PageOrigin } from '../page-cache/page-cache';
@@ -17,7 +18,8 @@ import type { StartedPage } from './start-page';
  */
 export type PageAssembly =
   | { kind: 'streamed'; body: ReadableStream<Uint8Array>; outOfOrder: OutOfOrderPage | undefined }
-  | { kind: 'compiled'; bytes: Uint8Array; markers: readonly Marker[] };
+  /** `digest`: the cached page's, from which its ETag is computed. */
+  | { kind: 'compiled'; bytes: Uint8Array; markers: readonly Marker[]; digest: string };
 
 /**
  * The assembled page's response: its headers (the origin's as they apply to
@@ -25,27 +27,46 @@ export type PageAssembly =
  * assembled body, with what goes at the end of the document: templates
  * still owed on an out-of-order page, the debug overlay, and (tessera dev)
  * the timing report once the page has streamed.
+ *
+ * A cached page rendered from its compiled form may get a validator of its
+ * own (http/page-validator.ts): when every part settles before the headers go
+ * out (at once, or within the route's `conditional` budget for a request
+ * with `If-None-Match`), its ETag is known, and a request that already has
+ * that body gets a 304.
  */
-export function pageResponse(
+export async function pageResponse(
   started: StartedPage,
   origin: { page: Response; originMs: number; source: PageOrigin },
   assembly: PageAssembly,
   logTimings: boolean,
-): Response {
+): Promise<Response> {
   const { visitor, route, began, lifetime, timeline, trace, session, esi, pageCached } = started;
   const { page, originMs, source } = origin;
   const pageEsi = started.esiActive;
   const { url, switches } = visitor;
   const originState = pageCached ? source.state : undefined;
-  const headers = assembledPageHeaders(page.headers, route, pageEsi);
-  headers.append('server-timing', serverTiming(originMs, timeline.fragments(), originState));
   const debugView = DebugView.forPage(switches, route, url.pathname, timeline);
+  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand: esi.inBand };
+  const body = assembly.kind === 'compiled' ? { ...assembly, page: new CompiledAssembly({ ...assembly, source: session, context }) } : assembly;
+  const ifNoneMatch = visitor.request.headers.get('if-none-match');
+  // A debug view's body holds this view's timings, and a preview is never the page: neither gets a validator.
+  const validates = body.kind === 'compiled' && page.status === 200 && !debugView && !isPreview(switches);
+  const parts = validates ? await body.page.settledWithin(ifNoneMatch === null ? 0 : route.conditionalMs) : undefined;
+  const etag = parts && body.kind === 'compiled' ? await pageEtag(await routeVersion(route), body.digest, parts) : undefined;
+  const unchanged = etag !== undefined && noneMatch(ifNoneMatch, etag) && !lifetime.failure;
+  const headers = assembledPageHeaders(page.headers, route, pageEsi);
+  if (etag) headers.set('etag', etag);
+  headers.append('server-timing', serverTiming(originMs, timeline.fragments(), originState, unchanged ? 'not-modified' : undefined));
   debugView?.adjust(headers);
   // A page with forced failures or placements is a preview, never the page.
   if (isPreview(switches)) headers.set('cache-control', 'private, no-store');
   const originNote = originState && (source.from === 'origin' && source.notStored ? `${originState} (not cached: ${source.notStored})` : originState);
-  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId, originNote)) : undefined;
-  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand: esi.inBand };
+  const note = unchanged ? `${originNote}, answered 304` : originNote;
+  const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId, note)) : undefined;
+  if (unchanged) {
+    lifetime.finish(report);
+    return notModified(headers);
+  }
   const outOfOrder = assembly.kind === 'streamed' ? assembly.outOfOrder : undefined;
   /** What goes at the very end, once the markup has: it throws when the page ended early. */
   const end = (): string => {
@@ -56,19 +77,15 @@ export function pageResponse(
     const spans = timeline.fragments();
     return templates + debugView.markup({ url, traceId: trace.traceId, originMs, originState, totalMs: Date.now() - began, route, headers, spans });
   };
-  const body =
-    assembly.kind === 'compiled'
-      ? assembleCompiled({
-          bytes: assembly.bytes,
-          markers: assembly.markers,
-          source: session,
-          context,
+  const stream =
+    body.kind === 'compiled'
+      ? body.page.stream({
           atEnd: end,
           failure: () => lifetime.failure,
           clientGone: () => lifetime.end(new PageAborted('client-gone', 'the client went away')),
         })
       : assembleResponse(
-          new Response(assembly.body),
+          new Response(body.body),
           session,
           context,
           (document) => {
@@ -77,5 +94,5 @@ export function pageResponse(
           },
           outOfOrder,
         ).body;
-  return new Response(body, { status: page.status, statusText: page.statusText, headers });
+  return new Response(stream, { status: page.status, statusText: page.statusText, headers });
 }
