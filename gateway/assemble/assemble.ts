@@ -169,7 +169,7 @@ export function place(
  * own markers are filled: `finish` turns the rendered markup (`null` keeps
  * the marker's content) into the template's, or `null` for no template.
  */
-function deferred(
+export function deferred(
   fragment: Promise<PlacedFragment>,
   source: FragmentSource,
   context: MarkupContext,

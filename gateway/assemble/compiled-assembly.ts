@@ -1,14 +1,16 @@
 import type { FragmentSource, PlacedFragment } from '../contract/fragment-source';
-import { DEBUG_CLOSE, debugOpen } from '../markup/in-band';
-import type { Marker } from '../markup/page-compiler';
-import { debugWrapped, judgeInclude, type MarkupContext, place } from './assemble';
+import { DEBUG_CLOSE, debugOpen, includeMarker, PLACEHOLDER_END, placeholderMarkup, placeholderStart, slotMarker } from '../markup/in-band';
+import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
+import { debugWrapped, deferred, judgeInclude, type MarkupContext, place } from './assemble';
+import type { OutOfOrderPage } from './out-of-order-page';
 
 /**
  * A cached page assembled from its compiled form (markup/page-compiler.ts):
  * the bytes between markers are written as they are, and each marker is
- * rendered by the same rules the assembling rewriter applies (`place`). No
- * rewriter or scanner runs over the page; only fragments that hold markers of
- * their own go through one, as on the streamed path.
+ * rendered by the same rules the assembling rewriter applies (`place`, and
+ * on an out-of-order view its placeholders and templates). No rewriter or
+ * scanner runs over the page; only fragments that hold markers of their own
+ * go through one, as on the streamed path.
  *
  * Every marker starts rendering at once, in document order (each only awaits
  * its fragment, already in flight), and the stream writes them in order. So
@@ -21,6 +23,8 @@ export interface CompiledPage {
   markers: readonly Marker[];
   source: FragmentSource;
   context: MarkupContext;
+  /** An out-of-order view: the page's placeholders and templates, and where the compiled form says things stand. */
+  outOfOrder?: { page: OutOfOrderPage; map: OutOfOrderMap };
 }
 
 /** What goes into the body between static runs: rendered markup, or the page's own bytes (a slot's content kept). */
@@ -33,15 +37,30 @@ export interface StreamEnds {
   failure: () => unknown;
   /** The client stopped reading. */
   clientGone: () => void;
+  /** The page's signal: holding the end for templates stops when it aborts. */
+  signal: AbortSignal;
 }
 
 const encoder = new TextEncoder();
 
 export class CompiledAssembly {
-  private readonly rendered: Promise<Piece[]>[];
+  private readonly rendered: Promise<Piece[]>[] = [];
 
   constructor(private readonly page: CompiledPage) {
-    this.rendered = page.markers.map((marker) => render(marker, page.bytes, page.source, page.context));
+    const { markers, outOfOrder } = page;
+    if (outOfOrder) {
+      // Where each marker stands, as the scanner would report it on its way through the page.
+      markers.forEach((marker, i) => outOfOrder.page.sightedAt(markerKey(marker), outOfOrder.map.sightings[i]));
+    } else {
+      // In document order the whole page may be awaited before its headers; out of order, each marker is rendered when
+      // the stream reaches it, as the rewriter would (a placeholder decided then, its template only ever after it).
+      markers.forEach((_, i) => this.render(i));
+    }
+  }
+
+  private render(index: number): Promise<Piece[]> {
+    this.rendered[index] ??= render(this.page.markers[index], this.page, this.page.outOfOrder?.page);
+    return this.rendered[index];
   }
 
   /** Each marker's output, in document order, if every one settles within `ms` (0: by the next turn of the event loop). */
@@ -51,7 +70,7 @@ export class CompiledAssembly {
       timer = setTimeout(() => resolve(undefined), ms);
     });
     try {
-      return await Promise.race([Promise.all(this.rendered), late]);
+      return await Promise.race([Promise.all(this.page.markers.map((_, i) => this.render(i))), late]);
     } finally {
       clearTimeout(timer ?? null);
     }
@@ -61,26 +80,61 @@ export class CompiledAssembly {
     const { readable, writable } = new IdentityTransformStream();
     const writer = writable.getWriter();
     let reading = true;
-    const write = (piece: Piece) =>
-      writer.write(typeof piece === 'string' ? encoder.encode(piece) : piece).catch((error) => {
+    /** Writes a piece, unless the page has ended early: then nothing more goes out, and the stream fails with it. */
+    const write = async (piece: Piece) => {
+      const failure = ends.failure();
+      if (failure) throw failure;
+      if (piece.length === 0) return;
+      await writer.write(typeof piece === 'string' ? encoder.encode(piece) : piece).catch((error) => {
         reading = false;
         throw error;
       });
+    };
+    const { bytes, markers, outOfOrder } = this.page;
+    const points = new Map(outOfOrder?.map.points.map((point) => [point.at, point]));
+    let bodyEndHeld = !outOfOrder;
+    let at = 0;
+    /** Templates that are ready and may go in at this edge of a marker. */
+    const flushAt = async (position: number) => {
+      const point = points.get(position);
+      if (!outOfOrder || !point) return;
+      const names = outOfOrder.page.takeAt(point.safe, point.current);
+      if (names.length) await write(outOfOrder.page.templates(names));
+    };
+    /** Before `</body>`: every template as it becomes ready, until none is owed (the pump's hold). */
+    const holdBodyEnd = async () => {
+      bodyEndHeld = true;
+      if (!outOfOrder) return;
+      for await (const instruction of outOfOrder.page.drainInstructions(ends.signal)) {
+        if (instruction.kind !== 'flush') continue;
+        if (instruction.at === 'body-end') outOfOrder.page.reachedBodyEnd();
+        await write(outOfOrder.page.templates(instruction.at === 'named' ? instruction.names : undefined));
+      }
+    };
+    const writeStatic = async (to: number) => {
+      const bodyEnd = outOfOrder?.map.bodyEnd ?? bytes.length;
+      if (!bodyEndHeld && bodyEnd <= to) {
+        if (bodyEnd > at) await write(bytes.subarray(at, bodyEnd));
+        at = Math.max(at, bodyEnd);
+        await holdBodyEnd();
+      }
+      if (to > at) await write(bytes.subarray(at, to));
+      at = Math.max(at, to);
+    };
     const run = async () => {
-      const { bytes, markers } = this.page;
-      let at = 0;
       for (const [index, marker] of markers.entries()) {
         const range = marker.kind === 'slot' ? marker.inner : marker.tag;
-        if (range.start > at) await write(bytes.subarray(at, range.start));
+        await writeStatic(range.start);
+        await flushAt(range.start);
+        for (const piece of await this.render(index)) await write(piece);
         at = range.end;
-        const pieces = await this.rendered[index];
-        const failure = ends.failure();
-        if (failure) throw failure;
-        for (const piece of pieces) if (piece.length) await write(piece);
+        await flushAt(range.end);
       }
-      if (at < bytes.length) await write(bytes.subarray(at));
-      const end = ends.atEnd();
-      if (end) await write(end);
+      await writeStatic(bytes.length);
+      if (!bodyEndHeld) await holdBodyEnd();
+      const failure = ends.failure();
+      if (failure) throw failure;
+      await write(ends.atEnd());
       await writer.close();
     };
     run().catch((error) => {
@@ -91,14 +145,29 @@ export class CompiledAssembly {
   }
 }
 
+function markerKey(marker: Marker): string {
+  return marker.kind === 'slot' ? slotMarker(marker.id) : includeMarker(marker.include);
+}
+
 /** One marker's output: what the rewriter's handler for it would have written in its place. */
-async function render(marker: Marker, bytes: Uint8Array, source: FragmentSource, context: MarkupContext): Promise<Piece[]> {
+async function render(marker: Marker, page: CompiledPage, outOfOrder: OutOfOrderPage | undefined): Promise<Piece[]> {
+  const { bytes, source, context } = page;
+  // Asked at every marker, in document order, so the answers stay in step (as the rewriter's handlers do).
+  const sighting = outOfOrder?.mayPlace(markerKey(marker));
   let pieces: Piece[] = [];
   if (marker.kind === 'slot') {
     const inner = bytes.subarray(marker.inner.start, marker.inner.end);
     const placement = source.slot(marker.id, context.depth);
     if (!placement) return [inner]; // Not declared in the manifest: the origin's markup stands.
-    await place(placement, source, context, `data-slot="${marker.id}"`, (html, fragment) => {
+    const label = `data-slot="${marker.id}"`;
+    if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
+      const { placeholder } = placement.outOfOrder;
+      // Without a declared placeholder the marker's own content is the placeholder; a fragment that keeps it needs no template.
+      const content = deferred(placement.fragment, source, context, label, (html) => html ?? (placeholder === undefined ? null : ''));
+      const name = outOfOrder.placeholder(content, sighting);
+      return placeholder === undefined ? [placeholderStart(name), inner, PLACEHOLDER_END] : [placeholderMarkup(name, placeholder)];
+    }
+    await place(placement, source, context, label, (html, fragment) => {
       if (html !== null) pieces = [debugWrapped(context, fragment, html)];
       else if (context.debug && fragment) pieces = [debugOpen(fragment.key), inner, DEBUG_CLOSE];
       else pieces = [inner];
@@ -108,7 +177,16 @@ async function render(marker: Marker, bytes: Uint8Array, source: FragmentSource,
   const { include } = marker;
   const placement = source.include(include, context.depth);
   if (!placement) return [];
-  await place(placement, source, context, `esi:include src="${include.src}"`, (html, fragment: PlacedFragment | undefined) => {
+  const label = `esi:include src="${include.src}"`;
+  if (outOfOrder && sighting && !placement.ready && placement.outOfOrder) {
+    const { placeholder, fallbackHtml } = placement.outOfOrder;
+    const content = deferred(placement.fragment, source, context, label, (html, fragment) => {
+      judgeInclude(source, include, fragment);
+      return html ?? '';
+    });
+    return [placeholderMarkup(outOfOrder.placeholder(content, sighting), placeholder ?? fallbackHtml ?? '')];
+  }
+  await place(placement, source, context, label, (html, fragment: PlacedFragment | undefined) => {
     if (fragment) judgeInclude(source, include, fragment);
     pieces = [debugWrapped(context, fragment, html ?? '')];
   });

@@ -1,6 +1,6 @@
 import { randomToken } from '../lib/random-token';
 import type { InBand, Instruction } from '../markup/in-band';
-import { OpenElements } from '../markup/open-elements';
+import { OpenElements, type Sighting } from '../markup/open-elements';
 import { patchScriptTag } from './patch-script';
 
 /**
@@ -20,11 +20,7 @@ import { patchScriptTag } from './patch-script';
 
 const encoder = new TextEncoder();
 
-/** Where the scanner saw a marker: whether a placeholder may stand there, and the elements it is inside (OpenElements.scope). */
-export interface Sighting {
-  placeable: boolean;
-  scope: readonly number[];
-}
+export type { Sighting } from '../markup/open-elements';
 
 type Template = { state: 'waiting' } | { state: 'ready' | 'flushed'; scope: readonly number[]; html: string } | { state: 'emitted' | 'none' };
 
@@ -59,7 +55,11 @@ export class OutOfOrderPage {
 
   /** The scanner passed a marker: where it stands is where the open elements are now. */
   sighted(marker: string): void {
-    const sighting = { placeable: this.elements.placementSafe, scope: this.elements.scope };
+    this.sightedAt(marker, { placeable: this.elements.placementSafe, scope: this.elements.scope });
+  }
+
+  /** A marker seen where a page's compiled form says it stands (markup/page-compiler.ts), in document order. */
+  sightedAt(marker: string, sighting: Sighting): void {
     const queue = this.sightings.get(marker);
     if (queue) queue.push(sighting);
     else this.sightings.set(marker, [sighting]);
@@ -127,14 +127,24 @@ export class OutOfOrderPage {
    * at a point where markup may go in (the scanner says).
    */
   take(atSafePoint: boolean): Uint8Array | undefined {
-    if (!atSafePoint) return undefined;
+    const names = this.takeAt(atSafePoint, this.elements.current);
+    return names.length ? this.flush({ kind: 'flush', at: 'named', names }) : undefined;
+  }
+
+  /**
+   * The templates that are ready and would reach their placeholder from a
+   * point inside element `current`, marked flushed: none unless the point is
+   * safe. For a compiled page, whose points were found when it was compiled.
+   */
+  takeAt(safe: boolean, current: number): string[] {
+    if (!safe) return [];
     const names: string[] = [];
     for (const [name, template] of this.placed) {
-      if (template.state !== 'ready' || !this.elements.encloses(template.scope)) continue;
+      if (template.state !== 'ready' || !template.scope.includes(current)) continue;
       names.push(name);
       this.placed.set(name, { ...template, state: 'flushed' });
     }
-    return names.length ? this.flush({ kind: 'flush', at: 'named', names }) : undefined;
+    return names;
   }
 
   /**
@@ -144,14 +154,19 @@ export class OutOfOrderPage {
    * drains; it stops when `signal` aborts (the page ended early).
    */
   async *drain(signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    for await (const instruction of this.drainInstructions(signal)) yield this.flush(instruction);
+  }
+
+  /** The same, as instructions: a compiled page, which no rewriter reads, applies them itself. */
+  async *drainInstructions(signal: AbortSignal): AsyncGenerator<Instruction> {
     if (this.drained) return;
     this.drained = true;
     this.flushAll();
-    yield this.flush({ kind: 'flush', at: 'body-end' });
+    yield { kind: 'flush', at: 'body-end' };
     if (!(await unlessAborted(this.atBodyEnd, signal))) return;
     for (;;) {
       if (this.flushAll()) {
-        yield this.flush({ kind: 'flush', at: 'any' });
+        yield { kind: 'flush', at: 'any' };
         continue;
       }
       if (this.unsettled === 0) return;

@@ -94,6 +94,12 @@ function ignored(name: string): boolean {
   return DOCUMENT.has(name) || name.startsWith('esi:') || name.startsWith('tessera-');
 }
 
+/** Where the scanner saw a marker: whether a placeholder may stand there, and the elements it is inside (`scope`). */
+export interface Sighting {
+  placeable: boolean;
+  scope: readonly number[];
+}
+
 export class OpenElements {
   private readonly stack: Open[] = [];
   private ids = ROOT;
@@ -149,8 +155,12 @@ export class OpenElements {
 
   /** Whether a template inserted here (a child of the current element) encloses a placeholder placed at `scope`. */
   encloses(scope: readonly number[]): boolean {
-    const current = this.stack.length ? this.stack[this.stack.length - 1].id : ROOT;
-    return scope.includes(current);
+    return scope.includes(this.current);
+  }
+
+  /** The current element's id (the body's when none is open): what a template inserted here is a child of. */
+  get current(): number {
+    return this.stack.length ? this.stack[this.stack.length - 1].id : ROOT;
   }
 
   private closeImplied(name: string): void {

@@ -1,6 +1,8 @@
 import type { IncludeAttributes } from '../contract/types';
 import { randomToken } from '../lib/random-token';
 import { hasEsiLanguage } from './esi-stream';
+import { BODY_END, MarkupScanner, type Piece } from './markup-scanner';
+import { OpenElements, type Sighting } from './open-elements';
 import { readIncludeAttributes } from './page-esi';
 
 /**
@@ -20,7 +22,22 @@ import { readIncludeAttributes } from './page-esi';
 export interface CompiledMarkup {
   /** The origin's bytes, unchanged. */
   bytes: Uint8Array;
-  cut: { kind: 'markers'; markers: Marker[] } | { kind: 'replay'; why: string };
+  cut: { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap } | { kind: 'replay'; why: string };
+}
+
+/**
+ * What an out-of-order view of the page needs to know about where things
+ * stand, found once by the markup scanner following the open elements (as
+ * the pump would on every view): where each marker was seen, the points
+ * between markers where templates may go, and where `</body>` is.
+ */
+export interface OutOfOrderMap {
+  /** Per marker, in document order. */
+  sightings: Sighting[];
+  /** At each marker's edges: whether markup may go in there, and the element it would be a child of (OpenElements.current). */
+  points: Array<{ at: number; safe: boolean; current: number }>;
+  /** The first `</body>`, where the page's end is held until no template is owed; the page's length without one. */
+  bodyEnd: number;
 }
 
 /** A marker and the bytes it stands for, in document order. */
@@ -46,7 +63,7 @@ const LATIN1 = new TextDecoder('latin1');
  * byte ranges. The page without its sentinels must be the origin's bytes
  * exactly, or the page is replayed instead.
  */
-export async function compileMarkup(bytes: Uint8Array, contentType: string | null, esi: boolean): Promise<CompiledMarkup> {
+export async function compileMarkup(bytes: Uint8Array, contentType: string | null, esi: boolean, outOfOrder = false): Promise<CompiledMarkup> {
   const replay = (why: string): CompiledMarkup => ({ bytes, cut: { kind: 'replay', why } });
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') return replay(`its charset is ${charset}`);
@@ -120,7 +137,43 @@ export async function compileMarkup(bytes: Uint8Array, contentType: string | nul
   if (esi && outsideMarkers(text, markers).some((run) => /<esi:include\b/i.test(run))) {
     return replay('an include sits where the rewriter cannot see it (a script, a style or a comment)');
   }
-  return { bytes, cut: { kind: 'markers', markers } };
+  return { bytes, cut: { kind: 'markers', markers, outOfOrder: outOfOrder ? outOfOrderMap(bytes, markers, esi) : undefined } };
+}
+
+/**
+ * The scanner over the page, in pieces cut at every marker's edges, with the
+ * open elements followed as on an out-of-order view. `undefined` when what it
+ * saw does not line up with the markers (then out-of-order views replay).
+ */
+function outOfOrderMap(bytes: Uint8Array, markers: Marker[], esi: boolean): OutOfOrderMap | undefined {
+  const elements = new OpenElements();
+  const sightings: Sighting[] = [];
+  const sighted = () => {
+    sightings.push({ placeable: elements.placementSafe, scope: elements.scope });
+    return true;
+  };
+  const scanner = new MarkupScanner({ include: sighted, slot: sighted, waiting: () => true, inline: async () => new Uint8Array() }, esi, elements);
+  const edges = [...new Set(markers.flatMap((m) => (m.kind === 'slot' ? [m.inner.start, m.inner.end] : [m.tag.start, m.tag.end])))].sort((a, b) => a - b);
+  const points: OutOfOrderMap['points'] = [];
+  let bodyEnd: number | undefined;
+  let emitted = 0;
+  const follow = (pieces: Piece[]) => {
+    for (const piece of pieces) {
+      if (piece === BODY_END) bodyEnd ??= emitted;
+      else if (piece instanceof Uint8Array) emitted += piece.byteLength;
+      else return false; // an include inlined into raw text: not a compiled page
+    }
+    return true;
+  };
+  let from = 0;
+  for (const edge of edges) {
+    if (!follow(scanner.pieces(bytes.subarray(from, edge)))) return undefined;
+    points.push({ at: edge, safe: scanner.atSafePoint, current: elements.current });
+    from = edge;
+  }
+  if (!follow(scanner.pieces(bytes.subarray(from))) || !follow(scanner.end())) return undefined;
+  if (sightings.length !== markers.length || emitted !== bytes.byteLength) return undefined;
+  return { sightings, points, bodyEnd: bodyEnd ?? bytes.byteLength };
 }
 
 /** The text between markers (include tags and slot contents left out). */

@@ -44,6 +44,8 @@ export interface PageRequest {
   send: (headers: Headers, signal: AbortSignal) => Promise<Response>;
   /** Whether a page with these response headers is processed as ESI (it decides what the compiler cuts). */
   esi: (headers: Headers) => boolean;
+  /** Whether the route places fragments out of order: the compiled form then also maps where templates may go. */
+  outOfOrder: boolean;
   originTimeoutMs: number;
   /** How long the origin body may take to arrive whole, for the copy that is stored. */
   bodyTimeoutMs: number;
@@ -246,7 +248,7 @@ export class PageCache {
         status: response.status,
         statusText: response.statusText,
         headers: [...headers],
-        markup: await compileMarkup(bytes, headers.get('content-type'), request.esi(headers)),
+        markup: await compileMarkup(bytes, headers.get('content-type'), request.esi(headers), request.outOfOrder),
         digest: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))),
         storedAt: this.now(),
         ttlMs,

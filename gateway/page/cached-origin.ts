@@ -5,6 +5,7 @@ import type { KeepAlive } from '../fragments/cache/shared-flights';
 import { FIXED_VERSIONS } from '../fragments/cache/versions';
 import { originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
+import { hasOutOfOrder } from '../http/placement-decision';
 import type { PageCache, PageOrigin } from '../page-cache/page-cache';
 import { pageKeyParts, withoutUnkeyedCredentials } from '../page-cache/page-key';
 import { PAGE_MAX_BYTES } from '../page-cache/page-storability';
@@ -81,6 +82,7 @@ export async function askPageCache(
     headers: withoutUnkeyedCredentials(requestHeaders, spec),
     send: spec.coalesce === 'global' && coalescer ? global(coalescer) : send,
     esi: (headers) => processesEsi(route, headers),
+    outOfOrder: hasOutOfOrder(route),
     originTimeoutMs: route.timeouts.originMs,
     bodyTimeoutMs: route.timeouts.pageMs,
     lastGood: services.lastGoodPages,

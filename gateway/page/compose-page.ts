@@ -29,18 +29,23 @@ export async function composePage(
   const answer = await answerOrigin(started);
   if (answer.kind === 'ended') return answer.response;
   const placement = placementDecision(route, visitor.request, answer.page.headers, visitor.switches.placement);
+  const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, started.esi.inBand) : undefined;
   const cut = answer.source.from === 'cache' ? answer.source.page.markup.cut : undefined;
   let assembly: PageAssembly;
-  if (cut?.kind === 'markers' && placement.kind === 'in-order' && answer.source.from === 'cache') {
+  if (answer.source.from === 'cache' && cut?.kind === 'markers' && (!outOfOrder || cut.outOfOrder)) {
     void answer.body.cancel().catch(() => {});
+    // What the look-ahead scan would report on its way through the page: every marker, in document order.
     for (const marker of cut.markers) {
       if (marker.kind === 'slot') started.session.discovery.slot(marker.id);
       else started.session.discovery.include(marker.include);
     }
-    assembly = { kind: 'compiled', bytes: answer.source.page.markup.bytes, markers: cut.markers, digest: answer.source.page.digest };
+    const { bytes } = answer.source.page.markup;
+    const map = cut.outOfOrder;
+    assembly = { kind: 'compiled', bytes, markers: cut.markers, digest: answer.source.page.digest, outOfOrder: outOfOrder && map && { page: outOfOrder, map } };
   } else {
-    const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, started.esi.inBand) : undefined;
-    assembly = { kind: 'streamed', body: pumpPage(started, answer.body, outOfOrder), outOfOrder };
+    // A cached page that is not rendered from its compiled form is replayed through the pump: the dev log says why.
+    const replayed = cut && (cut.kind === 'replay' ? cut.why : 'an out-of-order view, and the page was compiled without its out-of-order map');
+    assembly = { kind: 'streamed', body: pumpPage(started, answer.body, outOfOrder), outOfOrder, replayed };
   }
   return pageResponse(started, answer, assembly, services.logTimings);
 }

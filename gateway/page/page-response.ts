@@ -4,7 +4,7 @@ import type { OutOfOrderPage } from '../assemble/out-of-order-page';
 import { DebugView } from '../debug/debug-view';
 import { assembledPageHeaders } from '../http/page-headers';
 import { noneMatch, notModified, pageEtag, routeVersion } from '../http/page-validator';
-import type { Marker } from '../markup/page-compiler';
+import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
 import { serverTiming, timingReport } from '../observe/server-timing';
 import type { PageOrigin } from '../page-cache/page-cache';
 import { isPreview } from '../request/gateway-switches';
@@ -17,9 +17,10 @@ import type { StartedPage } from './start-page';
  * form rendered marker by marker.
  */
 export type PageAssembly =
-  | { kind: 'streamed'; body: ReadableStream<Uint8Array>; outOfOrder: OutOfOrderPage | undefined }
+  /** `replayed`: a cached page's bytes streamed again, and why they could not be rendered from the compiled form. */
+  | { kind: 'streamed'; body: ReadableStream<Uint8Array>; outOfOrder: OutOfOrderPage | undefined; replayed?: string }
   /** `digest`: the cached page's, from which its ETag is computed. */
-  | { kind: 'compiled'; bytes: Uint8Array; markers: readonly Marker[]; digest: string };
+  | { kind: 'compiled'; bytes: Uint8Array; markers: readonly Marker[]; digest: string; outOfOrder: { page: OutOfOrderPage; map: OutOfOrderMap } | undefined };
 
 /**
  * The assembled page's response: its headers (the origin's as they apply to
@@ -50,7 +51,8 @@ export async function pageResponse(
   const body = assembly.kind === 'compiled' ? { ...assembly, page: new CompiledAssembly({ ...assembly, source: session, context }) } : assembly;
   const ifNoneMatch = visitor.request.headers.get('if-none-match');
   // A debug view's body holds this view's timings, and a preview is never the page: neither gets a validator.
-  const validates = body.kind === 'compiled' && page.status === 200 && !debugView && !isPreview(switches);
+  // Nor does an out-of-order view, whose templates' places depend on timing.
+  const validates = body.kind === 'compiled' && !body.outOfOrder && page.status === 200 && !debugView && !isPreview(switches);
   const parts = validates ? await body.page.settledWithin(ifNoneMatch === null ? 0 : route.conditionalMs) : undefined;
   const etag = parts && body.kind === 'compiled' ? await pageEtag(await routeVersion(route), body.digest, parts) : undefined;
   const unchanged = etag !== undefined && noneMatch(ifNoneMatch, etag) && !lifetime.failure;
@@ -61,13 +63,14 @@ export async function pageResponse(
   // A page with forced failures or placements is a preview, never the page.
   if (isPreview(switches)) headers.set('cache-control', 'private, no-store');
   const originNote = originState && (source.from === 'origin' && source.notStored ? `${originState} (not cached: ${source.notStored})` : originState);
-  const note = unchanged ? `${originNote}, answered 304` : originNote;
+  const replayed = assembly.kind === 'streamed' && assembly.replayed ? ` (replayed: ${assembly.replayed})` : '';
+  const note = originNote && `${originNote}${replayed}${unchanged ? ', answered 304' : ''}`;
   const report = logTimings ? () => console.log(timingReport(url, originMs, Date.now() - began, timeline.fragments(), trace.traceId, note)) : undefined;
   if (unchanged) {
     lifetime.finish(report);
     return notModified(headers);
   }
-  const outOfOrder = assembly.kind === 'streamed' ? assembly.outOfOrder : undefined;
+  const outOfOrder = assembly.kind === 'streamed' ? assembly.outOfOrder : assembly.outOfOrder?.page;
   /** What goes at the very end, once the markup has: it throws when the page ended early. */
   const end = (): string => {
     lifetime.finish(report);
@@ -83,6 +86,7 @@ export async function pageResponse(
           atEnd: end,
           failure: () => lifetime.failure,
           clientGone: () => lifetime.end(new PageAborted('client-gone', 'the client went away')),
+          signal: lifetime.signal,
         })
       : assembleResponse(
           new Response(body.body),

@@ -180,13 +180,45 @@ describe('page cache: revalidation', () => {
     expect(conditionals).toEqual([null, '"v1"']);
   });
 
-  it('passes none of the page validators downstream on an assembled page', async () => {
+  it('passes none of the origin validators downstream on an assembled page (it gets its own ETag)', async () => {
     const net = upstream({ '/p': () => html('<p>x</p>', { etag: '"x"', 'last-modified': 'Tue, 01 Dec 2026 00:00:00 GMT' }), '/f': () => html('f') });
     const get = pageGateway(net);
     await get();
     const { headers, state } = await get();
     expect(state).toBe('hit');
-    expect([headers.get('etag'), headers.get('last-modified')]).toEqual([null, null]);
+    expect(headers.get('etag')).toMatch(/^W\/"[0-9a-f]{32}"$/);
+    expect(headers.get('last-modified')).toBeNull();
+  });
+});
+
+describe('page cache: out-of-order views', () => {
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36' };
+
+  it('places a slow fragment out of order on a cached page as on a fresh one: a placeholder, then its template before </body>', async () => {
+    const net = upstream({
+      '/p': () => html('<html><body><main><div data-slot="slow">wait</div><p>after</p></main><footer>f</footer></body></html>'),
+      '/slow': () => delay(30).then(() => html('<b>S</b>')),
+    });
+    const manifest = { route: '/p', page: { ttl: '1h' }, fragments: { slow: { src: '/slow', ttl: '0s', placement: 'out-of-order' } } } as RouteManifest;
+    const get = gatewayFor(net, manifest, { env: { TESSERA_LOG: 'timing' } });
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const view = async () => {
+      const response = await get('/p', { headers: browser });
+      const body = await response.text();
+      await response.settled();
+      return { body: body.replace(/tessera-[0-9a-z]+-/g, 'tessera-N-').replace(/<script[^>]*>[\s\S]*?<\/script>/, '<script/>'), state: originState(response) };
+    };
+    const cold = await view();
+    const warm = await view();
+    expect([cold.state, warm.state]).toEqual(['miss', 'hit']);
+    // Rendered from the compiled form, not replayed through the pump.
+    expect(log.mock.calls.map(([line]) => String(line)).filter((line) => / origin \d+ms hit/.test(line))).toEqual([
+      expect.stringMatching(/ origin \d+ms hit \|/),
+    ]);
+    expect(warm.body).toBe(cold.body);
+    expect(warm.body).toBe(
+      '<html><body><main><div data-slot="slow"><?start name="tessera-N-1">wait<?end></div><p>after</p></main><footer>f</footer><script/><template for="tessera-N-1"><b>S</b></template></body></html>',
+    );
   });
 });
 

@@ -66,7 +66,7 @@ describe('page validators', () => {
     await site.view();
     const before = await site.view();
     site.bodies.b = 'B2';
-    site.time.advance(61_000); // the fragments' ttl, not the page's
+    site.time.advance(70_000); // past the fragments' ttl (1m, jittered by up to 10%), not the page's
     const after = await site.view({ 'if-none-match': before.etag ?? '' });
     expect(after.status).toBe(200);
     expect(after.body).toContain('<p data-slot="b">B2</p>');
