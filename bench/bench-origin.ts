@@ -15,6 +15,9 @@ import { assembleManifests } from '../gateway/manifest/compile';
  *   /esi-declared  `<esi:include src>` tags whose src the manifest declares
  *   /esi-found     `<esi:include src>` tags the manifest knows nothing of
  *   /cached        the data-slot page, its fragments cached for an hour
+ *   /everything-cached  the same, and the page itself cached (`page: { ttl: 10m }`)
+ *   /page-cached   the data-slot page cached (`page:`), its fragments not:
+ *                  with a query that changes every view, each view is a miss
  *   /tailor        Zalando Tailor's `<fragment src>` tags (bench/peers)
  */
 export interface BenchOriginOptions {
@@ -32,6 +35,8 @@ export interface BenchOrigin {
   manifests: CompiledManifests;
   /** Fragment requests the origin has answered. */
   fragmentFetches(): number;
+  /** Page requests the origin has answered for this path and query (`/page-cached?n=3`), latency included. */
+  pageRequests(pathAndQuery: string): number;
   /** Switches the injected latencies off (saturation runs) and on again. */
   setLatency(enabled: boolean): void;
   close(): Promise<void>;
@@ -51,6 +56,7 @@ function pageWith(fragmentMs: number[], pageKb: number, marker: (i: number) => s
 
 export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentTtl }: BenchOriginOptions): Promise<BenchOrigin> {
   let fragmentFetches = 0;
+  const pageRequests = new Map<string, number>();
   let latency = true;
   let url = '';
   const pages = new Map<string, () => string>([
@@ -69,6 +75,8 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
       res.writeHead(200, { 'content-type': 'text/html' });
       return res.end(`<span>fragment ${fragment[1]}</span>`);
     }
+    const asked = req.url ?? '/';
+    pageRequests.set(asked, (pageRequests.get(asked) ?? 0) + 1);
     const render = pages.get(path) ?? pages.get('/page');
     if (!render) return res.writeHead(404).end();
     if (!rendered.has(path)) rendered.set(path, render());
@@ -86,6 +94,8 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     `route: /esi-declared\nesi: on\nfragments:${declared}`,
     `route: /esi-found\nesi: on\nfragments: {}\n`,
     `route: /cached\nfragments:${declare(', ttl: 1h')}`,
+    `route: /everything-cached\npage: { ttl: 10m }\nfragments:${declare(', ttl: 1h')}`,
+    `route: /page-cached\npage: { ttl: 10m }\nfragments:${declared}`,
     `route: /out-of-order\nplacement: out-of-order\ninOrderFor: []\nfragments:${declared}`,
   ].map((text, i) => {
     const { route, diagnostics } = checkManifest(text, `bench-${i}.yaml`, `bench-${i}`);
@@ -97,6 +107,7 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     page: pageWith(fragmentMs, pageKb, (i) => `<div data-slot="f${i}">fallback</div>`),
     manifests: assembleManifests(manifests),
     fragmentFetches: () => fragmentFetches,
+    pageRequests: (pathAndQuery) => pageRequests.get(pathAndQuery) ?? 0,
     setLatency: (enabled) => {
       latency = enabled;
     },

@@ -2,7 +2,8 @@
  * Where an assembled page's CPU goes: samples the gateway's isolate with the
  * V8 profiler while it serves PAGES pages (100 KB, 10 fragments, no latency)
  * at concurrency 8, then prints the functions with the most self time.
- * `npm run bench:profile`. Bounded; 127.0.0.1 only.
+ * `npm run bench:profile`; `PAGE=/everything-cached` for a page cache hit,
+ * `PAGE=/page-cached COLD=1` for a miss on every view. Bounded; 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';
 import { startBenchOrigin } from './bench-origin';
@@ -11,6 +12,10 @@ import { serveWorker } from './workerd-serve';
 
 const PAGES = Number(process.env.PAGES ?? 1000);
 const INSPECTOR_PORT = Number(process.env.INSPECTOR_PORT ?? 9331);
+const PAGE = process.env.PAGE ?? '/page';
+/** `COLD=1`: every view gets a query of its own, so a route with `page:` (PAGE=/page-cached) misses every time. */
+const COLD = process.env.COLD === '1';
+let views = 0;
 
 interface ProfileNode {
   id: number;
@@ -28,7 +33,7 @@ const load = async (pages: number) => {
     Array.from({ length: 8 }, async () => {
       while (next++ < pages) {
         await new Promise<void>((resolve, reject) =>
-          request(`${gateway.url}${process.env.PAGE ?? '/page'}`, { agent }, (res) => res.resume().on('end', resolve).on('error', reject))
+          request(`${gateway.url}${PAGE}${COLD ? `?n=${++views}` : ''}`, { agent }, (res) => res.resume().on('end', resolve).on('error', reject))
             .on('error', reject)
             .end(),
         );

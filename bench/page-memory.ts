@@ -1,0 +1,134 @@
+/**
+ * What a compiled page costs in L1, and whether L1 keeps to its byte bound
+ * with compiled pages in it (`npm run bench:memory`, after bench/memory.ts).
+ *
+ * One Tessera process on bare workerd serves `/everything-cached` (the bench
+ * origin's 100 KB data-slot page with `page: { ttl: 10m }`, its 10 fragments
+ * cached). Each distinct query is a page key of its own, so each view of a
+ * new query compiles and stores one more page. The isolate's memory is read
+ * through the V8 inspector after a heap snapshot, which V8 takes after a full
+ * garbage collection (workerd does not answer HeapProfiler.collectGarbage):
+ * the JS heap in use plus the ArrayBuffer backing stores, where a page's
+ * bytes live. Measured after a warm-up, after FILL more pages, and after
+ * FLOOD pages in all, far more than the default 16 MiB bound holds.
+ * Bounded in count; 127.0.0.1 only.
+ */
+import { Agent, request } from 'node:http';
+import { startBenchOrigin } from './bench-origin';
+import { inspect } from './inspector';
+import { serveWorker } from './workerd-serve';
+
+const WARM = 5;
+const FILL = Number(process.env.FILL ?? 50);
+const FLOOD = Number(process.env.FLOOD ?? 400);
+const FRAGMENTS = 10;
+const INSPECTOR_PORT = Number(process.env.INSPECTOR_PORT ?? 9303);
+const ROUTE = '/everything-cached';
+const MiB = 2 ** 20;
+
+// The L1 bound and L1's own size accounting, from the gateway's modules. Imported by a computed path, so that the
+// Node type check does not follow them into code written against the Workers types (HTMLRewriter, KVNamespace).
+const gatewayModule = (path: string) => import(new URL(path, import.meta.url).href);
+const { DEFAULT_MEMORY_BYTES } = (await gatewayModule('../gateway/fragments/cache/fragment-cache.ts')) as { DEFAULT_MEMORY_BYTES: number };
+const { sizeInMemory } = (await gatewayModule('../gateway/page-cache/cached-page.ts')) as { sizeInMemory: (page: unknown) => number };
+
+const origin = await startBenchOrigin({ originMs: 0, fragmentMs: Array(FRAGMENTS).fill(0), pageKb: 100 });
+const gateway = await serveWorker({ routes: origin.manifests, bindings: { ORIGIN: origin.url }, inspectorPort: INSPECTOR_PORT });
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One view: its Server-Timing's origin state (`hit`, `miss`, …) and whether every fragment is in it. */
+function view(path: string): Promise<{ state: string; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    request(`${gateway.url}${path}`, { agent, headers: { 'accept-encoding': 'identity' } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        const state = /desc="(\w+)"/.exec(String(response.headers['server-timing'] ?? '').split(',')[0])?.[1] ?? 'none';
+        const complete = Array.from({ length: FRAGMENTS }, (_, i) => `<span>fragment ${i}</span>`).every((f) => body.includes(f));
+        resolve({ state, complete });
+      });
+      response.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Views of page keys never asked for before, one at a time, until `total` keys have been asked for; each must be a complete page. */
+let keys = 0;
+async function fillTo(total: number): Promise<void> {
+  while (keys < total) {
+    const { complete } = await view(`${ROUTE}?key=${++keys}`);
+    if (!complete) throw new Error(`${ROUTE}?key=${keys} left out a fragment`);
+  }
+  // The page is compiled and stored in the background (waitUntil) once its view has streamed.
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+/** The isolate's JS heap in use plus its ArrayBuffer backing stores, right after a full GC. */
+async function isolateBytes(): Promise<number> {
+  const session = await inspect(INSPECTOR_PORT);
+  try {
+    await session.call('HeapProfiler.enable');
+    // V8 collects garbage before it takes the snapshot; the snapshot's chunks are dropped.
+    await session.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    const usage = (await session.call('Runtime.getHeapUsage')) as { usedSize: number; backingStorageSize?: number };
+    if (usage.backingStorageSize === undefined) throw new Error('this workerd does not report ArrayBuffer backing stores');
+    return usage.usedSize + usage.backingStorageSize;
+  } finally {
+    session.close();
+  }
+}
+
+try {
+  await fillTo(WARM);
+  // A stored page is a hit on its next view.
+  const again = await view(`${ROUTE}?key=1`);
+  if (again.state !== 'hit') throw new Error(`${ROUTE}?key=1 again: Server-Timing says ${again.state}, expected hit`);
+  const warm = await isolateBytes();
+  await fillTo(WARM + FILL);
+  const filled = await isolateBytes();
+  await fillTo(FLOOD);
+  const flooded = await isolateBytes();
+  const firstAgain = await view(`${ROUTE}?key=1`);
+
+  const pageBytes = Buffer.byteLength(origin.page);
+  const perPage = (filled - warm) / FILL;
+  // What the pages take at the end: the isolate less what it holds with no page at all (each key's own bookkeeping, such as its memoised digest, included).
+  const held = flooded - (warm - WARM * perPage);
+  // L1's own accounting (cached-page.ts) of this page: its bytes, its headers as the origin sends them, its markers.
+  const response = await fetch(`${origin.url}${ROUTE}`);
+  await response.arrayBuffer();
+  const accounted = sizeInMemory({
+    status: 200,
+    statusText: 'OK',
+    headers: [...response.headers],
+    markup: { bytes: new Uint8Array(pageBytes), cut: { kind: 'markers', markers: Array(FRAGMENTS).fill({}) } },
+  });
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
+
+  console.log(`\ncompiled pages in L1: ${ROUTE}, a ${kb(pageBytes)} page with ${FRAGMENTS} markers, page: { ttl: 10m }, fragments cached`);
+  console.log('isolate memory after a forced GC (heap snapshot): JS heap in use + ArrayBuffer backing stores\n');
+  console.log(`  after ${WARM} pages (warm-up)          ${mib(warm).padStart(9)}`);
+  console.log(`  after ${FILL} more distinct pages      ${mib(filled).padStart(9)}`);
+  console.log(`  after ${FLOOD} distinct pages in all   ${mib(flooded).padStart(9)}`);
+  console.log(
+    `\none compiled ${kb(pageBytes)} page: ${kb(perPage)} measured (${(perPage / pageBytes).toFixed(2)}× its bytes); L1 accounts it as ${kb(accounted)}`,
+  );
+  console.log(
+    `L1 bound: ${mib(DEFAULT_MEMORY_BYTES)} by default, shared by fragments and compiled pages (LRU by bytes): about ${Math.floor(DEFAULT_MEMORY_BYTES / accounted)} such pages; ` +
+      `${FLOOD} of them unbounded would take ${mib(FLOOD * perPage)}`,
+  );
+  console.log(
+    `held for pages after ${FLOOD} (isolate less its size with none): ${mib(held)}, ${(held / DEFAULT_MEMORY_BYTES).toFixed(2)}× the bound (goal ≤ 1) ${held <= DEFAULT_MEMORY_BYTES ? 'met' : 'NOT met'}; ` +
+      `the first page, viewed again: ${firstAgain.state}${firstAgain.state === 'miss' ? ' (evicted)' : ''}`,
+  );
+} finally {
+  agent.destroy();
+  await gateway.close();
+  await origin.close();
+}
