@@ -22,7 +22,16 @@ import { readIncludeAttributes } from './page-esi';
 export interface CompiledMarkup {
   /** The origin's bytes, unchanged. */
   bytes: Uint8Array;
-  cut: { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap } | { kind: 'replay'; why: string };
+  cut:
+    | { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap }
+    | { kind: 'replay'; why: string }
+    /** Not compiled yet: kept as the miss streamed it, compiled when it is first served again (so a miss costs no more than before). */
+    | { kind: 'pending' };
+}
+
+/** A page's bytes as a miss keeps them, to be compiled later. */
+export function uncompiled(bytes: Uint8Array): CompiledMarkup {
+  return { bytes, cut: { kind: 'pending' } };
 }
 
 /**

@@ -13,7 +13,7 @@ export interface CachedPage extends FreshnessWindow {
   /** The origin's response headers, as the assembled page's headers are computed from them on every view. */
   headers: Array<[string, string]>;
   markup: CompiledMarkup;
-  /** SHA-256 of the page's bytes (hex), which the assembled page's ETag is computed from (http/page-validator.ts). */
+  /** SHA-256 of the page's bytes (hex), which the assembled page's ETag is computed from (http/page-validator.ts); made with the compiled form. */
   digest: string;
   /** Validators for a conditional refresh. */
   etag?: string;
@@ -27,7 +27,9 @@ export function cachedResponse(page: CachedPage): Response {
 
 /** Approximate bytes in memory, for the L1 bound shared with fragments. */
 export function sizeInMemory(page: CachedPage): number {
-  const markers = page.markup.cut.kind === 'markers' ? page.markup.cut.markers.length : 0;
+  const { cut } = page.markup;
+  // A marker's record, and on an out-of-order route its sighting and its two edges.
+  const markers = cut.kind === 'markers' ? cut.markers.length * (cut.outOfOrder ? 2 : 1) : 0;
   const headers = page.headers.reduce((sum, [name, value]) => sum + 2 * (name.length + value.length) + 32, 0);
   return page.markup.bytes.byteLength + headers + 160 * markers + 256;
 }

@@ -4,7 +4,7 @@ import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
 import { hex } from '../lib/hex';
-import { compileMarkup } from '../markup/page-compiler';
+import { compileMarkup, uncompiled } from '../markup/page-compiler';
 import type { CachedPage } from './cached-page';
 import type { PageLayer } from './page-layers';
 import { PAGE_MAX_BYTES, pageStorability } from './page-storability';
@@ -20,7 +20,8 @@ import { PAGE_MAX_BYTES, pageStorability } from './page-storability';
  * - otherwise the origin is asked (conditionally, when the copy has
  *   validators: a 304 keeps the compiled copy), one request per key at a time
  *   in the isolate. A miss streams to the visitor as an uncached page would,
- *   and a copy of its bytes is compiled and stored in the background;
+ *   and a copy of its bytes is stored in the background, to be compiled
+ *   when it is first served again;
  * - an origin that fails (an error, no headers in time, a 5xx) gets the copy
  *   within `staleIfError`, then the KV copy, before any error.
  */
@@ -75,6 +76,7 @@ export class PageCache {
   private readonly memory: LruSpace<CachedPage>;
   private readonly shared?: PageLayer;
   private readonly flights: SharedFlights<Shared>;
+  private readonly compiles: SharedFlights<CachedPage>;
   private readonly reported = new Set<string>();
 
   constructor(options: PageCacheOptions) {
@@ -82,9 +84,16 @@ export class PageCache {
     this.memory = options.memory;
     this.shared = options.shared;
     this.flights = new SharedFlights(this.now);
+    this.compiles = new SharedFlights(this.now);
   }
 
   async answer(request: PageRequest): Promise<PageOrigin> {
+    const answer = await this.find(request);
+    if (answer.from !== 'cache' || answer.page.markup.cut.kind !== 'pending') return answer;
+    return { ...answer, page: await this.compiled(request, answer.page) };
+  }
+
+  private async find(request: PageRequest): Promise<PageOrigin> {
     const known = await this.lookup(request.key);
     if (known) {
       const { state } = freshness(known, this.now());
@@ -95,6 +104,31 @@ export class PageCache {
       }
     }
     return this.fromOrigin(request, known);
+  }
+
+  /**
+   * A page stored at a miss is compiled the first time it is served again: a
+   * miss costs what an uncached page does, and a page viewed once is never
+   * compiled. The compile (one rewriter pass) costs that first view about
+   * what a replay through the streamed path would. One compile per key at a
+   * time; the compiled copy replaces the stored one in every layer, unless a
+   * newer copy came meanwhile. A compile that fails leaves the page to replay.
+   */
+  private compiled(request: PageRequest, page: CachedPage): Promise<CachedPage> {
+    return this.compiles
+      .join(request.key.id, request.bodyTimeoutMs, request.keepAlive, async () => {
+        const { bytes } = page.markup;
+        const headers = new Headers(page.headers);
+        const markup = await compileMarkup(bytes, headers.get('content-type'), request.esi(headers), request.outOfOrder);
+        const compiled = { ...page, markup, digest: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))) };
+        const current = this.memory.peek(request.key.id);
+        if (current === undefined || current.storedAt === page.storedAt) this.store(request, compiled);
+        return compiled;
+      })
+      .catch((error) => {
+        console.error(`tessera: page ${request.url.pathname} could not be compiled; it is replayed instead:`, error);
+        return page;
+      });
   }
 
   /** The cached page for `key` if it may be served now without the origin (fresh, or within stale-while-revalidate). */
@@ -231,7 +265,7 @@ export class PageCache {
     return { ...known, storedAt: this.now(), ttlMs, etag, lastModified };
   }
 
-  /** Reads the copy whole (within the size cap and the body's time), compiles it once, and stores it in every layer. */
+  /** Reads the copy whole (within the size cap and the body's time) and stores it in every layer. */
   private async compileAndStore(
     request: PageRequest,
     response: Response,
@@ -248,8 +282,9 @@ export class PageCache {
         status: response.status,
         statusText: response.statusText,
         headers: [...headers],
-        markup: await compileMarkup(bytes, headers.get('content-type'), request.esi(headers), request.outOfOrder),
-        digest: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))),
+        // Compiled when it is first served again (`compiled`).
+        markup: uncompiled(bytes),
+        digest: '',
         storedAt: this.now(),
         ttlMs,
         staleWhileRevalidateMs: request.spec.staleWhileRevalidateMs,

@@ -44,7 +44,13 @@ export async function composePage(
     assembly = { kind: 'compiled', bytes, markers: cut.markers, digest: answer.source.page.digest, outOfOrder: outOfOrder && map && { page: outOfOrder, map } };
   } else {
     // A cached page that is not rendered from its compiled form is replayed through the pump: the dev log says why.
-    const replayed = cut && (cut.kind === 'replay' ? cut.why : 'an out-of-order view, and the page was compiled without its out-of-order map');
+    const replayed =
+      cut &&
+      (cut.kind === 'replay'
+        ? cut.why
+        : cut.kind === 'pending'
+          ? 'it could not be compiled'
+          : 'an out-of-order view, and the page was compiled without its out-of-order map');
     assembly = { kind: 'streamed', body: pumpPage(started, answer.body, outOfOrder), outOfOrder, replayed };
   }
   return pageResponse(started, answer, assembly, services.logTimings);

@@ -13,11 +13,15 @@ function shop(fragmentTtl = '1m', extra: Partial<RouteManifest> = {}) {
   const bodies: Record<string, string> = { a: 'A1', b: 'B1', c: 'C1' };
   let page = '<main><div data-slot="a">own a</div> <esi:include src="/c"/> <p data-slot="b"></p></main>';
   let fragmentFetches = 0;
+  const fragment = (id: string) => {
+    fragmentFetches++;
+    return html(bodies[id]);
+  };
   const net = upstream({
     '/p': () => html(page, { 'surrogate-control': 'content="ESI/1.0"' }),
-    '/a': () => (fragmentFetches++, html(bodies.a)),
-    '/b': () => (fragmentFetches++, html(bodies.b)),
-    '/c': () => (fragmentFetches++, html(bodies.c)),
+    '/a': () => fragment('a'),
+    '/b': () => fragment('b'),
+    '/c': () => fragment('c'),
   });
   const time = clock();
   const manifest = {
