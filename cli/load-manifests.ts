@@ -5,8 +5,9 @@ import { type Document, isMap, isScalar, LineCounter, parseDocument, type Node a
 import type { z } from 'zod';
 import type { CompiledManifests, CompiledRoute } from '../gateway/contract/types';
 import { assembleManifests, compileRoute } from '../gateway/manifest/compile';
+import { crossRouteExperimentProblems } from '../gateway/manifest/compile-experiments';
 import { patternProblems } from '../gateway/manifest/route-patterns';
-import { describeValue, FragmentManifestSchema, RouteManifestSchema } from '../gateway/manifest/schema';
+import { describeValue, FragmentManifestSchema, RouteManifestSchema, VariantManifestSchema } from '../gateway/manifest/schema';
 import { closest, type Diagnostic, sortDiagnostics } from './diagnostics';
 import { displayPath } from './display-path';
 
@@ -68,12 +69,20 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
   const routes: CompiledRoute[] = [];
   const files = [...texts.keys()];
   const seenPatterns = new Map<string, string>();
+  /** Where each compiled route's fields were written, for the checks across files. */
+  const locators = new Map<CompiledRoute, (p: Path) => Diagnostic>();
 
   for (const [file, text] of texts) {
     const label = displayPath(file, cwd);
     // The compiled route names its file without the build machine's absolute path.
     const compiledFile = path.isAbsolute(label) ? `${path.basename(dir)}/${path.basename(file)}` : label;
-    const { route, diagnostics: problems, locatePattern, patterns } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''), compiledFile);
+    const {
+      route,
+      diagnostics: problems,
+      locatePattern,
+      locateField,
+      patterns,
+    } = checkManifest(text, label, path.basename(file).replace(/\.ya?ml$/, ''), compiledFile);
     diagnostics.push(...problems);
     // Duplicates are found from the patterns as written, even in a file with other problems.
     patterns.forEach((pattern, i) => {
@@ -82,7 +91,15 @@ export async function loadManifests(target: string, cwd = process.cwd()): Promis
         diagnostics.push({ ...locatePattern(i), message: `pattern "${pattern}" is already routed by ${other}` });
       } else seenPatterns.set(pattern, label);
     });
-    if (route) routes.push(route);
+    if (route) {
+      routes.push(route);
+      locators.set(route, locateField);
+    }
+  }
+  // An experiment on several routes has one set of arms: a visitor's arm must not depend on the page.
+  for (const { route, problem } of crossRouteExperimentProblems(routes)) {
+    const where = locators.get(route)?.(problem.path);
+    if (where) diagnostics.push({ ...where, message: problem.message });
   }
   if (diagnostics.length) return { files, warnings, diagnostics: sortDiagnostics(diagnostics) };
   return { files, warnings, diagnostics, manifests: assembleManifests(routes) };
@@ -116,7 +133,7 @@ export function checkManifest(text: string, file: string, name: string, compiled
 
   // The first YAML error only: after a broken indentation, the parser's further errors are its knock-on effects.
   const diagnostics: Diagnostic[] = doc.errors.slice(0, 1).map((e) => at(e.pos[0], '', `invalid YAML: ${e.message.split('\n')[0]}`));
-  if (diagnostics.length) return { diagnostics, locatePattern, patterns: [] as string[] };
+  if (diagnostics.length) return { diagnostics, locatePattern, locateField: locate, patterns: [] as string[] };
 
   const data = doc.toJS() ?? {};
   const patterns = writtenPatterns(data);
@@ -126,7 +143,7 @@ export function checkManifest(text: string, file: string, name: string, compiled
     for (const issue of issues) diagnostics.push(...describeIssue(issue, locate));
     // Check what remains too, so template and host problems show up in the same run.
     parsed = RouteManifestSchema.safeParse(withoutInvalid(data, issues));
-    if (!parsed.success) return { diagnostics, locatePattern, patterns };
+    if (!parsed.success) return { diagnostics, locatePattern, locateField: locate, patterns };
   }
   const { route, problems } = compileRoute(parsed.data, name, compiledFile);
   for (const problem of problems) {
@@ -135,7 +152,7 @@ export function checkManifest(text: string, file: string, name: string, compiled
     diagnostics.push({ ...where, field: fieldName(p), message: problem.message });
   }
   if (route) for (const problem of patternProblems(route)) diagnostics.push({ ...locatePattern(problem.index), message: problem.message });
-  return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern, patterns };
+  return { route: diagnostics.length ? undefined : route, diagnostics, locatePattern, locateField: locate, patterns };
 }
 
 /** The route patterns a manifest names, read from the YAML as it is (the schema may have refused other parts). */
@@ -176,7 +193,9 @@ function describeIssue(issue: Issue, locate: (p: Path, key?: string) => Diagnost
   if (issue.code === 'invalid_key') {
     const key = String(p[p.length - 1]);
     const where = locate(p.slice(0, -1), key);
-    return [{ ...where, field: fieldName(p), message: `expected a fragment id of letters, digits, - and _ starting with a letter, got ${describeValue(key)}` }];
+    const what =
+      p[p.length - 2] === 'variants' ? 'an arm name of letters, digits, _ . and -' : 'a fragment id of letters, digits, - and _ starting with a letter';
+    return [{ ...where, field: fieldName(p), message: `expected ${what}, got ${describeValue(key)}` }];
   }
   if (issue.message.startsWith('required:') && p.length > 0) {
     // A missing field has no node of its own: point at the mapping that lacks it.
@@ -218,8 +237,10 @@ function knownFields(p: Path): string[] {
   if (p.length === 1 && p[0] === 'timeouts') return keys(root.timeouts.unwrap());
   if (p.length === 1 && p[0] === 'onFailure') return keys(root.onFailure.unwrap());
   if (p.length === 1 && p[0] === 'page') return keys(root.page.unwrap());
+  if (p.length === 1 && p[0] === 'assignment') return keys(root.assignment.unwrap());
   if (p.length === 2 && p[0] === 'fragments') return keys(FragmentManifestSchema);
-  if (p.length === 3 && p[2] === 'fallback') return ['html', 'src', 'keep'];
+  if (p.length === 4 && p[0] === 'fragments' && p[2] === 'variants') return keys(VariantManifestSchema);
+  if ((p.length === 3 && p[2] === 'fallback') || (p.length === 5 && p[2] === 'variants' && p[4] === 'fallback')) return ['html', 'src', 'keep'];
   return [];
 }
 

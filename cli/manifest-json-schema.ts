@@ -41,6 +41,14 @@ const DESCRIPTIONS: Record<string, string> = {
   contentTypes: 'Media types accepted from the fragment (default: text/html, text/plain).',
   tags: 'Purge tags: POST /__tessera/purge with {"tags": [...]} invalidates every fragment carrying one.',
   lastGood: 'Keep a last-good copy in KV (TESSERA_LAST_GOOD) for stale-if-error in a cold data centre.',
+  experiment:
+    'The experiment this fragment is in, such as "recs-2026-12": its name in metrics, in the TESSERA_EXPERIMENTS key for its weights, and in the hash that buckets visitors.',
+  variants:
+    'The arms of the experiment besides the default (the fragment as declared), by name: each a weight (percent) and the fields it changes (src, fallback, ttl, timeout, staleWhileRevalidate, staleIfError, placement, placeholder).',
+  assignment: 'How visitors get their arms of the experiments on this route.',
+  visitorId:
+    'Where the visitor id comes from first, such as "cookie.uid" or "header.x-visitor-id" (default: Tessera\'s own first-party cookie, tessera-visitor, set when there is none).',
+  defaultFor: 'Visitors who always get the default arm and are not counted (default: bots; also save-data).',
   concurrency: "Requests waiting for response headers per page, the origin's included (Workers allows 6).",
   maxIncludes: 'Fragments per page, nested ones included; the rest render empty.',
   maxDepth: 'How deep includes inside fragments are followed.',

@@ -59,6 +59,51 @@ export interface FragmentSpec {
   placement: PlacementMode;
   /** Markup shown in the placeholder until the fragment arrives (out-of-order only). */
   placeholder?: string;
+  /** The fragment is in an experiment: each visitor gets one of its arms. Absent: one fragment for everyone. */
+  experiment?: ExperimentSpec;
+}
+
+/**
+ * A fragment in several variants (`variants:` and `experiment:`). Visitors are
+ * bucketed by a hash of their id and the experiment's name; the variants take
+ * the buckets in this order from the first, and the default arm (the fragment
+ * as declared) takes the rest. Fragments that share an experiment's name share
+ * its arms, so a page never mixes them.
+ */
+export interface ExperimentSpec {
+  /** Its name in metrics, in the weights' KV key and in the bucket hash. */
+  name: string;
+  /** In manifest order. */
+  variants: VariantSpec[];
+}
+
+export interface VariantSpec {
+  /** The arm's name (never `default`, which is the fragment as declared). */
+  name: string;
+  /** Percent of bucketed visitors, 0 to 100 in steps of 0.01; the variants' sum is at most 100. */
+  weight: number;
+  /** The fragment as this arm renders it: the variant's own fields, the fragment's where it says nothing. */
+  fields: ArmFields;
+}
+
+/** What a variant may change of its fragment; the rest (what it reads from the visitor, `required`, tags) is the fragment's. */
+export type ArmFields = Pick<
+  FragmentSpec,
+  'src' | 'fallback' | 'ttlMs' | 'timeoutMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'placement' | 'placeholder'
+>;
+
+/** The arm every visitor gets who is not bucketed into a variant: the fragment as declared. */
+export const DEFAULT_ARM = 'default';
+
+/** Visitors a route keeps in the default arm of every experiment, unbucketed: crawlers, and visitors asking to save data. */
+export type PinnedClient = 'bots' | 'save-data';
+
+/** How a route with experiments tells visitors apart (its `assignment:` block, with defaults). */
+export interface AssignmentSpec {
+  /** Where the visitor id comes from first; absent, or absent from the request: Tessera's own cookie (`request/visitor-id.ts`). */
+  visitorId?: SegmentSource;
+  /** Who gets the default arm without being bucketed (or counted). */
+  defaultFor: PinnedClient[];
 }
 
 export type PlacementMode = 'in-order' | 'out-of-order';
@@ -134,6 +179,8 @@ export interface CompiledRoute {
   onFailure: { status: number; html?: string };
   /** The `page:` block: the origin page itself is cached, in compiled form. Absent: the origin is asked on every view. */
   page?: PageCacheSpec;
+  /** How visitors are assigned to arms; present exactly when a fragment of the route is in an experiment. */
+  assignment?: AssignmentSpec;
   /**
    * How long a conditional request (`If-None-Match`) may wait for a cached
    * page's parts to settle, so that it can be answered 304; past it the page

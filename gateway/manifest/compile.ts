@@ -16,6 +16,7 @@ import {
 import { durationMs } from '../lib/duration';
 import { parseUrl } from '../lib/parse-url';
 import { isNegotiationHeader } from '../request/visitor-inputs';
+import { compileAssignment, experimentProblems, withExperiment, writtenSources } from './compile-experiments';
 import type { FragmentManifest, PageManifest, RouteManifest } from './schema';
 import { checkSrcTemplate, parseSrcTemplate, TemplateError, templateParams, usesSegment } from './src-template';
 
@@ -84,33 +85,32 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
 
   const fragments: Record<string, FragmentSpec> = {};
   for (const [id, spec] of Object.entries(manifest.fragments ?? {})) {
-    const fragment = compileFragment(id, spec, defaults, paramNames, problems, {
-      coalesce: manifest.coalesce ?? 'isolate',
-      placement: manifest.placement ?? 'in-order',
-    });
-    if (fragment) fragments[id] = fragment;
+    const compileAs = (fields: FragmentManifest, sink: CompileProblem[]) =>
+      compileFragment(id, fields, defaults, paramNames, sink, {
+        coalesce: manifest.coalesce ?? 'isolate',
+        placement: manifest.placement ?? 'in-order',
+      });
+    const fragment = compileAs(spec, problems);
+    // A fragment with variants: each arm compiled by the same rules (compile-experiments.ts).
+    if (fragment) fragments[id] = withExperiment(fragment, spec, compileAs, problems);
   }
+  problems.push(...experimentProblems(fragments));
+  const assignment = compileAssignment(manifest.assignment, fragments, problems);
 
   // An absolute src must be on a host the runtime will allow: say so now, not as a refused fetch on every page.
   const allowed = new Set([...hosts, ...(manifest.origin ? [new URL(manifest.origin).origin] : [])]);
   for (const fragment of Object.values(fragments)) {
-    for (const [field, template] of [
-      ['src', fragment.src],
-      ['fallback', fragment.fallback.src],
-    ] as const) {
-      const origin = template ? literalOrigin(template.raw) : undefined;
+    for (const { path, template } of writtenSources(fragment)) {
+      const origin = literalOrigin(template.raw);
       if (origin && !allowed.has(origin)) {
-        problems.push({
-          path: field === 'src' ? ['fragments', fragment.id, 'src'] : ['fragments', fragment.id, 'fallback'],
-          message: `${origin} is not the origin or a listed host: list it under hosts:, or give a path (which goes to the origin)`,
-        });
+        problems.push({ path, message: `${origin} is not the origin or a listed host: list it under hosts:, or give a path (which goes to the origin)` });
       }
     }
   }
 
   if (!manifest.segment) {
     for (const fragment of Object.values(fragments)) {
-      if (usesSegment(fragment.src) || usesSegment(fragment.fallback.src) || fragment.vary.some((v) => v.source === 'segment')) {
+      if (writtenSources(fragment).some((s) => usesSegment(s.template)) || fragment.vary.some((v) => v.source === 'segment')) {
         problems.push({
           path: ['fragments', fragment.id],
           message: 'expected segment: on the route (such as "cookie.uid") for a fragment that uses {segment}',
@@ -143,6 +143,7 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
       onFailure: { status: manifest.onFailure?.status ?? DEFAULT_FAILURE_STATUS, html: manifest.onFailure?.html },
       conditionalMs: durationMs(manifest.conditional, 0),
       page,
+      assignment,
     },
   };
 }

@@ -60,6 +60,31 @@ const FallbackSchema = z.union(
   { error: expected('"keep" or a mapping with html:, src: and/or keep:') },
 );
 
+/** An experiment's or arm's name: it reaches metrics, Server-Timing, a KV key and the `tessera-variant` switch. */
+export const EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const weight = z
+  .number({ error: expected('a percentage from 0 to 100') })
+  .min(0, { error: expected('a percentage from 0 to 100') })
+  .max(100, { error: expected('a percentage from 0 to 100') })
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, { error: expected('a percentage in steps of 0.01') });
+
+/** One arm of an experiment: its share of visitors, and the fragment fields it renders differently. */
+export const VariantManifestSchema = z.strictObject(
+  {
+    weight: weight.describe('Percent of visitors who get this arm (0–100, in steps of 0.01); the default arm gets what the variants leave.'),
+    src: text('a URL path or absolute URL (a string)').optional(),
+    fallback: FallbackSchema.optional(),
+    ttl: duration.optional(),
+    timeout: duration.optional(),
+    staleWhileRevalidate: duration.optional(),
+    staleIfError: duration.optional(),
+    placement: z.enum(['in-order', 'out-of-order'], { error: expected('in-order or out-of-order') }).optional(),
+    placeholder: text('placeholder markup (a string)').optional(),
+  },
+  { error: expected('a mapping with weight: and the fields this arm changes (src:, fallback:, ttl:, timeout:, placement:, …)') },
+);
+
 export const FragmentManifestSchema = z.strictObject(
   {
     src: text('a URL path or absolute URL (a string)'),
@@ -77,6 +102,17 @@ export const FragmentManifestSchema = z.strictObject(
     placement: z.enum(['in-order', 'out-of-order'], { error: expected('in-order or out-of-order') }).optional(),
     placeholder: text('placeholder markup (a string)').optional(),
     tags: list(tag, 'a list of tags').optional(),
+    experiment: z
+      .string({ error: expected('an experiment name such as "recs-2026-12"') })
+      .regex(EXPERIMENT_NAME, { error: expected('an experiment name of letters, digits, _ . and -, such as "recs-2026-12"') })
+      .optional(),
+    variants: z
+      .record(
+        z.string().regex(EXPERIMENT_NAME, { error: (i) => `expected an arm name of letters, digits, _ . and -, got ${describeValue(i.input)}` }),
+        VariantManifestSchema,
+        { error: expected('a mapping of arm names to variants, such as new: { src: /fragments/recs/v2, weight: 10 }') },
+      )
+      .optional(),
   },
   { error: expected('a mapping with at least src:') },
 );
@@ -107,6 +143,20 @@ const PageSchema = z
     { error: expected('a mapping with at least ttl:') },
   )
   .describe('Cache the origin page itself at the edge, compiled once; fragments are still resolved on every view. Absent: the origin is asked on every view.');
+
+/** The route's `assignment:` block: how visitors are told apart for its experiments. */
+const AssignmentSchema = z.strictObject(
+  {
+    visitorId: z
+      .string({ error: expected('where the visitor id comes from, such as "cookie.uid" or "header.x-visitor-id"') })
+      .regex(/^(cookie|header)\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+        error: expected('where the visitor id comes from, such as "cookie.uid" or "header.x-visitor-id"'),
+      })
+      .optional(),
+    defaultFor: list(z.enum(['bots', 'save-data'], { error: expected('bots or save-data') }), 'a list of bots and/or save-data').optional(),
+  },
+  { error: expected('a mapping of visitorId: and defaultFor:') },
+);
 
 const DefaultsSchema = z.strictObject(
   {
@@ -189,6 +239,7 @@ export const RouteManifestSchema = z.strictObject(
       .optional(),
     onFailure: OnFailureSchema.optional(),
     page: PageSchema.optional(),
+    assignment: AssignmentSchema.optional(),
     conditional: duration.optional(),
   },
   { error: expected('a mapping with route: and fragments:') },
@@ -197,3 +248,5 @@ export const RouteManifestSchema = z.strictObject(
 export type RouteManifest = z.infer<typeof RouteManifestSchema>;
 export type FragmentManifest = z.infer<typeof FragmentManifestSchema>;
 export type PageManifest = z.infer<typeof PageSchema>;
+export type VariantManifest = z.infer<typeof VariantManifestSchema>;
+export type AssignmentManifest = z.infer<typeof AssignmentSchema>;

@@ -59,7 +59,7 @@ describe('tessera validate', () => {
         'manifests/product.yaml:6:10: fragments.price.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
         '  6 |     ttl: soon',
         '               ^',
-        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback, contentTypes, lastGood, coalesce, placement, placeholder, tags)',
+        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback, contentTypes, lastGood, coalesce, placement, placeholder, tags, experiment, variants)',
         '  7 |     tll: 5m',
         '          ^',
         'manifests/product.yaml:8:23: fragments.price.fallback.html: expected fallback markup (a string), got 3',
@@ -485,5 +485,121 @@ describe('tessera validate and build: the page: block', () => {
     expect(page.properties.ttl.anyOf).toContainEqual(expect.objectContaining({ const: 'origin' }));
     expect(page.properties.vary.description).toMatch(/^What the page depends on/);
     expect(schema.properties.timeouts.properties.page.description).toMatch(/^Request to last byte/);
+  });
+});
+
+describe('tessera validate and build: experiments', () => {
+  const problems = async () => (await run('validate')).err.split('\n').filter((line) => line.startsWith('manifests/'));
+  const recs = (lines: string[], extra: string[] = []) =>
+    manifest(
+      'product.yaml',
+      ['route: /products/:id', ...extra, 'fragments:', '  recs:', '    src: /recs/{params.id}', '    ttl: 1m', ...lines.map((line) => `    ${line}`), ''].join(
+        '\n',
+      ),
+    );
+
+  it('compiles each variant as the fragment with its own fields, weights as given, and the route its assignment defaults', async () => {
+    await recs([
+      'experiment: recs-2026-12',
+      'fallback: keep',
+      'variants:',
+      "  new: { src: '/recs/v2/{params.id}', weight: 10, ttl: 5m, fallback: { html: sorry } }",
+      '  fast: { weight: 2.5, timeout: 100ms }',
+    ]);
+    expect((await run('build', '--out', 'routes.json')).code).toBe(0);
+    const route = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8')).routes[0];
+    const [neu, fast] = route.fragments.recs.experiment.variants;
+    expect(route.fragments.recs.experiment.name).toBe('recs-2026-12');
+    expect([neu.name, neu.weight, neu.fields.src.raw, neu.fields.ttlMs, neu.fields.fallback]).toEqual([
+      'new',
+      10,
+      '/recs/v2/{params.id}',
+      300_000,
+      { keep: false, html: 'sorry' },
+    ]);
+    expect([fast.name, fast.weight, fast.fields.src.raw, fast.fields.ttlMs, fast.fields.timeoutMs, fast.fields.fallback]).toEqual([
+      'fast',
+      2.5,
+      '/recs/{params.id}',
+      60_000,
+      100,
+      { keep: true },
+    ]);
+    expect(route.assignment).toEqual({ defaultFor: ['bots'] });
+  });
+
+  it('refuses weights above 100 in all, an arm named default, and variants without an experiment (or the reverse)', async () => {
+    await recs(['experiment: recs', 'variants:', '  new: { weight: 60 }', '  alt: { weight: 50 }', '  default: { weight: 1 }']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:8:7: fragments.recs.variants: expected weights that add up to at most 100 (the default arm gets the rest), got 110 (new 60, alt 50)',
+      'manifests/product.yaml:10:16: fragments.recs.variants.default: expected an arm name other than default: the default arm is the fragment as declared',
+    ]);
+    await recs(['variants: { new: { weight: 10 } }']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:6:15: fragments.recs.variants: expected experiment: as well, such as experiment: recs-2026-12 (its name in metrics, in the weights’ KV key and in the bucket hash)',
+    ]);
+    await recs(['experiment: recs']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:6:17: fragments.recs.experiment: expected variants: with at least one arm, such as new: { src: /fragments/recs/v2, weight: 10 }',
+    ]);
+  });
+
+  it('checks a weight, an arm name and an unknown field in a variant, and the variant src by the fragment rules', async () => {
+    await recs(['experiment: recs', 'variants:', "  'new arm': { weight: 10 }", "  b: { weight: 101, src: '/x/{params.sku}' }", '  c: { weight: 1, tll: 5m }']);
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:8:7: fragments.recs.variants.new arm: expected an arm name of letters, digits, _ . and -, got "new arm"',
+      'manifests/product.yaml:9:20: fragments.recs.variants.b.weight: expected a percentage from 0 to 100, got 101',
+      'manifests/product.yaml:10:23: fragments.recs.variants.c.tll: unknown field; did you mean "ttl"? (expected one of: weight, src, fallback, ttl, timeout, staleWhileRevalidate, staleIfError, placement, placeholder)',
+    ]);
+    await manifest(
+      'product.yaml',
+      [
+        'route: /products/:id',
+        'fragments:',
+        '  recs:',
+        '    src: /recs/{params.id}',
+        '    experiment: recs',
+        '    forwardHeaders: [cookie]',
+        '    variants:',
+        "      b: { weight: 10, src: '/x/{params.sku}', ttl: 1m }",
+        '',
+      ].join('\n'),
+    );
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:8:33: fragments.recs.variants.b.src: expected a route parameter, got {params.sku} (this route has: {params.id})',
+      "manifests/product.yaml:8:53: fragments.recs.variants.b.ttl: expected a vary: list naming what the answer depends on (such as cookie.session), because this fragment receives cookie and is cached; without it one visitor's answer would be served to another",
+    ]);
+  });
+
+  it('insists that fragments of one experiment, on one route or several, have the same arms', async () => {
+    await manifest(
+      'product.yaml',
+      [
+        'route: /products/:id',
+        'fragments:',
+        '  a: { src: /a, experiment: chrome, variants: { new: { weight: 10 } } }',
+        '  b: { src: /b, experiment: chrome, variants: { new: { weight: 20 } } }',
+        '',
+      ].join('\n'),
+    );
+    await manifest('home.yaml', 'route: /\nfragments:\n  a: { src: /a, experiment: chrome, variants: { neu: { weight: 10 } } }\n');
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:4:47: fragments.b.variants: expected the arms of fragment "a" (new 10), which is in experiment "chrome" too: fragments of one experiment are assigned together, so their arms and weights must match',
+    ]);
+    await manifest('product.yaml', 'route: /products/:id\nfragments:\n  a: { src: /a, experiment: chrome, variants: { new: { weight: 10 } } }\n');
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:3:47: fragments.a.variants: expected the arms experiment "chrome" has in manifests/home.yaml (neu 10): a visitor\'s arm must not depend on the page',
+    ]);
+  });
+
+  it('compiles assignment: and refuses it on a route without experiments', async () => {
+    await recs(['experiment: recs', 'variants: { new: { weight: 10 } }'], ['assignment: { visitorId: header.X-Visitor, defaultFor: [bots, save-data] }']);
+    expect((await run('build', '--out', 'routes.json')).code).toBe(0);
+    const route = JSON.parse(await readFile(path.join(cwd, 'routes.json'), 'utf8')).routes[0];
+    expect(route.assignment).toEqual({ visitorId: { source: 'header', name: 'x-visitor' }, defaultFor: ['bots', 'save-data'] });
+    await manifest('product.yaml', 'route: /products/:id\nassignment: { visitorId: cookie.uid }\n');
+    expect(await problems()).toEqual([
+      'manifests/product.yaml:2:13: assignment: expected a fragment with variants: on this route: assignment: only says how visitors get their arms',
+    ]);
   });
 });
