@@ -3,6 +3,7 @@ import { type DebugSettings, presentedDebugToken, switchesAllowed } from './debu
 import { FAULT_PARAM, type Fault, faultNotes, faultSpec, parseFaults } from './fault-injection';
 import { askedPlacement } from './placement-preview';
 import type { RequestReadings } from './request-readings';
+import { parseVariants, VARIANT_PARAM, variantNotes, variantSpec } from './variant-preview';
 
 /**
  * The gateway's own switches for one page request, decided once: what was
@@ -18,24 +19,38 @@ export interface GatewaySwitches {
   readonly faultSpec?: string;
   /** `tessera-placement`: every fragment placed this way, whatever the manifest says. */
   readonly placement: PlacementMode | undefined;
+  /** `tessera-variant`: arms forced, by experiment name or fragment id; empty for none. */
+  readonly variants: ReadonlyMap<string, string>;
+  /** The variant list as asked for (when allowed), for `checkVariants`. */
+  readonly variantSpec?: string;
 }
 
-export const NO_SWITCHES: GatewaySwitches = { debugView: false, faults: new Map(), placement: undefined };
+export const NO_SWITCHES: GatewaySwitches = { debugView: false, faults: new Map(), placement: undefined, variants: new Map() };
 
-/** A page with forced failures or placements is a preview, never the page: it is not cached. */
+/** A page with forced failures, placements or arms is a preview, never the page: it is not cached. */
 export function isPreview(switches: GatewaySwitches): boolean {
-  return switches.faults.size > 0 || switches.placement !== undefined;
+  return switches.faults.size > 0 || switches.placement !== undefined || switches.variants.size > 0;
 }
 
 export async function decideSwitches(url: URL, readings: RequestReadings, settings: DebugSettings): Promise<GatewaySwitches> {
   const presented = presentedDebugToken(url, (name) => readings.header(name));
   // The cookie is only parsed when the header could name a fault at all: most requests carry cookies, and none of them this one.
-  const faultCookie = readings.cookieHeader()?.includes(FAULT_PARAM) ? readings.cookies().get(FAULT_PARAM) : undefined;
+  const cookieHeader = readings.cookieHeader();
+  const faultCookie = cookieHeader?.includes(FAULT_PARAM) ? readings.cookies().get(FAULT_PARAM) : undefined;
+  const variantCookie = cookieHeader?.includes(VARIANT_PARAM) ? readings.cookies().get(VARIANT_PARAM) : undefined;
   const spec = faultSpec(url, faultCookie);
   const placement = askedPlacement(url);
-  if (presented === null && !spec && placement === undefined) return NO_SWITCHES;
+  const variants = variantSpec(url, variantCookie);
+  if (presented === null && !spec && placement === undefined && !variants) return NO_SWITCHES;
   if (!(await switchesAllowed(presented, settings))) return NO_SWITCHES;
-  return { debugView: presented !== null, faults: spec ? parseFaults(spec) : new Map(), faultSpec: spec ?? undefined, placement };
+  return {
+    debugView: presented !== null,
+    faults: spec ? parseFaults(spec) : new Map(),
+    faultSpec: spec ?? undefined,
+    placement,
+    variants: variants ? parseVariants(variants) : new Map(),
+    variantSpec: variants ?? undefined,
+  };
 }
 
 /**
@@ -47,6 +62,14 @@ export async function decideSwitches(url: URL, readings: RequestReadings, settin
 export function checkFaults(switches: GatewaySwitches, route: Pick<CompiledRoute, 'fragments'>, path: string): string[] {
   if (!switches.faultSpec) return [];
   const notes = faultNotes(switches.faultSpec, Object.keys(route.fragments));
+  if (notes.length > 0) console.error(`tessera: ${path}: ${notes.join('; ')}`);
+  return notes;
+}
+
+/** The same for the variant list: an experiment, fragment or arm that is not on this route. */
+export function checkVariants(switches: GatewaySwitches, route: Pick<CompiledRoute, 'fragments'>, path: string): string[] {
+  if (!switches.variantSpec) return [];
+  const notes = variantNotes(switches.variantSpec, route);
   if (notes.length > 0) console.error(`tessera: ${path}: ${notes.join('; ')}`);
   return notes;
 }

@@ -1,4 +1,5 @@
 import type { SrcTemplate, TemplateVariable } from '../contract/types';
+import { type Assignment, ExperimentArms } from './experiment-assignment';
 import type { VisitorRequest } from './visitor-request';
 
 /**
@@ -11,7 +12,14 @@ export class RequestVars {
     private readonly visitor: VisitorRequest,
     /** The visitor's segment, looked up before any fragment starts; absent when unknown. */
     private readonly segment?: string,
+    /** The page's arm of each experiment, decided before any fragment starts. */
+    private readonly arms: ExperimentArms = ExperimentArms.NONE,
   ) {}
+
+  /** The page's arm of an experiment; undefined for one its route does not have. */
+  arm(experiment: string): Assignment | undefined {
+    return this.arms.of(experiment);
+  }
 
   get(variable: Pick<TemplateVariable, 'source' | 'name'>): string | undefined {
     switch (variable.source) {

@@ -2,6 +2,7 @@ import { withoutArguments } from '../lib/query-arguments';
 import { DEBUG_PARAM } from './debug-gate';
 import { FAULT_PARAM } from './fault-injection';
 import { PLACEMENT_PARAM } from './placement-preview';
+import { VARIANT_PARAM } from './variant-preview';
 
 /**
  * The query switches that are the gateway's own. `tessera-debug` carries the
@@ -9,7 +10,7 @@ import { PLACEMENT_PARAM } from './placement-preview';
  * it goes neither to the origin (upstream-url.ts), nor into a log
  * line, nor out again in a `Referer`.
  */
-export const GATEWAY_SWITCHES: readonly string[] = [DEBUG_PARAM, FAULT_PARAM, PLACEMENT_PARAM];
+export const GATEWAY_SWITCHES: readonly string[] = [DEBUG_PARAM, FAULT_PARAM, PLACEMENT_PARAM, VARIANT_PARAM];
 
 export function carriesSwitch(url: URL): boolean {
   return GATEWAY_SWITCHES.some((name) => url.searchParams.has(name));

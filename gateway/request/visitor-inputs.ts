@@ -1,5 +1,6 @@
 import type { EsiVariableName } from '../contract/esi-variable-names';
-import type { CompiledRoute, SrcTemplate, TemplateSource } from '../contract/types';
+import type { AssignmentSpec, CompiledRoute, SrcTemplate, TemplateSource } from '../contract/types';
+import { VISITOR_COOKIE } from './visitor-id';
 
 /**
  * What a page reads from the visitor, and so how shared caches must treat it.
@@ -84,13 +85,31 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
     addTemplate(inputs, fragment.fallback.src);
     for (const header of fragment.forwardHeaders) addHeader(inputs, header);
     for (const variable of fragment.vary) addInput(inputs, variable.source, variable.name);
+    for (const variant of fragment.experiment?.variants ?? []) {
+      addTemplate(inputs, variant.fields.src);
+      addTemplate(inputs, variant.fields.fallback.src);
+    }
   }
+  if (route.assignment) addAssignmentInputs(inputs, route.assignment);
   if (esiActive) {
     for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
     // The page's ESI may read these variables anywhere in its markup, and the headers leave before it is read.
     addEsiVariableInputs(inputs, route.esiVariables);
   }
   return inputs;
+}
+
+/**
+ * What a page with experiments reads to choose its arms: the visitor id
+ * (the configured cookie or header, and Tessera's own cookie, which identify
+ * the visitor: `private`), and the headers that pin a visitor to the default
+ * arm (User-Agent for crawlers, Save-Data).
+ */
+export function addAssignmentInputs(inputs: VisitorInputs, assignment: AssignmentSpec): void {
+  if (assignment.visitorId) addInput(inputs, assignment.visitorId.source, assignment.visitorId.name);
+  addInput(inputs, 'cookie', VISITOR_COOKIE);
+  if (assignment.defaultFor.includes('bots')) addHeader(inputs, 'user-agent');
+  if (assignment.defaultFor.includes('save-data')) addHeader(inputs, 'save-data');
 }
 
 /** What a page that may read these variables varies on, for its cache headers. */

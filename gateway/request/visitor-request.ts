@@ -1,5 +1,7 @@
-import type { SegmentSource } from '../contract/types';
+import type { CompiledRoute, SegmentSource } from '../contract/types';
 import type { DebugSettings } from './debug-gate';
+import { ExperimentArms } from './experiment-assignment';
+import type { KeepAlive, WeightSource } from './experiment-weights';
 import { decideSwitches, type GatewaySwitches, NO_SWITCHES } from './gateway-switches';
 import { RequestReadings } from './request-readings';
 import type { RouteMatch } from './route-match';
@@ -23,6 +25,8 @@ export interface VisitorRequestInit {
   switches?: GatewaySwitches;
   /** For a route with `segment:`. */
   segment?: SegmentLookup;
+  /** For a route with experiments: its fragments and `assignment:`. */
+  experiments?: Pick<CompiledRoute, 'fragments' | 'assignment'>;
 }
 
 /**
@@ -43,6 +47,9 @@ export class VisitorRequest extends RequestReadings {
   private decided: GatewaySwitches;
   private readonly segmentLookup?: SegmentLookup;
   private segmentFound?: Promise<string | undefined>;
+  private readonly experiments?: Pick<CompiledRoute, 'fragments' | 'assignment'>;
+  private armsFound?: Promise<ExperimentArms>;
+  private armsDecided?: ExperimentArms;
 
   constructor(init: VisitorRequestInit) {
     super(init.request);
@@ -51,12 +58,14 @@ export class VisitorRequest extends RequestReadings {
     this.params = init.params;
     this.decided = init.switches ?? NO_SWITCHES;
     this.segmentLookup = init.segment;
+    this.experiments = init.experiments;
   }
 
   /** A matched page request, with its switches decided (settings: who may use them). */
   static async read(request: Request, url: URL, match: RouteMatch, settings: DebugSettings, segments?: KVNamespace): Promise<VisitorRequest> {
     const segment = match.route.segment && { from: match.route.segment, store: segments };
-    const visitor = new VisitorRequest({ request, url, params: match.params, segment });
+    const experiments = match.route.assignment ? match.route : undefined;
+    const visitor = new VisitorRequest({ request, url, params: match.params, segment, experiments });
     // Decided from the visitor's own readings, so a `tessera-fault` cookie costs no second parse.
     visitor.decided = await decideSwitches(url, visitor, settings);
     return visitor;
@@ -77,6 +86,33 @@ export class VisitorRequest extends RequestReadings {
   segment(): Promise<string | undefined> {
     this.segmentFound ??= this.findSegment();
     return this.segmentFound;
+  }
+
+  /**
+   * The page's arm of each experiment on its route, decided the first time it
+   * is asked for (before any fragment starts, so all of them render the same
+   * arms). `weights` are the experiments' current weights; a read of them
+   * that outlives the page is kept alive with `keepAlive`.
+   */
+  arms(weights: WeightSource, keepAlive: KeepAlive): Promise<ExperimentArms> {
+    this.armsFound ??= this.experiments
+      ? ExperimentArms.assign({
+          route: this.experiments,
+          readings: this,
+          cookie: (name) => this.cookie(name),
+          forced: this.decided.variants,
+          weights,
+          keepAlive,
+          secure: this.url.protocol === 'https:',
+        }).then((arms) => (this.armsDecided = arms))
+      : Promise.resolve(ExperimentArms.NONE);
+    return this.armsFound;
+  }
+
+  /** Cookies the page's response must set: a visitor id minted for its experiments. Empty until `arms` has settled. */
+  cookiesToSet(): string[] {
+    const cookie = this.armsDecided?.cookie;
+    return cookie ? [cookie] : [];
   }
 
   private findSegment(): Promise<string | undefined> {
