@@ -21,6 +21,7 @@ import { sizeInMemory as pageSizeInMemory } from './page-cache/cached-page';
 import { PageCache } from './page-cache/page-cache';
 import { cacheApiPages, kvLastGoodPages, type PageLayer } from './page-cache/page-layers';
 import { ESI_INJECTION_REFUSAL, esiMarkupIn } from './request/esi-injection';
+import { KvExperimentWeights, MANIFEST_WEIGHTS } from './request/experiment-weights';
 import { unforwardableHeader, unforwardableHeaderMessage } from './request/request-header-bytes';
 import { createRouter, type RouteMatch } from './request/route-match';
 import { carriesSwitch, withoutReferrer } from './request/switches';
@@ -52,6 +53,10 @@ export interface GatewayEnv {
   TESSERA_METRICS?: AnalyticsEngineDataset;
   /** FragmentCoalescer objects, for `coalesce: global`. */
   TESSERA_COALESCER?: DurableObjectNamespace;
+  /** Experiment weights without a deploy: one key per experiment, JSON arm → percent (see request/experiment-weights.ts). */
+  TESSERA_EXPERIMENTS?: KVNamespace;
+  /** Workers Analytics Engine dataset: one data point per experiment exposure (optional; observe/exposure-metrics.ts). */
+  TESSERA_EXPOSURES?: AnalyticsEngineDataset;
 }
 
 export interface GatewayOptions {
@@ -132,6 +137,10 @@ export function createGateway(options: GatewayOptions) {
       overrides: env.TESSERA_DEV === 'true' ? parseOverrides(env.TESSERA_OVERRIDES) : undefined,
       segments: env.SEGMENTS,
       switches: { dev: env.TESSERA_DEV === 'true', token: env.TESSERA_DEBUG_TOKEN },
+      experiments: {
+        weights: env.TESSERA_EXPERIMENTS ? new KvExperimentWeights(env.TESSERA_EXPERIMENTS, cache?.now) : MANIFEST_WEIGHTS,
+        exposures: env.TESSERA_EXPOSURES,
+      },
     });
 
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {

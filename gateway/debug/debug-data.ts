@@ -1,5 +1,6 @@
 import type { CompiledRoute, FragmentResult, PlacementMode } from '../contract/types';
 import type { FragmentEvent, FragmentSpan } from '../observe/fragment-events';
+import { specForArm } from '../request/experiment-assignment';
 
 /**
  * What the debug view shows, written at the end of the page's body (the page
@@ -39,6 +40,17 @@ export interface DebugFragment extends Omit<FragmentSpan, 'result'> {
   /** Its placement mode on this page (the manifest's, or `tessera-placement`'s), and whether it declares a placeholder. */
   placement: PlacementMode;
   placeholder: boolean;
+  /** A fragment in an experiment: the page's arm, how it was given, and whether it was an exposure. */
+  experiment?: DebugExperiment;
+}
+
+export interface DebugExperiment {
+  name: string;
+  arm: string;
+  /** `bucketed` (with the bucket, 0–9999), `forced` by tessera-variant, or `pinned` to the default arm (and why). */
+  assigned: string;
+  /** `exposure` (counted), `fallback` (shown, not an exposure), `not counted` (forced or pinned), `not placed` (no marker reached). */
+  exposure: string;
 }
 
 const encoder = new TextEncoder();
@@ -91,8 +103,9 @@ export function debugData(input: {
     },
     headers: [...input.headers],
     fragments: input.spans.map(({ result, ...span }) => {
-      // Declared fragments are named by id; an undeclared include by its src, with the route's defaults.
-      const spec = Object.hasOwn(route.fragments, span.fragment) ? route.fragments[span.fragment] : undefined;
+      // Declared fragments are named by id (as this page's arm renders them); an undeclared include by its src, with the route's defaults.
+      const declared = Object.hasOwn(route.fragments, span.fragment) ? route.fragments[span.fragment] : undefined;
+      const spec = declared && span.arm ? specForArm(declared, span.arm.assignment.arm) : declared;
       return {
         ...span,
         label: label(result),
@@ -106,10 +119,23 @@ export function debugData(input: {
         notStored: result?.notStored,
         placement: input.placement ?? spec?.placement ?? route.placement,
         placeholder: spec?.placeholder !== undefined,
+        experiment: span.arm && debugExperiment(span.arm),
       };
     }),
     notes: input.notes ?? [],
   };
+}
+
+function debugExperiment({ assignment, exposed }: NonNullable<FragmentSpan['arm']>): DebugExperiment {
+  const assigned =
+    assignment.kind === 'bucketed'
+      ? `bucketed (bucket ${assignment.bucket} of 10000)`
+      : assignment.kind === 'forced'
+        ? 'forced by tessera-variant'
+        : `pinned to the default arm (${assignment.why})`;
+  const exposure =
+    exposed === undefined ? 'not placed' : !exposed ? 'fallback: not an exposure' : assignment.kind === 'bucketed' ? 'exposure' : 'shown, not counted';
+  return { name: assignment.experiment, arm: assignment.arm, assigned, exposure };
 }
 
 /** src, cache hit, stale, revalidated, fallback src, fallback html, keep or empty; with the cause of a fallback. */

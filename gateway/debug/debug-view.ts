@@ -1,6 +1,6 @@
 import type { CompiledRoute, PlacementMode } from '../contract/types';
 import type { FragmentSpan, PageTimeline } from '../observe/fragment-events';
-import { checkFaults, type GatewaySwitches } from '../request/gateway-switches';
+import { checkFaults, checkVariants, type GatewaySwitches } from '../request/gateway-switches';
 import { allowDebugScript } from './debug-csp';
 import { debugData, embedJson } from './debug-data';
 import { OVERLAY_SCRIPT } from './overlay-script';
@@ -27,7 +27,7 @@ export class DebugView {
    * dev log (and, with the view, in its panel).
    */
   static forPage(switches: GatewaySwitches, route: CompiledRoute, path: string, timeline: PageTimeline): DebugView | undefined {
-    const notes = checkFaults(switches, route, path);
+    const notes = [...checkFaults(switches, route, path), ...checkVariants(switches, route, path)];
     return switches.debugView ? new DebugView(notes, timeline, switches.placement) : undefined;
   }
 

@@ -96,7 +96,7 @@ export const OVERLAY_SCRIPT = `(() => {
       box.dataset.key = pair.key;
       box.dataset.fragment = f ? f.fragment : pair.key;
       box.dataset.label = f ? f.label : 'unknown';
-      const tag = el('div', 'tag', f ? f.fragment + ' · ' + f.label + (f.durationMs !== undefined ? ' · ' + f.durationMs + 'ms' : '') : pair.key);
+      const tag = el('div', 'tag', f ? f.fragment + (f.experiment ? ' · arm ' + f.experiment.arm : '') + ' · ' + f.label + (f.durationMs !== undefined ? ' · ' + f.durationMs + 'ms' : '') : pair.key);
       box.append(tag);
       layer.append(box);
       for (let n = pair.start.nextSibling; n && n !== pair.end; n = n.nextSibling) if (n.nodeType === 1) sizes.observe(n);
@@ -220,10 +220,12 @@ export const OVERLAY_SCRIPT = `(() => {
     const item = el('details', 'fragment');
     item.style.setProperty('--c', colour(f));
     const summary = row('summary', f.fragment, parts, ms(f.durationMs));
+    if (f.experiment) summary.querySelector('.name').title = f.experiment.name + ': arm ' + f.experiment.arm;
     summary.title = f.label + (f.detail ? ' — ' + f.detail : '');
     const facts = el('dl');
     const fact = (k, v) => { if (v !== undefined && v !== '') facts.append(el('dt', '', k), el('dd', '', v)); };
     fact('result', f.label + (f.detail ? ' — ' + f.detail : ''));
+    if (f.experiment) fact('experiment', f.experiment.name + ': arm ' + f.experiment.arm + ' · ' + f.experiment.assigned + ' · ' + f.experiment.exposure);
     f.requests.forEach((r, i) => fact(i === 0 ? 'url' : 'then', r.url + (r.status !== undefined ? ' → ' + r.status : ' → no answer')));
     if (!f.requests.length && f.source === 'src') fact('url', 'none: served from the fragment cache');
     fact('bytes', f.bytes === undefined ? (f.source === 'keep' ? 'the marker’s own content' : undefined) : size(f.bytes));

@@ -4,12 +4,14 @@ import { type DevOverrides, overrideUrl } from '../fetch/dev-overrides';
 import type { HostPolicy } from '../fetch/host-policy';
 import { parseDuration } from '../lib/duration';
 import type { PageEsi } from '../markup/page-esi';
+import type { Assignment } from '../request/experiment-assignment';
 import { type RequestVars, resolveSrc } from '../request/request-vars';
 import { isNegotiationHeader } from '../request/visitor-inputs';
 import type { CachePlan, FailurePlan, ResolvedUrl } from './attempt';
 import type { FragmentCache } from './cache/fragment-cache';
 import type { LastGoodLayer } from './cache/last-good-layer';
 import type { VersionStore } from './cache/versions';
+import { armedSpec } from './variant-plans';
 
 /**
  * What a marker asks for, before anything is fetched: its entry key (one
@@ -48,16 +50,27 @@ export interface MarkerPlan {
   key: string;
   chain: () => ChainPlan;
   outOfOrder?: OutOfOrderSpec;
-  /** For a declared fragment whose src resolved: the URL, so an include of the same URL joins it. */
-  declaredUrl?: string;
+  /** For a declared fragment whose src resolved: the URL, so an include of the same URL joins it (in an experiment, the declared src's too). */
+  declaredUrls?: string[];
+  /** For a fragment in an experiment: the page's arm of it. */
+  arm?: Assignment;
 }
 
-export function declaredPlan(context: PlanContext, spec: FragmentSpec): MarkerPlan {
+export function declaredPlan(context: PlanContext, declared: FragmentSpec): MarkerPlan {
+  // In an experiment, the page's arm of the fragment (variant-plans.ts); the fragment as declared otherwise.
+  const { spec, arm } = armedSpec(context.vars, declared);
   const primary = overridden(context, resolveTemplate(context, spec.src), spec.id);
   const fallback = spec.fallback.src;
+  const declaredUrls = primary.kind === 'allowed' ? [primary.url.href] : [];
+  if (spec.src !== declared.src) {
+    // An include of the declared src is this fragment too, and renders the page's arm: a page never mixes arms.
+    const asDeclared = resolveTemplate(context, declared.src);
+    if (asDeclared.kind === 'allowed') declaredUrls.push(asDeclared.url.href);
+  }
   return {
     key: `id:${spec.id}`,
-    declaredUrl: primary.kind === 'allowed' ? primary.url.href : undefined,
+    declaredUrls,
+    arm,
     outOfOrder: (context.placement ?? spec.placement) === 'out-of-order' ? { placeholder: spec.placeholder, fallbackHtml: spec.fallback.html } : undefined,
     chain: () => ({
       id: spec.id,
@@ -68,7 +81,7 @@ export function declaredPlan(context: PlanContext, spec: FragmentSpec): MarkerPl
       timeoutMs: spec.timeoutMs,
       forwardHeaders: spec.forwardHeaders,
       contentTypes: spec.contentTypes,
-      cache: cachePlan(context, spec.id, spec.id, spec),
+      cache: cachePlan(context, spec.id, spec.id, spec, arm),
     }),
   };
 }
@@ -119,7 +132,9 @@ export function includePlan(
  * How a fragment is cached, if at all. Its key covers the values of its
  * `vary` entries and of the negotiation headers it forwards; credentials it
  * forwards must be named in `vary` (the manifest validator insists), so one
- * visitor's answer is never another's.
+ * visitor's answer is never another's. A fragment in an experiment is cached
+ * per arm: the arm is in its key, whatever its src, and its version includes
+ * the arm's own (`<fragment>:<arm>`), so one arm can be purged alone.
  */
 function cachePlan(
   context: PlanContext,
@@ -129,6 +144,7 @@ function cachePlan(
     FragmentSpec,
     'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs' | 'vary' | 'forwardHeaders' | 'contentTypes' | 'tags' | 'lastGood' | 'coalesce'
   >,
+  arm?: Assignment,
 ): CachePlan | undefined {
   const { cache, vars, request, route } = context;
   if (spec.ttlMs <= 0 || !cache) return undefined;
@@ -138,6 +154,7 @@ function cachePlan(
   }
   // What decides whether an answer is accepted at all: a body one route refuses must never be another's hit.
   varies.push(`accept=${spec.contentTypes.join(',')}`, `max-bytes=${route.limits.maxFragmentBytes}`);
+  if (arm) varies.push(`arm=${arm.experiment}:${arm.arm}`);
   return {
     variantGroup: `${route.name}\n${budget}`,
     maxVariants: route.limits.variantsPerFragment,
@@ -145,7 +162,7 @@ function cachePlan(
     staleWhileRevalidateMs: spec.staleWhileRevalidateMs,
     staleIfErrorMs: spec.staleIfErrorMs,
     varies,
-    version: cache.versions.version(id, spec.tags, context.waitUntil),
+    version: cache.versions.version(id, spec.tags, context.waitUntil, arm?.arm),
     lastGood: spec.lastGood ? cache.lastGood : undefined,
     global: spec.coalesce === 'global',
   };

@@ -11,6 +11,7 @@ import type { FragmentObserver } from '../observe/fragment-events';
 import type { TraceContext } from '../observe/trace-context';
 import type { Fault } from '../request/fault-injection';
 import type { RequestVars } from '../request/request-vars';
+import { PageExposures } from './exposures';
 import { FragmentDiscovery } from './fragment-discovery';
 import type { SessionCache } from './fragment-plans';
 import { type Entry, FragmentTable, placementOf } from './fragment-table';
@@ -73,6 +74,8 @@ export class FragmentSession implements FragmentSource {
   readonly maxDepth: number;
   /** Settled fragments whose nested includes wait for the page's ESI decision; `undefined` once it is known. */
   private undecided: Array<{ entry: Entry; fragment: PlacedFragment }> | undefined = [];
+  /** Experiment fragments whose markers the assembler reached: their exposures. */
+  private readonly exposures: PageExposures;
 
   constructor(private readonly options: FragmentSessionOptions) {
     const { route, policy, request, fetch, waitUntil, slots, latency, trace, observer, began } = options;
@@ -103,6 +106,7 @@ export class FragmentSession implements FragmentSource {
       settled: (entry, fragment) => this.discoverInside(entry, fragment),
     });
     this.discovery = new FragmentDiscovery(this.table, (include) => this.inline(include));
+    this.exposures = new PageExposures(observer, began);
     this.maxDepth = route.limits.maxDepth;
   }
 
@@ -127,13 +131,19 @@ export class FragmentSession implements FragmentSource {
   /** The fragment for `<div data-slot="id">`; `undefined` for a slot the manifest does not declare. */
   slot(id: string, depth: number): Placement | undefined {
     const spec = this.options.route.fragments[id];
-    return spec ? placementOf(this.table.seen(this.table.declared(spec, depth))) : undefined;
+    return spec ? this.placed(this.table.declared(spec, depth)) : undefined;
   }
 
   /** The fragment for an `<esi:include>`; `undefined` when it names nothing. */
   include(include: IncludeAttributes, depth: number): Placement | undefined {
     const entry = this.table.included(include, depth);
-    return entry ? placementOf(this.table.seen(entry)) : undefined;
+    return entry ? this.placed(entry) : undefined;
+  }
+
+  /** The assembler reached the entry's marker: it is placed here, which for a fragment in an experiment is an exposure. */
+  private placed(entry: Entry): Placement {
+    this.exposures.reach(entry);
+    return placementOf(this.table.seen(entry));
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { OutOfOrderSpec, PlacedFragment, Placement } from '../contract/fragment-source';
 import type { FragmentSpec, IncludeAttributes } from '../contract/types';
 import { type FragmentObserver, outcomeEvent } from '../observe/fragment-events';
+import type { Assignment } from '../request/experiment-assignment';
 import type { Fault } from '../request/fault-injection';
 import type { FailurePlan, FetchContext } from './attempt';
 import { chainFailure, runFailureChain } from './failure-chain';
@@ -22,6 +23,8 @@ export interface Entry {
   placed?: PlacedFragment;
   /** Set when the fragment is placed out of order. */
   outOfOrder?: OutOfOrderSpec;
+  /** Set for a fragment in an experiment: the page's arm of it. */
+  arm?: Assignment;
 }
 
 export interface FragmentTableOptions {
@@ -104,7 +107,7 @@ export class FragmentTable {
   private start(plan: MarkerPlan, depth: number): Entry {
     const { key } = plan;
     const chain: ChainPlan = plan.chain();
-    if (plan.declaredUrl) this.declaredByUrl.set(plan.declaredUrl, key);
+    for (const url of plan.declaredUrls ?? []) this.declaredByUrl.set(url, key);
     const { maxIncludes } = this.options.plans.route.limits;
     if (this.entries.size >= maxIncludes) {
       const refused: PlacedFragment = {
@@ -119,8 +122,9 @@ export class FragmentTable {
     const ranked: FailurePlan = { ...chain, key, fault, rank: (expectedMs) => this.rank(key, started, expectedMs) };
     const { observer, began, fetchContext } = this.options;
     observer.event({ type: 'start', key, fragment: chain.id, at: Date.now() - began });
+    if (plan.arm) observer.event({ type: 'assigned', key, fragment: chain.id, at: Date.now() - began, assignment: plan.arm });
     const run = this.deferStarts ? this.nextTurn().then(() => runFailureChain(fetchContext, ranked)) : runFailureChain(fetchContext, ranked);
-    const entry: Entry = { key, id: chain.id, depth, settled: run.then((settled) => ({ key, ...settled })), outOfOrder: plan.outOfOrder };
+    const entry: Entry = { key, id: chain.id, depth, settled: run.then((settled) => ({ key, ...settled })), outOfOrder: plan.outOfOrder, arm: plan.arm };
     this.entries.set(key, entry);
     this.unsettled++;
     // The chain must run to its end even when the page's request ends first (the visitor left): workerd cancels a

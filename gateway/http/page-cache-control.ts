@@ -28,7 +28,7 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   const vary = mergeVary(originVary, inputs.vary);
   if (directives.has('no-store')) return { cacheControl, vary };
 
-  const ttls = fragments.map((f) => f.ttlMs);
+  const ttls = fragments.flatMap((f) => [f.ttlMs, ...(f.experiment?.variants.map((v) => v.fields.ttlMs) ?? [])]); // every arm's
   if (esiActive) ttls.push(route.defaults.ttlMs); // undeclared includes get the defaults
   const fragmentSeconds = Math.floor(Math.min(...ttls) / 1000);
 

@@ -29,7 +29,10 @@ export function placementDecision(route: CompiledRoute, request: Request, pageHe
 }
 
 export function hasOutOfOrder(route: CompiledRoute): boolean {
-  return route.placement === 'out-of-order' || Object.values(route.fragments).some((f) => f.placement === 'out-of-order');
+  return (
+    route.placement === 'out-of-order' ||
+    Object.values(route.fragments).some((f) => f.placement === 'out-of-order' || f.experiment?.variants.some((v) => v.fields.placement === 'out-of-order'))
+  );
 }
 
 /** The request headers (lower case) an out-of-order route's pages vary on, for caches downstream. */

@@ -1,4 +1,5 @@
 import type { FragmentResult } from '../contract/types';
+import type { Assignment } from '../request/experiment-assignment';
 
 /**
  * A fragment's life within one page, as events: the one stream that the dev
@@ -11,6 +12,11 @@ import type { FragmentResult } from '../contract/types';
  * `queued` comes only when the fetch waited for a connection slot; `sent` and
  * `response` come once per request actually made (none for a cache hit, two
  * for a fallback src); exactly one outcome event comes just before `end`.
+ *
+ * A fragment in an experiment has `assigned` right after `start` (the page's
+ * arm, known before anything is fetched), and `exposure` once its marker was
+ * reached and its content is known, which is at `end` or after it: `exposed`
+ * when the arm's own content is what the page shows, not a fallback.
  */
 export type FragmentEvent =
   | { type: 'start'; key: string; fragment: string; at: number }
@@ -20,7 +26,9 @@ export type FragmentEvent =
   | { type: 'hit' | 'miss' | 'stale' | 'revalidated'; key: string; fragment: string; at: number }
   | { type: 'fallback'; key: string; fragment: string; at: number; source: FragmentResult['source']; cause: string }
   | { type: 'timeout' | 'error'; key: string; fragment: string; at: number; detail: string }
-  | { type: 'end'; key: string; fragment: string; at: number; result: FragmentResult };
+  | { type: 'end'; key: string; fragment: string; at: number; result: FragmentResult }
+  | { type: 'assigned'; key: string; fragment: string; at: number; assignment: Assignment }
+  | { type: 'exposure'; key: string; fragment: string; at: number; assignment: Assignment; exposed: boolean; result: FragmentResult };
 
 export interface FragmentObserver {
   event(event: FragmentEvent): void;
@@ -60,6 +68,8 @@ export class PageTimeline implements FragmentObserver {
         span.endAt = event.at;
         span.result = event.result;
       }
+      if (event.type === 'assigned') span.arm = { assignment: event.assignment };
+      if (event.type === 'exposure' && span.arm) span.arm.exposed = event.exposed;
     }
     return [...spans.values()];
   }
@@ -74,6 +84,8 @@ export interface FragmentSpan {
   responseAt?: number;
   endAt?: number;
   result?: FragmentResult;
+  /** A fragment in an experiment: the page's arm, and once its marker was reached, whether the arm's content showed. */
+  arm?: { assignment: Assignment; exposed?: boolean };
 }
 
 /** Sends each event to every observer; one failing observer never breaks the page. */

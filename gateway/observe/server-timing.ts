@@ -13,15 +13,15 @@ export function serverTiming(originMs: number, fragments: FragmentSpan[], origin
   // A 304 answered from the page's parts, which the fragment entries below list.
   if (conditional) entries.push(`conditional;desc="${conditional}"`);
   const used = new Set<string>();
-  for (const { fragment: id, result } of fragments) {
+  for (const { fragment: id, result, arm } of fragments) {
     let name = `fragment.${token(id)}`;
     for (let n = 2; used.has(name); n++) name = `fragment.${token(id)}.${n}`;
     used.add(name);
     if (!result) {
-      entries.push(`${name};desc="pending"`);
+      entries.push(`${name};desc="pending"${armParams(arm)}`);
       continue;
     }
-    entries.push(`${name};dur=${result.durationMs};desc="${timingDesc(result)}"${cause(result)}`);
+    entries.push(`${name};dur=${result.durationMs};desc="${timingDesc(result)}"${cause(result)}${armParams(arm)}`);
   }
   return entries.join(', ');
 }
@@ -39,6 +39,19 @@ function cause(result: FragmentResult): string {
   return result.source !== 'src' && result.source !== 'empty' ? `;cause="${result.outcome}"` : '';
 }
 
+/** A fragment in an experiment: `;exp="recs-2026-12";arm="new"` (names are tokens, checked by the manifest schema). */
+function armParams(arm: FragmentSpan['arm']): string {
+  return arm ? `;exp="${arm.assignment.experiment}";arm="${arm.assignment.arm}"` : '';
+}
+
+/** The arm for the dev log: `[recs-2026-12: new]`, with how it was given when it was not bucketed. */
+function armNote(arm: FragmentSpan['arm']): string {
+  if (!arm) return '';
+  const { assignment } = arm;
+  const how = assignment.kind === 'forced' ? ', forced' : assignment.kind === 'pinned' ? `, pinned: ${assignment.why}` : '';
+  return ` [${assignment.experiment}: ${assignment.arm}${how}]`;
+}
+
 function token(id: string): string {
   return (
     id
@@ -50,8 +63,8 @@ function token(id: string): string {
 
 /** One line per page for the dev console: the whole waterfall, which headers cannot carry. */
 export function timingReport(url: URL, originMs: number, totalMs: number, fragments: FragmentSpan[], traceId?: string, originNote?: string): string {
-  const parts = fragments.map(({ fragment: id, result, queuedMs }) => {
-    if (!result) return `${id} pending`;
+  const parts = fragments.map(({ fragment: id, result, queuedMs, arm }) => {
+    if (!result) return `${id} pending${armNote(arm)}`;
     const queued = queuedMs > 0 ? ` (queued ${queuedMs}ms)` : '';
     const desc = timingDesc(result);
     // The dev log says why a fragment was not delivered (a refused type, a status), which Server-Timing cannot carry.
@@ -64,7 +77,7 @@ export function timingReport(url: URL, originMs: number, totalMs: number, fragme
           : detail
             ? ` (${detail.slice(2)})`
             : '';
-    return `${id} ${result.durationMs}ms ${desc}${why}${queued}${result.notStored ? ` (not cached: ${result.notStored})` : ''}`;
+    return `${id} ${result.durationMs}ms ${desc}${why}${queued}${result.notStored ? ` (not cached: ${result.notStored})` : ''}${armNote(arm)}`;
   });
   return `tessera: ${loggedUrl(url)} ${totalMs}ms | origin ${originMs}ms${originNote ? ` ${originNote}` : ''} | ${parts.join(' | ')}${traceId ? ` | trace ${traceId}` : ''}`;
 }

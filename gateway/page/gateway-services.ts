@@ -5,6 +5,7 @@ import type { FragmentObserver } from '../observe/fragment-events';
 import type { PageCache } from '../page-cache/page-cache';
 import type { PageLayer } from '../page-cache/page-layers';
 import type { DebugSettings } from '../request/debug-gate';
+import type { WeightSource } from '../request/experiment-weights';
 
 /**
  * What every page of one isolate shares: built once by `gateway.ts` (from the
@@ -36,4 +37,6 @@ export interface GatewayServices {
   readonly segments: KVNamespace | undefined;
   /** Who may use the gateway's switches (tessera dev, or the debug token). */
   readonly switches: DebugSettings;
+  /** Experiments: their current weights (the manifest's, or TESSERA_EXPERIMENTS overrides) and the exposures dataset, when bound. */
+  readonly experiments: { weights: WeightSource; exposures: AnalyticsEngineDataset | undefined };
 }

@@ -57,6 +57,7 @@ export async function pageResponse(
   const etag = parts && body.kind === 'compiled' ? await pageEtag(await routeVersion(route), body.digest, parts) : undefined;
   const unchanged = etag !== undefined && noneMatch(ifNoneMatch, etag) && !lifetime.failure;
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
+  for (const cookie of visitor.cookiesToSet()) headers.append('set-cookie', cookie); // a visitor id minted for experiments
   if (etag) headers.set('etag', etag);
   headers.append('server-timing', serverTiming(originMs, timeline.fragments(), originState, unchanged ? 'not-modified' : undefined));
   debugView?.adjust(headers);

@@ -7,6 +7,7 @@ import { FragmentSession } from '../fragments/fragment-session';
 import { originRequestHeaders, processesEsi } from '../http/headers';
 import { discoverAttempt } from '../markup/discover-attempt';
 import { PageEsi } from '../markup/page-esi';
+import { exposureMetrics } from '../observe/exposure-metrics';
 import { fanOut, PageTimeline } from '../observe/fragment-events';
 import { fragmentMetrics } from '../observe/fragment-metrics';
 import { TraceContext } from '../observe/trace-context';
@@ -90,7 +91,7 @@ export async function startPage(
     (block) => discoverAttempt(block, (include) => session.discovery.include(include)),
   );
   // The segment lookup waits on KV, so it starts only once the origin request is out.
-  const vars = new RequestVars(visitor, await visitor.segment());
+  const vars = new RequestVars(visitor, await visitor.segment(), await visitor.arms(services.experiments.weights, (work) => ctx.waitUntil(work)));
   // The page's own state, which the session asks about later (whether the page turned out to be ESI).
   const page = { esiActive: false };
   const { metrics, observer } = services;
@@ -104,7 +105,12 @@ export async function startPage(
     slots,
     latency: services.latency,
     trace,
-    observer: fanOut([timeline, ...(metrics ? [fragmentMetrics(metrics, route.name)] : []), ...(observer ? [observer] : [])]),
+    observer: fanOut([
+      timeline,
+      ...(metrics ? [fragmentMetrics(metrics, route.name)] : []),
+      ...(services.experiments.exposures ? [exposureMetrics(services.experiments.exposures, route.name)] : []),
+      ...(observer ? [observer] : []),
+    ]),
     began,
     pageEsi: () => page.esiActive,
     esi,

@@ -18,8 +18,11 @@ export interface PurgeTargets {
 }
 
 export interface VersionStore {
-  /** The version part of a cache key, for a fragment and its tags; a read it starts is kept alive by `keepAlive`. */
-  version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string>;
+  /**
+   * The version part of a cache key, for a fragment and its tags (and, for a fragment in an experiment, the
+   * page's arm of it, purged as `<fragment>:<arm>`); a read it starts is kept alive by `keepAlive`.
+   */
+  version(fragment: string, tags: readonly string[], keepAlive: KeepAlive, arm?: string): Promise<string>;
   /** The same for a route's cached pages: the route's version and its page tags'. */
   pageVersion(route: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string>;
   purge(targets: PurgeTargets): Promise<void>;
@@ -51,8 +54,9 @@ export class KvVersions implements VersionStore {
     this.reads = new SharedFlights(now);
   }
 
-  version(fragment: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string> {
-    return this.versionOf([`fragment:${fragment}`, ...tags.map((tag) => `tag:${tag}`)], keepAlive);
+  version(fragment: string, tags: readonly string[], keepAlive: KeepAlive, arm?: string): Promise<string> {
+    const names = [`fragment:${fragment}`, ...(arm === undefined ? [] : [`fragment:${fragment}:${arm}`]), ...tags.map((tag) => `tag:${tag}`)];
+    return this.versionOf(names, keepAlive);
   }
 
   pageVersion(route: string, tags: readonly string[], keepAlive: KeepAlive): Promise<string> {
