@@ -82,6 +82,16 @@ export const fragmentRoutes: FragmentRoute[] = [
     },
   },
   {
+    // The new recommendation engine, the demo's experiment (manifests/product.yaml): faster, with prices.
+    pattern: /^\/fragments\/recs-v2\/([\w-]+)$/,
+    delayMs: 400,
+    render: (m) => {
+      const others = Object.entries(CATALOGUE).filter(([id]) => id !== m[1]);
+      const cards = others.map(([id, p]) => `<li><a href="/products/${id}">${p.name}</a> <small>${money(p.price, 'EUR')}</small></li>`).join('');
+      return { html: `<h2>You may also like</h2><ul class="recs-new">${cards}</ul><p class="recs-note">New recommendations</p>` };
+    },
+  },
+  {
     // The failing one: the comments service is down.
     pattern: /^\/fragments\/comments\/([\w-]+)$/,
     delayMs: 15,

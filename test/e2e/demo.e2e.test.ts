@@ -80,3 +80,20 @@ it('streams the demo product page past its slow recommendations, and shows it in
   expect(page).not.toContain('<template for=');
   expect(inOrder.headers.get('cache-control')).toBe('private, no-store');
 });
+
+it('runs the demo experiment on the recommendations: a browser keeps its arm through its cookie, and ?tessera-variant shows the new one', async () => {
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36' };
+  const first = await fetch(`${dev.url}/products/3?tessera-placement=in-order`, { headers: browser });
+  const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0];
+  expect(cookie).toMatch(/^tessera-visitor=[0-9a-f-]{36}$/);
+  const arm = /exp="recs-2026-12";arm="(new|default)"/.exec(first.headers.get('server-timing') ?? '')?.[1];
+  expect(arm).toBeDefined();
+  const isNew = (page: string) => page.includes('class="recs-new"');
+  expect(isNew(await first.text())).toBe(arm === 'new');
+  const again = await fetch(`${dev.url}/products/3?tessera-placement=in-order`, { headers: { ...browser, cookie } });
+  expect(isNew(await again.text())).toBe(arm === 'new');
+  expect(again.headers.get('set-cookie')).toBeNull();
+  const forced = await fetch(`${dev.url}/products/3?tessera-variant=recs:new`, { headers: browser });
+  expect(isNew(await forced.text())).toBe(true);
+  expect(forced.headers.get('cache-control')).toBe('private, no-store');
+});
