@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT, readProjectConfig } from '../cli/project-config';
-import { bundle, GATEWAY_ENTRY } from '../cli/workerd-host';
+import { GATEWAY_ENTRY, workerModules } from '../cli/workerd-host';
 import type { CompiledManifests } from '../gateway/contract/types';
 
 /**
@@ -35,7 +35,11 @@ const WORKERD = path.join(PROJECT, 'node_modules', '.bin', 'workerd');
 export async function serveWorker({ entry = GATEWAY_ENTRY, routes, bindings, inspectorPort }: ServeOptions): Promise<ServedWorker> {
   const config = readProjectConfig();
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-bench-'));
-  writeFileSync(path.join(dir, 'worker.js'), await bundle(entry, routes));
+  const modules = await workerModules(entry, routes);
+  for (const { name, contents } of modules) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), contents);
+  }
   const port = await freePort();
   const gateway = entry === GATEWAY_ENTRY;
   const textBindings = Object.entries(bindings).map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`);
@@ -51,7 +55,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  modules = [${modules.map(({ name }) => `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`).join(', ')}],
   compatibilityDate = ${JSON.stringify(config.compatibility_date)},
   compatibilityFlags = [${config.compatibility_flags.map((f) => JSON.stringify(f)).join(', ')}],
   bindings = [${textBindings.join(', ')}],

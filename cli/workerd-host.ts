@@ -3,6 +3,7 @@ import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
 import type { CompiledManifests } from '../gateway/contract/types';
+import { regexEngineModule } from './build';
 import { PROJECT, readProjectConfig } from './project-config';
 
 /**
@@ -56,11 +57,11 @@ export async function startWorker(options: WorkerHostOptions): Promise<RunningWo
   const config = readProjectConfig();
   const gateway = !options.entry || options.entry === GATEWAY_ENTRY;
   const miniflareOptions = async (routes: CompiledManifests | undefined): Promise<MiniflareOptions> => {
-    const script = await bundle(options.entry ?? GATEWAY_ENTRY, routes);
+    const modules = await workerModules(options.entry ?? GATEWAY_ENTRY, routes);
     const worker = (name: string) => ({
       name,
-      modules: true,
-      script,
+      modulesRoot: MODULES_ROOT,
+      modules: modules.map(({ name, contents }) => ({ type: 'ESModule' as const, path: path.join(MODULES_ROOT, name), contents })),
       compatibilityDate: config.compatibility_date,
       compatibilityFlags: config.compatibility_flags,
       bindings: options.bindings,
@@ -116,6 +117,28 @@ export async function startWorker(options: WorkerHostOptions): Promise<RunningWo
   };
 }
 
+/** Where module names are relative to: the entry is `index.js`, the regex engine `generated/re2js.js` beside it, as deployed. */
+const MODULES_ROOT = path.join(PROJECT, 'gateway');
+
+/**
+ * The Worker's modules, entry first: the bundle, and beside it the regex
+ * engine it imports on first need (gateway/regex-engine.ts), never part of
+ * the bundle; built in memory, so no `tessera build` is needed first.
+ */
+export async function workerModules(entry: string, routes: CompiledManifests | undefined): Promise<{ name: string; contents: string }[]> {
+  regexEngine ??= regexEngineModule();
+  const [script, engine] = await Promise.all([bundle(entry, routes), regexEngine]);
+  return [
+    { name: 'index.js', contents: script },
+    { name: REGEX_ENGINE_MODULE, contents: engine },
+  ];
+}
+
+/** The regex engine's module name, relative to the entry's. */
+export const REGEX_ENGINE_MODULE = 'generated/re2js.js';
+let regexEngine: Promise<string> | undefined;
+
+/** The entry module alone; workerModules has the modules it may import. */
 export async function bundle(entry: string, routes: CompiledManifests | undefined): Promise<string> {
   const result = await build({
     entryPoints: [entry],

@@ -20,6 +20,7 @@ import type { GatewayServices } from './page/gateway-services';
 import { sizeInMemory as pageSizeInMemory } from './page-cache/cached-page';
 import { PageCache } from './page-cache/page-cache';
 import { cacheApiPages, kvLastGoodPages, type PageLayer } from './page-cache/page-layers';
+import { loadRegexEngine } from './regex-engine';
 import { ESI_INJECTION_REFUSAL, esiMarkupIn } from './request/esi-injection';
 import { KvExperimentWeights, MANIFEST_WEIGHTS } from './request/experiment-weights';
 import { unforwardableHeader, unforwardableHeaderMessage } from './request/request-header-bytes';
@@ -192,6 +193,7 @@ export function createGateway(options: GatewayOptions) {
     }
     // The request read once: every later reader of its URL, cookies, geo, switches and segment reads this.
     const visitor = await VisitorRequest.read(request, url, match, services.switches, services.segments);
+    if (match.route.esi !== 'off') await loadRegexEngine(); // ESI's `matches` engine, a module imported on first need (regex-engine.ts).
     return composePage(visitor, match.route, origin, services, ctx);
   }
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GENERATED_ROUTES, writeCompiled } from '../build';
+import { GENERATED_ROUTES, writeCompiled, writeRegexEngine } from '../build';
 import { deployRefusal, deployTarget, isDeploy, wranglerArguments } from '../deploy-origin';
 import { formatDiagnostic } from '../diagnostics';
 import { displayPath } from '../display-path';
@@ -12,8 +12,10 @@ export const buildCommand: Command = {
   summary: 'Compile manifests into the module the Worker imports',
   usage: `Usage: tessera build [--manifests DIR] [--out FILE] [--deploy --origin URL]
 
-Validates the manifests and compiles them into the module the Worker imports.
-Wrangler runs this before every bundle. Under \`wrangler deploy\` (or with
+Validates the manifests and compiles them into the module the Worker imports,
+and (without --out) writes the module the Worker loads ESI's regular
+expression engine from, gateway/generated/re2js.js. Wrangler runs this before
+every bundle. Under \`wrangler deploy\` (or with
 --deploy) it also refuses to build when ORIGIN is missing or on this machine;
 TESSERA_ALLOW_LOOPBACK_ORIGIN=1 says you mean it.
 
@@ -49,6 +51,7 @@ TESSERA_ALLOW_LOOPBACK_ORIGIN=1 says you mean it.
       return 1;
     }
     await writeCompiled(result.manifests, out);
+    if (!values.out) await writeRegexEngine();
     io.out.write(`tessera build: ${count(result.manifests.routes.length, 'route')} → ${displayPath(out, io.cwd)}\n`);
     return 0;
   },

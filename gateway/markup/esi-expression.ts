@@ -1,4 +1,5 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { regexEngine } from '../regex-engine';
 import type { EsiVariables } from '../request/esi-variables';
 
 /**
@@ -7,8 +8,10 @@ import type { EsiVariables } from '../request/esi-variables';
  * quoted strings (`'…'`, or `'''…'''` for patterns), numbers, variables,
  * Akamai's `has`, `has_i`, `matches`, `matches_i`, and `=~ '/pattern/i'`. Operands compare as numbers when
  * both are numbers, else as strings. Patterns run on RE2 (linear time), so
- * no pattern can hang the Worker. An expression that does not parse throws
- * an `EsiExpressionError` saying where.
+ * no pattern can hang the Worker; the engine is loaded apart from the bundle
+ * (regex-engine.ts), and a request awaits `loadRegexEngine()` before its page
+ * runs ESI. An expression that does not parse throws an `EsiExpressionError`
+ * saying where; so does a pattern test when the engine could not be loaded.
  */
 export class EsiExpressionError extends Error {}
 
@@ -140,8 +143,10 @@ function pattern(source: string, ignoreCase: boolean): RE2JS {
   const key = `${ignoreCase ? 'i' : ''}/${source}`;
   let compiled = patterns.get(key);
   if (!compiled) {
+    const engine = regexEngine();
+    if ('unavailable' in engine) throw new EsiExpressionError(`no regular expression engine to run '${source}' with (${engine.unavailable})`);
     try {
-      compiled = RE2JS.compile(source, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+      compiled = engine.RE2JS.compile(source, ignoreCase ? engine.RE2JS.CASE_INSENSITIVE : 0);
     } catch (error) {
       throw new EsiExpressionError(`invalid pattern '${source}': ${error instanceof Error ? error.message : error}`);
     }

@@ -62,7 +62,8 @@ export const roomOf = (file: string) => (file.includes('/') ? file.slice(0, file
  * and nothing in the runtime imports it.
  */
 export const FLOORS: readonly (readonly string[])[] = [
-  ['contract', 'lib'],
+  // regex-engine.ts sits beside the entry because the runtime resolves its import against the entry's module.
+  ['contract', 'lib', 'regex-engine.ts'],
   ['request'],
   ['markup', 'http', 'observe', 'manifest'],
   ['debug', 'fetch'],

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ESI_VARIABLES } from '../../../gateway/contract/esi-variable-names';
 import { EsiExpressionError, evaluate } from '../../../gateway/markup/esi-expression';
 import { interpolate } from '../../../gateway/markup/esi-interpolate';
+import { loadRegexEngine, regexEngine } from '../../../gateway/regex-engine';
 import { EsiVariables } from '../../../gateway/request/esi-variables';
 import { RequestReadings } from '../../../gateway/request/request-readings';
 
@@ -9,7 +10,14 @@ function variables(headers: Record<string, string> = {}, url = 'https://shop.tes
   return new EsiVariables(new RequestReadings(new Request(url, { headers })), new URL(url), new Set(ESI_VARIABLES));
 }
 
+// Patterns run on re2js, a module of its own that the gateway loads before a page runs ESI (gateway/regex-engine.ts).
+beforeAll(() => loadRegexEngine());
+
 describe('the ESI expression language', () => {
+  it('has its regular expression engine, loaded from the module beside the bundle', () => {
+    expect('RE2JS' in regexEngine()).toBe(true);
+  });
+
   const vars = variables({
     cookie: 'tier=gold; visits=12',
     'user-agent': 'Mozilla/5.0 (Windows NT 10.0) Firefox/120.0',
