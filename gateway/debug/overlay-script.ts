@@ -205,7 +205,7 @@ export const OVERLAY_SCRIPT = `(() => {
     r.append(track, el('span', 'ms r', time));
     return r;
   };
-  const origin = row('div', data.originState ? 'origin (' + data.originState + ')' : 'origin', [[0, data.originMs, '#6e7781']], ms(data.originMs));
+  const origin = row('div', 'origin', [[0, data.originMs, '#6e7781']], data.originState ? ms(data.originMs) + ' ' + data.originState : ms(data.originMs));
   origin.title = data.originState ? 'the page came from the page cache: ' + data.originState : 'origin response headers';
   body.append(origin);
 
