@@ -50,11 +50,11 @@ export class CompiledAssembly {
     const { markers, outOfOrder } = page;
     if (outOfOrder) {
       // Where each marker stands, as the scanner would report it on its way through the page.
-      markers.forEach((marker, i) => outOfOrder.page.sightedAt(markerKey(marker), outOfOrder.map.sightings[i]));
+      for (const [i, marker] of markers.entries()) outOfOrder.page.sightedAt(markerKey(marker), outOfOrder.map.sightings[i]);
     } else {
       // In document order the whole page may be awaited before its headers; out of order, each marker is rendered when
       // the stream reaches it, as the rewriter would (a placeholder decided then, its template only ever after it).
-      markers.forEach((_, i) => this.render(i));
+      for (let i = 0; i < markers.length; i++) void this.render(i);
     }
   }
 

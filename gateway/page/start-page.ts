@@ -1,10 +1,7 @@
 import type { CompiledRoute } from '../contract/types';
 import { ConnectionSlots } from '../fetch/connection-slots';
 import { HostPolicy } from '../fetch/host-policy';
-import { cacheKey } from '../fragments/cache/cache-key';
-import { FIXED_VERSIONS } from '../fragments/cache/versions';
 import { FragmentSession } from '../fragments/fragment-session';
-import { originRequestHeaders, processesEsi } from '../http/headers';
 import { discoverAttempt } from '../markup/discover-attempt';
 import { PageEsi } from '../markup/page-esi';
 import { exposureMetrics } from '../observe/exposure-metrics';
