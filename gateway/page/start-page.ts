@@ -1,5 +1,5 @@
 import type { CompiledRoute } from '../contract/types';
-import { ConnectionSlots } from '../fetch/connection-slots';
+import { ConnectionSlots, type Release } from '../fetch/connection-slots';
 import { HostPolicy } from '../fetch/host-policy';
 import { FragmentSession } from '../fragments/fragment-session';
 import { discoverAttempt } from '../markup/discover-attempt';
@@ -65,18 +65,13 @@ export async function startPage(
   const trace = TraceContext.from(request);
   const bodyScan = route.esi !== 'off' && visitor.request.body && !READS_NO_BODY.has(visitor.request.method) ? new EsiBodyScan() : undefined;
   const viaCache = request.method === 'GET' ? pageCacheFor(visitor, route, services) : undefined;
-  const originPage: Promise<PageOrigin> = viaCache
-    ? askPageCache(
-        visitor,
-        route,
-        viaCache,
-        pageUrl,
-        spanHeaders(pageRequestHeaders(visitor, services), trace),
-        (headers, signal) => slots.send(FIRST, signal, () => services.fetch(pageUrl.toString(), { headers, redirect: 'manual', signal })),
-        services,
-        (work) => ctx.waitUntil(work),
-      )
-    : requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan).then((response) => ({ from: 'origin', response, state: 'miss' }));
+  const sender = viaCache && firstSlot(slots, lifetime.signal, services, pageUrl);
+  const originPage: Promise<PageOrigin> =
+    viaCache && sender
+      ? askPageCache(visitor, route, viaCache, pageUrl, spanHeaders(pageRequestHeaders(visitor, services), trace), sender, services, (work) =>
+          ctx.waitUntil(work),
+        ).finally(sender.done)
+      : requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan).then((response) => ({ from: 'origin', response, state: 'miss' }));
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.
   // Built for every page, used once the origin says the page is ESI (its variables are read lazily).
   const esi = new PageEsi(
@@ -126,6 +121,35 @@ export async function startPage(
   if (request.method === 'GET') session.prefetchDeclared();
   const pageCached = viaCache !== undefined;
   return Object.assign(page, { visitor, route, origin, began, lifetime, timeline, trace, esi, session, originPage, pageCached, bodyScan });
+}
+
+/**
+ * The origin request of a page-cache route, which is sent (if at all) only
+ * once the cache has looked: it keeps the connection slot it would have taken
+ * first, so the declared fragments that start meanwhile cannot queue it
+ * behind them. The slot is held from now until the request is sent, or given
+ * back once the cache has answered without it.
+ */
+function firstSlot(slots: ConnectionSlots, pageSignal: AbortSignal, services: GatewayServices, pageUrl: URL) {
+  let held: Promise<Release> | undefined = slots.acquire(FIRST, pageSignal);
+  held.catch(() => {});
+  const send = (headers: Headers, signal: AbortSignal) => {
+    const slot = held ?? slots.acquire(FIRST, signal);
+    held = undefined;
+    return slot.then(async (release) => {
+      try {
+        return await services.fetch(pageUrl.toString(), { headers, redirect: 'manual', signal });
+      } finally {
+        release();
+      }
+    });
+  };
+  /** The cache answered: a slot still held goes back to the fragments. */
+  const done = () => {
+    void held?.then((release) => release()).catch(() => {});
+    held = undefined;
+  };
+  return Object.assign(send, { done });
 }
 
 /** The origin request: the client's method, body and headers (less hop-by-hop, conditionals and the debug header), as a span of the page's trace. */

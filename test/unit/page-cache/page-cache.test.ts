@@ -300,6 +300,28 @@ describe('page cache: key and credentials', () => {
   });
 });
 
+describe('page cache: the origin request', () => {
+  it('goes out ahead of the declared fragments on a miss, though it is sent only once the cache has looked', async () => {
+    const originAsked = gate();
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const routes: Record<string, () => Response | Promise<Response>> = {
+      '/p': () => {
+        originAsked.open();
+        return html(`<main>${ids.map((id) => `<div data-slot="${id}"></div>`).join('')}</main>`);
+      },
+    };
+    // Every fragment answers only once the origin has been asked: a page whose origin request queued behind them would wait out their timeouts.
+    for (const id of ids) routes[`/${id}`] = () => originAsked.opened.then(() => html(id.toUpperCase()));
+    const net = upstream(routes);
+    const fragments = Object.fromEntries(ids.map((id) => [id, { src: `/${id}`, ttl: '0s', timeout: '2s' }]));
+    const get = gatewayFor(net, { route: '/p', page: { ttl: '1h' }, limits: { concurrency: 6 }, fragments } as RouteManifest);
+    const started = Date.now();
+    const response = await get('/p');
+    expect(await response.text()).toBe(`<main>${ids.map((id) => `<div data-slot="${id}">${id.toUpperCase()}</div>`).join('')}</main>`);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
 describe('page cache: coalescing', () => {
   it('makes one origin request for any number of concurrent views that miss the same page', async () => {
     const released = gate();
