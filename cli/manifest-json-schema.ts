@@ -45,6 +45,17 @@ const DESCRIPTIONS: Record<string, string> = {
     'The experiment this fragment is in, such as "recs-2026-12": its name in metrics, in the TESSERA_EXPERIMENTS key for its weights, and in the hash that buckets visitors.',
   variants:
     'The arms of the experiment besides the default (the fragment as declared), by name: each a weight (percent) and the fields it changes (src, fallback, ttl, timeout, staleWhileRevalidate, staleIfError, placement, placeholder).',
+  assets:
+    "Stylesheets and scripts the fragment needs, beside those its Link header names: each goes into the page once, a stylesheet before the fragment, a script after it, and the page's Link header preloads them. A path or URL ending in .css, .js or .mjs, or { href, rel, … }.",
+  href: 'The asset: a path on the origin, or a URL on a listed host.',
+  rel: 'stylesheet, script (run after the fragment), modulepreload, or preload (with as:).',
+  as: "A preload's destination: style, script, font, image, fetch, ….",
+  type: 'module for a module script; leave it out for a classic one.',
+  crossorigin: 'The CORS mode of the request: anonymous or use-credentials.',
+  integrity: 'A subresource integrity hash, such as "sha384-…".',
+  media: "A stylesheet's media query, such as print.",
+  async: 'The script runs as soon as it loads (<script async>).',
+  defer: 'The script runs once the document is parsed (<script defer>).',
   assignment: 'How visitors get their arms of the experiments on this route.',
   visitorId:
     'Where the visitor id comes from first, such as "cookie.uid" or "header.x-visitor-id" (default: Tessera\'s own first-party cookie, tessera-visitor, set when there is none).',

@@ -17,6 +17,7 @@ import type { FragmentObserver } from './observe/fragment-events';
 import { cachedHead, pageCacheFor } from './page/cached-origin';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
+import { RouteAssets } from './page/route-assets';
 import { sizeInMemory as pageSizeInMemory } from './page-cache/cached-page';
 import { PageCache } from './page-cache/page-cache';
 import { cacheApiPages, kvLastGoodPages, type PageLayer } from './page-cache/page-layers';
@@ -142,6 +143,7 @@ export function createGateway(options: GatewayOptions) {
         weights: env.TESSERA_EXPERIMENTS ? new KvExperimentWeights(env.TESSERA_EXPERIMENTS, cache?.now) : MANIFEST_WEIGHTS,
         exposures: env.TESSERA_EXPOSURES,
       },
+      routeAssets: new RouteAssets(env.TESSERA_LAST_GOOD, cache?.now),
     });
 
   return async function tesseraFetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {

@@ -1,5 +1,6 @@
 import type { FragmentSource, PlacedFragment, Placement, TryBlock } from '../contract/fragment-source';
 import { type IncludeAttributes, wasFetched } from '../contract/types';
+import { assetRel } from '../markup/asset-elements';
 import {
   DEBUG_CLOSE,
   debugOpen,
@@ -15,6 +16,7 @@ import {
 import { BODY_END, MarkupScanner } from '../markup/markup-scanner';
 import { readIncludeAttributes } from '../markup/page-esi';
 import type { OutOfOrderPage } from './out-of-order-page';
+import type { PageAssets } from './page-assets';
 
 /**
  * The assembling rewriter: it renders every marker, and the markers inside
@@ -35,6 +37,8 @@ export interface MarkupContext {
   debug?: boolean;
   /** The page's in-band instructions: only those this page wrote are obeyed. */
   inBand: InBand;
+  /** The page's asset ledger: each fragment's stylesheets and scripts, once per page (page-assets.ts). Absent: fragments go in as they are. */
+  assets?: PageAssets;
 }
 
 /**
@@ -49,7 +53,18 @@ export function assembleResponse(
   atEnd?: (end: DocumentEnd) => void,
   outOfOrder?: OutOfOrderPage,
 ): Response {
-  const rewriter = markerRewriter(source, context, outOfOrder);
+  const rewriter = markerRewriter(source, context, outOfOrder, true);
+  const { assets } = context;
+  if (assets) {
+    // The page's own assets, as the rewriter passes them: a fragment after one does not add it again.
+    rewriter.on('link[rel][href]', {
+      element(element) {
+        const rel = assetRel(element.getAttribute('rel'));
+        if (rel) assets.own({ rel, href: element.getAttribute('href') ?? '' });
+      },
+    });
+    rewriter.on('script[src]', { element: (element) => assets.own({ rel: 'script', href: element.getAttribute('src') ?? '' }) });
+  }
   return (atEnd ? rewriter.onDocument({ end: (end) => atEnd(end) }) : rewriter).transform(page);
 }
 
@@ -58,7 +73,13 @@ export async function assembleHtml(html: string, source: FragmentSource, context
   return markerRewriter(source, context).transform(new Response(html)).text();
 }
 
-function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrder?: OutOfOrderPage): HTMLRewriter {
+/**
+ * `writesPage`: this rewriter writes the page itself (not a fragment's
+ * markup, nor an `<esi:try>` branch that may be thrown away), so what it puts
+ * in is final, in page order: the place where asset tokens are decided.
+ */
+function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrder?: OutOfOrderPage, writesPage = false): HTMLRewriter {
+  const written = writesPage && context.assets ? (html: string) => context.assets?.resolve(html) ?? html : (html: string) => html;
   const rewriter = new HTMLRewriter().on('[data-slot]', {
     element(element) {
       const id = element.getAttribute('data-slot') ?? '';
@@ -79,7 +100,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         return;
       }
       return place(placement, source, context, marker, (html, fragment) => {
-        if (html !== null) element.setInnerContent(debugWrapped(context, fragment, html), { html: true });
+        if (html !== null) element.setInnerContent(written(debugWrapped(context, fragment, html)), { html: true });
         else if (context.debug && fragment) {
           element.prepend(debugOpen(fragment.key), { html: true });
           element.append(DEBUG_CLOSE, { html: true });
@@ -93,7 +114,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         const flush = context.inBand.read(FLUSH_ELEMENT, element);
         if (flush?.kind !== 'flush') return; // Not ours: the page's own markup stands.
         if (flush.at === 'body-end') outOfOrder.reachedBodyEnd();
-        element.replace(outOfOrder.templates(flush.at === 'named' ? flush.names : undefined), { html: true });
+        element.replace(outOfOrder.templates(flush.at === 'named' ? flush.names : undefined, context.assets), { html: true });
       },
     });
   }
@@ -118,7 +139,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         }
         return place(placement, source, context, marker, (html, fragment) => {
           if (fragment) judge(fragment);
-          element.replace(debugWrapped(context, fragment, html ?? ''), { html: true });
+          element.replace(written(debugWrapped(context, fragment, html ?? '')), { html: true });
         });
       },
     })
@@ -128,7 +149,7 @@ function markerRewriter(source: FragmentSource, context: MarkupContext, outOfOrd
         if (instruction?.kind !== 'try') return; // Not ours: the page's own markup stands.
         const block = source.tryBlock(instruction.index);
         if (!block) return void element.remove();
-        return settle(renderTry(block, source, context), '', 'esi:try').then((html) => void element.replace(html, { html: true }));
+        return settle(renderTry(block, source, context), '', 'esi:try').then((html) => void element.replace(written(html), { html: true }));
       },
     })
     .on('esi\\:remove', { element: (element) => void element.remove() })
@@ -214,13 +235,16 @@ function renderSettled(fragment: PlacedFragment, source: FragmentSource, context
   if (context.ancestry.includes(fragment.key)) return ''; // A fragment including itself, directly or not.
   const { html } = fragment.result;
   const depth = context.depth + 1;
-  if (html === null || !wasFetched(fragment.result) || !mayContainMarkers(html)) return html;
+  if (html === null || !wasFetched(fragment.result)) return html;
+  // Its assets become tokens, decided when the page is written (page-assets.ts); a static fallback has none.
+  const dressed = (markup: string) => context.assets?.dress(fragment, markup) ?? markup;
+  if (!mayContainMarkers(html)) return dressed(html);
   const esi = source.esiInside(fragment);
   // Past the depth limit includes render nothing, as in ESI engines: a browser never gets a raw ESI tag.
-  if (depth > source.maxDepth) return esi ? withoutIncludes(source.esiMarkup(fragment)) : html;
+  if (depth > source.maxDepth) return dressed(esi ? withoutIncludes(source.esiMarkup(fragment)) : html);
   const nested = { ...context, depth, ancestry: [...context.ancestry, fragment.key], esi };
-  if (!esi) return assembleHtml(html, source, nested);
-  const markup = source.esiMarkup(fragment);
+  if (!esi) return assembleHtml(dressed(html), source, nested);
+  const markup = dressed(source.esiMarkup(fragment));
   return /<(script|style|title|textarea)\b/i.test(markup)
     ? inlineRawText(markup, source).then((filled) => assembleHtml(filled, source, nested))
     : assembleHtml(markup, source, nested);

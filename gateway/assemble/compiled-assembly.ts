@@ -1,4 +1,6 @@
 import type { FragmentSource, PlacedFragment } from '../contract/fragment-source';
+import { type AssetElement, findAssetElements } from '../markup/asset-elements';
+import { concatBytes } from '../lib/concat-bytes';
 import { DEBUG_CLOSE, debugOpen, includeMarker, PLACEHOLDER_END, placeholderMarkup, placeholderStart, slotMarker } from '../markup/in-band';
 import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
 import { debugWrapped, deferred, judgeInclude, type MarkupContext, place } from './assemble';
@@ -42,9 +44,18 @@ export interface StreamEnds {
 }
 
 const encoder = new TextEncoder();
+const LATIN1 = new TextDecoder('latin1');
+const UTF8 = new TextDecoder();
+
+/** A cached page's own asset elements, outside its markers: found once per compiled page and isolate. */
+const ownElements = new WeakMap<Uint8Array, AssetElement[]>();
 
 export class CompiledAssembly {
   private readonly rendered: Promise<Piece[]>[] = [];
+  /** Each marker's output with its asset tokens decided (page-assets.ts), made in document order, once. */
+  private readonly written: Piece[][] = [];
+  /** The page's own asset elements told to the ledger so far. */
+  private ownTold = 0;
 
   constructor(private readonly page: CompiledPage) {
     const { markers, outOfOrder } = page;
@@ -70,10 +81,31 @@ export class CompiledAssembly {
       timer = setTimeout(() => resolve(undefined), ms);
     });
     try {
-      return await Promise.race([Promise.all(this.page.markers.map((_, i) => this.render(i))), late]);
+      const parts = await Promise.race([Promise.all(this.page.markers.map((_, i) => this.render(i))), late]);
+      return parts?.map((pieces, i) => this.decided(i, pieces));
     } finally {
       clearTimeout(timer ?? null);
     }
+  }
+
+  /**
+   * The whole body at once, from every marker's output (`settledWithin`) and
+   * the page's end markup: one array, written in one piece, with no stream to
+   * pump. Only in document order (an out-of-order view streams).
+   */
+  whole(parts: readonly (readonly Piece[])[], end: string): Uint8Array {
+    const { bytes, markers } = this.page;
+    const chunks: Uint8Array[] = [];
+    let at = 0;
+    for (const [index, marker] of markers.entries()) {
+      const range = marker.kind === 'slot' ? marker.inner : marker.tag;
+      chunks.push(bytes.subarray(at, range.start));
+      for (const piece of parts[index]) chunks.push(typeof piece === 'string' ? encoder.encode(piece) : piece);
+      at = range.end;
+    }
+    chunks.push(bytes.subarray(at));
+    if (end) chunks.push(encoder.encode(end));
+    return concatBytes(...chunks);
   }
 
   stream(ends: StreamEnds): ReadableStream<Uint8Array> {
@@ -95,11 +127,13 @@ export class CompiledAssembly {
     let bodyEndHeld = !outOfOrder;
     let at = 0;
     /** Templates that are ready and may go in at this edge of a marker. */
+    const { assets } = this.page.context;
     const flushAt = async (position: number) => {
       const point = points.get(position);
       if (!outOfOrder || !point) return;
       const names = outOfOrder.page.takeAt(point.safe, point.current);
-      if (names.length) await write(outOfOrder.page.templates(names));
+      this.ownUpTo(position);
+      if (names.length) await write(outOfOrder.page.templates(names, assets));
     };
     /** Before `</body>`: every template as it becomes ready, until none is owed (the pump's hold). */
     const holdBodyEnd = async () => {
@@ -108,7 +142,8 @@ export class CompiledAssembly {
       for await (const instruction of outOfOrder.page.drainInstructions(ends.signal)) {
         if (instruction.kind !== 'flush') continue;
         if (instruction.at === 'body-end') outOfOrder.page.reachedBodyEnd();
-        await write(outOfOrder.page.templates(instruction.at === 'named' ? instruction.names : undefined));
+        this.ownUpTo(at);
+        await write(outOfOrder.page.templates(instruction.at === 'named' ? instruction.names : undefined, assets));
       }
     };
     const writeStatic = async (to: number) => {
@@ -126,7 +161,7 @@ export class CompiledAssembly {
         const range = marker.kind === 'slot' ? marker.inner : marker.tag;
         await writeStatic(range.start);
         await flushAt(range.start);
-        for (const piece of await this.render(index)) await write(piece);
+        for (const piece of this.decided(index, await this.render(index))) await write(piece);
         at = range.end;
         await flushAt(range.end);
       }
@@ -142,6 +177,38 @@ export class CompiledAssembly {
       void writer.abort(error).catch(() => {});
     });
     return readable;
+  }
+
+  /**
+   * A marker's output as it is written: its asset tokens decided in document
+   * order, with the page's own asset elements before it known (as the
+   * rewriter passes them on a streamed page). Asked in document order.
+   */
+  private decided(index: number, pieces: Piece[]): Piece[] {
+    const { assets } = this.page.context;
+    if (!assets) return pieces;
+    this.written[index] ??= pieces.map((piece) => {
+      if (typeof piece !== 'string' || !assets.holdsTokens(piece)) return piece;
+      const marker = this.page.markers[index];
+      this.ownUpTo(marker.kind === 'slot' ? marker.inner.start : marker.tag.start);
+      return assets.resolve(piece);
+    });
+    return this.written[index];
+  }
+
+  /** Tells the ledger the page's own asset elements that start before `position`, outside the markers. */
+  private ownUpTo(position: number): void {
+    const { bytes, markers } = this.page;
+    const { assets } = this.page.context;
+    if (!assets) return;
+    let own = ownElements.get(bytes);
+    if (!own) {
+      const found = findAssetElements(LATIN1.decode(bytes), (start, end) => UTF8.decode(bytes.subarray(start, end)));
+      const ranges = markers.map((marker) => (marker.kind === 'slot' ? marker.inner : marker.tag));
+      own = found.filter((element) => !ranges.some((range) => range.start <= element.start && element.start < range.end));
+      ownElements.set(bytes, own);
+    }
+    while (this.ownTold < own.length && own[this.ownTold].start < position) assets.own(own[this.ownTold++]);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomToken } from '../lib/random-token';
 import type { InBand, Instruction } from '../markup/in-band';
 import { OpenElements, type Sighting } from '../markup/open-elements';
+import type { PageAssets } from './page-assets';
 import { patchScriptTag } from './patch-script';
 
 /**
@@ -95,14 +96,16 @@ export class OutOfOrderPage {
 
   /**
    * For the rewriter at a flush point: the named templates (all that are
-   * ready, without names), after the fallback script the first time.
+   * ready, without names), after the fallback script the first time. With
+   * the page's `assets`, each template's stylesheets go in front of it.
    */
-  templates(names?: readonly string[]): string {
+  templates(names?: readonly string[], assets?: PageAssets): string {
     let markup = '';
     for (const name of names ?? [...this.placed.keys()]) {
       const template = this.placed.get(name);
       if (template?.state !== 'ready' && template?.state !== 'flushed') continue;
-      markup += `<template for="${name}">${template.html}</template>`;
+      const { before, html } = assets ? assets.resolveTemplate(template.html) : { before: '', html: template.html };
+      markup += `${before}<template for="${name}">${html}</template>`;
       this.placed.set(name, { state: 'emitted' });
     }
     if (!markup || this.scriptSent) return markup;

@@ -61,7 +61,33 @@ export interface FragmentSpec {
   placeholder?: string;
   /** The fragment is in an experiment: each visitor gets one of its arms. Absent: one fragment for everyone. */
   experiment?: ExperimentSpec;
+  /** Stylesheets and scripts the fragment needs (`assets:`), beside those its `Link` header names. Absent: none declared. */
+  assets?: AssetSpec[];
 }
+
+/**
+ * One asset of a fragment, from the manifest's `assets:` or the fragment's
+ * `Link` header: a stylesheet goes in before the fragment's markup, a script
+ * after it, a hint (`modulepreload`, `preload`) before it; each once per page,
+ * and each announced in the page's own `Link` header when known in time.
+ */
+export interface AssetSpec {
+  /** As written: relative to the origin (manifest) or to the fragment's URL (Link header). */
+  href: string;
+  rel: AssetRel;
+  /** A `preload`'s destination (`style`, `script`, `font`, `image`, `fetch`, …). */
+  as?: string;
+  /** A script's type: `module`, or absent for a classic script. */
+  type?: string;
+  crossorigin?: string;
+  integrity?: string;
+  /** A stylesheet's media query. */
+  media?: string;
+  async?: boolean;
+  defer?: boolean;
+}
+
+export type AssetRel = 'stylesheet' | 'script' | 'modulepreload' | 'preload';
 
 /**
  * A fragment in several variants (`variants:` and `experiment:`). Visitors are
@@ -247,6 +273,8 @@ export interface FragmentResult {
   staleBecause?: FailureOutcome;
   /** Fetched but not cached, and why (`it sets a cookie`), for the dev log. */
   notStored?: string;
+  /** The `Link` header the fragment's answer carried (its assets), and the URL that answered, which it is relative to. */
+  link?: { value: string; base: string };
 }
 
 /** The attributes of an `<esi:include>`, as the assembler and the look-ahead read them. */

@@ -42,6 +42,21 @@ export interface DebugFragment extends Omit<FragmentSpan, 'result'> {
   placeholder: boolean;
   /** A fragment in an experiment: the page's arm, how it was given, and whether it was an exposure. */
   experiment?: DebugExperiment;
+  /** Its stylesheets and scripts (declared, from its Link header, in its markup): placed, left out as a duplicate (and who had it), or refused. */
+  assets?: DebugAsset[];
+}
+
+/** What became of one of a fragment's assets on this page (assemble/page-assets.ts decides). */
+export interface DebugAsset {
+  fragment: string;
+  href: string;
+  rel: string;
+  from: 'manifest' | 'link' | 'markup';
+  state: 'placed' | 'duplicate' | 'refused';
+  /** A duplicate: the fragment that placed it first, or `page` for the page's own markup. */
+  by?: string;
+  /** A refusal: why. */
+  note?: string;
 }
 
 export interface DebugExperiment {
@@ -69,6 +84,8 @@ export function debugData(input: {
   events?: readonly FragmentEvent[];
   /** `tessera-placement`, which overrides every fragment's. */
   placement?: PlacementMode;
+  /** Every asset decision of the page, in the order made. */
+  assets?: readonly DebugAsset[];
 }): DebugData {
   const { route } = input;
   const requests = new Map<string, Array<{ url: string; status?: number }>>();
@@ -120,10 +137,18 @@ export function debugData(input: {
         placement: input.placement ?? spec?.placement ?? route.placement,
         placeholder: spec?.placeholder !== undefined,
         experiment: span.arm && debugExperiment(span.arm),
+        assets: assetsOf(input.assets, span.fragment),
       };
     }),
     notes: input.notes ?? [],
   };
+}
+
+/** A fragment's asset decisions; an asset decided twice the same way (a fragment placed twice) is told once. */
+function assetsOf(assets: readonly DebugAsset[] | undefined, fragment: string): DebugAsset[] | undefined {
+  const mine = new Map<string, DebugAsset>();
+  for (const asset of assets ?? []) if (asset.fragment === fragment) mine.set(`${asset.state}\n${asset.rel}\n${asset.href}\n${asset.by}`, asset);
+  return mine.size ? [...mine.values()] : undefined;
 }
 
 function debugExperiment({ assignment, exposed }: NonNullable<FragmentSpan['arm']>): DebugExperiment {

@@ -2,7 +2,7 @@ import type { CompiledRoute, PlacementMode } from '../contract/types';
 import type { FragmentSpan, PageTimeline } from '../observe/fragment-events';
 import { checkFaults, checkVariants, type GatewaySwitches } from '../request/gateway-switches';
 import { allowDebugScript } from './debug-csp';
-import { debugData, embedJson } from './debug-data';
+import { type DebugAsset, debugData, embedJson } from './debug-data';
 import { OVERLAY_SCRIPT } from './overlay-script';
 
 /**
@@ -50,6 +50,7 @@ export class DebugView {
     route: CompiledRoute;
     headers: Headers;
     spans: FragmentSpan[];
+    assets?: readonly DebugAsset[];
   }): string {
     const data = embedJson(debugData({ ...input, notes: this.notes, events: this.timeline.events, placement: this.placement }));
     return `<script type="application/json" id="tessera-debug-data">${data}</script><script nonce="${this.nonce}">${OVERLAY_SCRIPT}</script>`;

@@ -231,6 +231,7 @@ export const OVERLAY_SCRIPT = `(() => {
     fact('bytes', f.bytes === undefined ? (f.source === 'keep' ? 'the marker’s own content' : undefined) : size(f.bytes));
     const cache = f.ttlMs > 0 ? (f.outcome === 'hit' || f.outcome === 'stale' || f.outcome === 'revalidated' ? f.outcome : f.notStored ? 'not stored: ' + f.notStored : f.outcome === 'miss' ? 'miss, stored' : 'not stored: it failed') + ' · ttl ' + ttl(f.ttlMs) : 'not cached: no ttl';
     fact('cache', cache);
+    (f.assets || []).forEach((a, i) => fact(i === 0 ? 'assets' : '', a.rel + ' ' + (a.href || '(Link header)') + ' · from ' + (a.from === 'link' ? 'its Link header' : a.from === 'manifest' ? 'the manifest' : 'its markup') + ' · ' + (a.state === 'placed' ? 'placed' : a.state === 'duplicate' ? 'left out: ' + (a.by === 'page' ? 'the page has it' : a.by + ' placed it first') : 'refused: ' + a.note)));
     fact('placement', f.placement === 'out-of-order' ? 'out of order when not ready in time' + (f.placeholder ? ', placeholder declared' : ', the marker’s content holds its place') : 'in order');
     fact('timing', 'start ' + ms(f.startAt) + (f.queuedMs ? ' · queued ' + ms(f.queuedMs) : '') + (f.sentAt !== undefined ? ' · sent ' + ms(f.sentAt) : '') + (f.responseAt !== undefined ? ' · headers ' + ms(f.responseAt) : '') + ' · end ' + ms(f.endAt));
     fact('key', f.key);

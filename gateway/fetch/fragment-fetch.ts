@@ -9,7 +9,8 @@ import type { Release } from './connection-slots';
  * One fragment request: a GET carrying only the declared headers, with a
  * timeout that covers the headers *and* the body, and a size cap. Anything but
  * a 2xx with a body within the cap is a failure; the fragment's own
- * `Set-Cookie` and other headers are never passed on, only its markup.
+ * `Set-Cookie` and other headers are never passed on: only its markup, and
+ * its `Link` header (the assets it declares), which the assembler reads.
  */
 export interface FragmentFetchOptions {
   fetch: typeof fetch;
@@ -53,6 +54,8 @@ export type FragmentFetchResult =
       /** Whether a shared cache may keep it. */
       cacheability: Cacheability;
       validators: Validators;
+      /** The answer's `Link` header (the fragment's assets, read by assemble/), and the URL it is relative to. */
+      link?: { value: string; base: string };
     }
   /** The conditional request's answer: the cached copy is still current. */
   | { ok: true; kind: 'not-modified' }
@@ -128,6 +131,7 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
       esi: originRequestsEsi(response.headers),
       cacheability: options.judgeCacheability ? cacheability(target, headers, response) : { storable: false, why: 'the fragment is not cached' },
       validators: { etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined },
+      link: linkHeader(response.headers, target),
     };
   } catch (error) {
     const reason = controller.signal.reason;
@@ -140,6 +144,14 @@ export async function fetchFragment(url: URL, options: FragmentFetchOptions): Pr
     if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** A fragment's `Link` header, kept as sent (up to `MAX_LINK_BYTES`: a longer one is ignored) for the assembler to read its assets. */
+const MAX_LINK_BYTES = 8 * 1024;
+
+function linkHeader(headers: Headers, url: URL): { value: string; base: string } | undefined {
+  const value = headers.get('link');
+  return value && value.length <= MAX_LINK_BYTES ? { value, base: url.href } : undefined;
 }
 
 function withValidators(headers: Headers, validators: Validators | undefined): Headers {

@@ -91,5 +91,7 @@ export type Attempt =
       staleBecause?: FailureOutcome;
       detail?: string;
       notStored?: string;
+      /** The answer's `Link` header: the fragment's assets. */
+      link?: { value: string; base: string };
     }
   | { ok: false; outcome: FailureOutcome; detail: string };

@@ -76,7 +76,7 @@ async function refreshed(
     cache.store(key, renewed, context.waitUntil);
     return served(renewed, 'revalidated');
   }
-  const attempt: Attempt = { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
+  const attempt: Attempt = { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss', link: fetched.link };
   if (!fetched.cacheability.storable) return { ...attempt, notStored: fetched.cacheability.why };
   if (!cache.admit(plan.variantGroup, await plan.version, key, plan.maxVariants)) {
     return { ...attempt, notStored: `more than ${plan.maxVariants} variants of this fragment in this isolate (check its vary)` };
@@ -89,6 +89,7 @@ async function refreshed(
     staleWhileRevalidateMs: plan.staleWhileRevalidateMs,
     staleIfErrorMs: plan.staleIfErrorMs,
     ...fetched.validators,
+    link: fetched.link,
   };
   cache.store(key, entry, context.waitUntil);
   cache.keepLastGood(key, entry, plan.lastGood, context.waitUntil);
@@ -96,7 +97,7 @@ async function refreshed(
 }
 
 function served(entry: CachedFragment, outcome: 'hit' | 'stale' | 'revalidated'): Extract<Attempt, { ok: true }> {
-  return { ok: true, html: entry.html, esi: entry.surrogateEsi, outcome };
+  return { ok: true, html: entry.html, esi: entry.surrogateEsi, outcome, link: entry.link };
 }
 
 /** A waiter's own bound on a shared refresh: its timeout, and its page ending. */

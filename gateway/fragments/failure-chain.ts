@@ -68,7 +68,7 @@ async function attempt(context: FetchContext, target: ResolvedUrl, plan: Failure
       const fetched = await fetchOne(context, url, plan, context.signal, undefined, false);
       if (!fetched.ok) return { ok: false, outcome: fetched.reason, detail: fetched.detail };
       if (fetched.kind === 'not-modified') return { ok: false, outcome: 'error', detail: `${url.href}: 304 to an unconditional request` };
-      return { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss' };
+      return { ok: true, html: fetched.html, esi: fetched.esi, outcome: 'miss', link: fetched.link };
     }
   }
 }
@@ -118,10 +118,10 @@ function delivered(
   detail: string | undefined,
   began: number,
 ): SettledFragment {
-  const { staleBecause, notStored } = delivery;
+  const { staleBecause, notStored, link } = delivery;
   return {
     surrogateEsi: delivery.esi,
-    result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail, staleBecause, notStored },
+    result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail, staleBecause, notStored, link },
   };
 }
 

@@ -1,6 +1,7 @@
 import { ESI_VARIABLES } from '../contract/esi-variable-names';
 import { COMPILED_ROUTES_VERSION } from '../contract/routes-version';
 import {
+  type AssetSpec,
   type CompiledManifests,
   type CompiledRoute,
   DEFAULT_CONTENT_TYPES,
@@ -100,6 +101,16 @@ export function compileRoute(manifest: RouteManifest, name: string, file: string
   // An absolute src must be on a host the runtime will allow: say so now, not as a refused fetch on every page.
   const allowed = new Set([...hosts, ...(manifest.origin ? [new URL(manifest.origin).origin] : [])]);
   for (const fragment of Object.values(fragments)) {
+    // The same for a declared asset, which the runtime would leave out.
+    fragment.assets?.forEach((asset, i) => {
+      const origin = literalOrigin(asset.href);
+      if (origin && !allowed.has(origin)) {
+        problems.push({
+          path: ['fragments', fragment.id, 'assets', i],
+          message: `${origin} is not the origin or a listed host: list it under hosts:, or give a path (on the origin)`,
+        });
+      }
+    });
     for (const { path, template } of writtenSources(fragment)) {
       const origin = literalOrigin(template.raw);
       if (origin && !allowed.has(origin)) {
@@ -263,6 +274,7 @@ function compileFragment(
   if (spec.lastGood && !spec.staleIfError) {
     problems.push({ path: at('lastGood'), message: 'expected staleIfError: as well, for how long the last good copy may be served' });
   }
+  const assets = spec.assets?.map((asset, i) => compileAsset(asset, at('assets', i), problems)).filter((a) => a !== undefined);
 
   return {
     id,
@@ -281,7 +293,41 @@ function compileFragment(
     coalesce: spec.coalesce ?? route.coalesce,
     placement: spec.placement ?? route.placement,
     placeholder: spec.placeholder,
+    ...(assets?.length ? { assets } : {}),
   };
+}
+
+/** One `assets:` entry: a path or URL whose kind its extension tells, or a mapping that says it. */
+function compileAsset(entry: NonNullable<FragmentManifest['assets']>[number], path: (string | number)[], problems: CompileProblem[]): AssetSpec | undefined {
+  const { href, ...rest } = typeof entry === 'string' ? { href: entry } : entry;
+  const hrefPath = typeof entry === 'string' ? path : [...path, 'href'];
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.test(href);
+  if (!parseUrl(href, 'https://origin.invalid/') || (scheme && !/^https?:\/\/[^/?#\s]+/i.test(href)) || href.startsWith('//')) {
+    problems.push({ path: hrefPath, message: `expected a path such as "/assets/header.css" or an http(s) URL, got ${JSON.stringify(href)}` });
+    return undefined;
+  }
+  const extension = /\.(css|m?js)(?:[?#]|$)/i.exec(href)?.[1]?.toLowerCase();
+  const rel = rest.rel ?? (extension === 'css' ? 'stylesheet' : extension ? 'script' : undefined);
+  if (!rel) {
+    problems.push({
+      path,
+      message: `expected rel: (stylesheet, script, modulepreload or preload) for ${JSON.stringify(href)}, whose name does not end in .css, .js or .mjs`,
+    });
+    return undefined;
+  }
+  if (rel === 'preload' && !rest.as) {
+    problems.push({ path, message: 'expected as: for a preload (style, script, font, image, fetch, …): browsers ignore a preload without it' });
+    return undefined;
+  }
+  const asset: AssetSpec = { href, rel };
+  if (rest.as && rel === 'preload') asset.as = rest.as;
+  if (rel === 'script' && (rest.type === 'module' || (rest.type === undefined && extension === 'mjs'))) asset.type = 'module';
+  if (rest.crossorigin !== undefined) asset.crossorigin = rest.crossorigin;
+  if (rest.integrity) asset.integrity = rest.integrity;
+  if (rest.media && rel === 'stylesheet') asset.media = rest.media;
+  if (rest.async && rel === 'script') asset.async = true;
+  if (rest.defer && rel === 'script') asset.defer = true;
+  return asset;
 }
 
 function compileTimeouts(timeouts: RouteManifest['timeouts']): RouteTimeouts {

@@ -60,6 +60,31 @@ const FallbackSchema = z.union(
   { error: expected('"keep" or a mapping with html:, src: and/or keep:') },
 );
 
+/**
+ * One of a fragment's assets (`assets:`): a stylesheet or script path or URL
+ * (its kind told by `.css`, `.js` or `.mjs`), or a mapping that says it.
+ */
+const AssetSchema = z.union(
+  [
+    text('an asset path or URL'),
+    z.strictObject({
+      href: text('an asset path or URL (a string)'),
+      rel: z.enum(['stylesheet', 'script', 'modulepreload', 'preload'], { error: expected('stylesheet, script, modulepreload or preload') }).optional(),
+      as: z
+        .string({ error: expected('a preload destination such as "font"') })
+        .regex(/^[a-z]+$/, { error: expected('a preload destination such as "font" or "image"') })
+        .optional(),
+      type: z.literal('module', { error: expected('module (or leave it out for a classic script)') }).optional(),
+      crossorigin: z.enum(['', 'anonymous', 'use-credentials'], { error: expected('anonymous or use-credentials') }).optional(),
+      integrity: text('a subresource integrity hash such as "sha384-…"').optional(),
+      media: text('a media query such as "print"').optional(),
+      async: z.boolean({ error: expected('true or false') }).optional(),
+      defer: z.boolean({ error: expected('true or false') }).optional(),
+    }),
+  ],
+  { error: expected('an asset path such as "/assets/header.css", or a mapping with href: and rel:') },
+);
+
 /** An experiment's or arm's name: it reaches metrics, Server-Timing, a KV key and the `tessera-variant` switch. */
 export const EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -113,6 +138,7 @@ export const FragmentManifestSchema = z.strictObject(
         { error: expected('a mapping of arm names to variants, such as new: { src: /fragments/recs/v2, weight: 10 }') },
       )
       .optional(),
+    assets: list(AssetSchema, 'a list of assets').optional(),
   },
   { error: expected('a mapping with at least src:') },
 );

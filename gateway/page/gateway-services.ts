@@ -6,6 +6,7 @@ import type { PageCache } from '../page-cache/page-cache';
 import type { PageLayer } from '../page-cache/page-layers';
 import type { DebugSettings } from '../request/debug-gate';
 import type { WeightSource } from '../request/experiment-weights';
+import type { RouteAssets } from './route-assets';
 
 /**
  * What every page of one isolate shares: built once by `gateway.ts` (from the
@@ -39,4 +40,6 @@ export interface GatewayServices {
   readonly switches: DebugSettings;
   /** Experiments: their current weights (the manifest's, or TESSERA_EXPERIMENTS overrides) and the exposures dataset, when bound. */
   readonly experiments: { weights: WeightSource; exposures: AnalyticsEngineDataset | undefined };
+  /** Each route's fragment assets, remembered for its pages' `Link` header (in KV too when TESSERA_LAST_GOOD is bound). */
+  readonly routeAssets: RouteAssets;
 }

@@ -1,7 +1,9 @@
 import { assembleResponse } from '../assemble/assemble';
 import { CompiledAssembly } from '../assemble/compiled-assembly';
 import type { OutOfOrderPage } from '../assemble/out-of-order-page';
+import { PageAssets } from '../assemble/page-assets';
 import { DebugView } from '../debug/debug-view';
+import { HostPolicy } from '../fetch/host-policy';
 import { assembledPageHeaders } from '../http/page-headers';
 import { noneMatch, notModified, pageEtag, routeVersion } from '../http/page-validator';
 import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
@@ -9,6 +11,7 @@ import { serverTiming, timingReport } from '../observe/server-timing';
 import type { PageOrigin } from '../page-cache/page-cache';
 import { isPreview } from '../request/gateway-switches';
 import { PageAborted } from './page-lifetime';
+import type { RouteAssets } from './route-assets';
 import type { StartedPage } from './start-page';
 
 /**
@@ -34,12 +37,17 @@ export type PageAssembly =
  * out (at once, or within the route's `conditional` budget for a request
  * with `If-None-Match`), its ETag is known, and a request that already has
  * that body gets a 304.
+ *
+ * Each fragment's assets go into the page once (assemble/page-assets.ts);
+ * those known before the body (declared, or placed by the route's earlier
+ * pages: `routeAssets`) are announced in the page's `Link` header.
  */
 export async function pageResponse(
   started: StartedPage,
   origin: { page: Response; originMs: number; source: PageOrigin },
   assembly: PageAssembly,
   logTimings: boolean,
+  routeAssets?: { memory: RouteAssets; waitUntil: (work: Promise<unknown>) => void },
 ): Promise<Response> {
   const { visitor, route, began, lifetime, timeline, trace, session, esi, pageCached } = started;
   const { page, originMs, source } = origin;
@@ -47,7 +55,9 @@ export async function pageResponse(
   const { url, switches } = visitor;
   const originState = pageCached ? source.state : undefined;
   const debugView = DebugView.forPage(switches, route, url.pathname, timeline);
-  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand: esi.inBand };
+  const policy = new HostPolicy(started.origin.origin, route.hosts);
+  const assets = new PageAssets({ route, policy, pageUrl: url });
+  const context = { depth: 0, ancestry: [], esi: pageEsi, debug: !!debugView, inBand: esi.inBand, assets };
   const body = assembly.kind === 'compiled' ? { ...assembly, page: new CompiledAssembly({ ...assembly, source: session, context }) } : assembly;
   const ifNoneMatch = visitor.request.headers.get('if-none-match');
   // A debug view's body holds this view's timings, and a preview is never the page: neither gets a validator.
@@ -59,6 +69,8 @@ export async function pageResponse(
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
   for (const cookie of visitor.cookiesToSet()) headers.append('set-cookie', cookie); // a visitor id minted for experiments
   if (etag) headers.set('etag', etag);
+  const preload = routeAssets?.memory.preload(route, policy, url, headers.get('link'));
+  if (preload?.length) headers.append('link', preload.join(', '));
   headers.append('server-timing', serverTiming(originMs, timeline.fragments(), originState, unchanged ? 'not-modified' : undefined));
   debugView?.adjust(headers);
   // A page with forced failures or placements is a preview, never the page.
@@ -76,10 +88,15 @@ export async function pageResponse(
   const end = (): string => {
     lifetime.finish(report);
     // Templates still owed go in at the very end (the pump holds the page's end until each has had a flush point).
-    const templates = outOfOrder?.templates() ?? '';
+    const templates = outOfOrder?.templates(undefined, assets) ?? '';
+    // What this page's fragments placed, for the route's next pages (a preview's fallbacks are not the page's).
+    if (routeAssets && page.status === 200 && !isPreview(switches)) routeAssets.memory.remember(route.name, assets.placed, routeAssets.waitUntil);
     if (!debugView) return templates;
     const spans = timeline.fragments();
-    return templates + debugView.markup({ url, traceId: trace.traceId, originMs, originState, totalMs: Date.now() - began, route, headers, spans });
+    const { records } = assets;
+    return (
+      templates + debugView.markup({ url, traceId: trace.traceId, originMs, originState, totalMs: Date.now() - began, route, headers, spans, assets: records })
+    );
   };
   const stream =
     body.kind === 'compiled'

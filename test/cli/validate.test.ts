@@ -59,7 +59,7 @@ describe('tessera validate', () => {
         'manifests/product.yaml:6:10: fragments.price.ttl: expected a duration like "300ms", "30s", "5m", "6h", "1d" or a number of seconds, got "soon"',
         '  6 |     ttl: soon',
         '               ^',
-        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback, contentTypes, lastGood, coalesce, placement, placeholder, tags, experiment, variants)',
+        'manifests/product.yaml:7:5: fragments.price.tll: unknown field; did you mean "ttl"? (expected one of: src, ttl, timeout, staleWhileRevalidate, staleIfError, vary, forwardHeaders, required, fallback, contentTypes, lastGood, coalesce, placement, placeholder, tags, experiment, variants, assets)',
         '  7 |     tll: 5m',
         '          ^',
         'manifests/product.yaml:8:23: fragments.price.fallback.html: expected fallback markup (a string), got 3',

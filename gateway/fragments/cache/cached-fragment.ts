@@ -16,6 +16,8 @@ export interface CachedFragment {
   /** Validators for a conditional refresh. */
   etag?: string;
   lastModified?: string;
+  /** The answer's `Link` header (the fragment's assets), and the URL it is relative to. */
+  link?: { value: string; base: string };
 }
 
 /** What freshness is judged by: the same for a cached fragment and a cached page. */
@@ -45,5 +47,6 @@ export function retentionMs(entry: FreshnessWindow): number {
 
 /** Approximate bytes in memory (UTF-16 strings), for the L1 bound. */
 export function sizeInMemory(entry: CachedFragment): number {
-  return 2 * (entry.html.length + (entry.etag?.length ?? 0) + (entry.lastModified?.length ?? 0)) + 96;
+  const link = entry.link ? entry.link.value.length + entry.link.base.length : 0;
+  return 2 * (entry.html.length + (entry.etag?.length ?? 0) + (entry.lastModified?.length ?? 0) + link) + 96;
 }

@@ -842,4 +842,39 @@ export const CASES: DifferentialCase[] = [
     warm: 'compiled',
     shows: ['<section data-slot="s0"><b>0·ü</b></section>', '<b>9·ü</b>', '</body></html>'],
   },
+  {
+    name: 'a page whose fragments share assets gets each once, in document order whichever fragment arrives first, warm as cold (issue 23)',
+    manifest: { route: '/page', fragments: { a: { src: '/a', assets: ['/a.css', '/a.js'] }, b: { src: '/b' } } },
+    routes: () => ({
+      '/page': () =>
+        html('<html><head><link rel="stylesheet" href="/site.css"></head><body><div data-slot="a">a?</div><div data-slot="b">b?</div></body></html>'),
+      // b arrives first, and names what a declares: a is first in the page, so a's copy is the one that stays.
+      '/a': after(30, () => html('<p>A</p>')),
+      '/b': () => html('<link rel="stylesheet" href="/site.css"><p>B</p><script src="/a.js"></script>', { link: '</a.css>; rel=stylesheet' }),
+    }),
+    warm: 'compiled',
+    shows: [
+      '<div data-slot="a"><link rel="stylesheet" href="/a.css"><p>A</p><script src="/a.js"></script></div><div data-slot="b"><p>B</p></div>',
+      'link: </a.css>; rel=preload; as=style, </a.js>; rel=preload; as=script',
+    ],
+  },
+  {
+    name: 'an out-of-order fragment’s stylesheet goes in front of its template, once, warm as cold (issue 23)',
+    // Declared in the manifest, so the page's Link header is the same on both views (the route remembers what the cold one placed).
+    manifest: {
+      route: '/page',
+      ...OUT_OF_ORDER,
+      fragments: { b: { src: '/b', assets: ['/shared.css'] }, late: { src: '/late', placement: 'out-of-order', assets: ['/late.css'] } },
+    },
+    routes: () => ({
+      '/page': () => esiPage('<body><div data-slot="late">…</div><div data-slot="b">b?</div><p>after</p></body>'),
+      '/late': after(40, () => html('<ul>late</ul>', { link: '</shared.css>; rel=stylesheet' })),
+      '/b': () => html('<p>B</p>'),
+    }),
+    warm: 'replay',
+    shows: [
+      '<div data-slot="b"><link rel="stylesheet" href="/shared.css"><p>B</p></div>',
+      '<link rel="stylesheet" href="/late.css"><template for="tessera-R-1"><ul>late</ul></template>',
+    ],
+  },
 ];
