@@ -1,6 +1,6 @@
 import type { FragmentSource, PlacedFragment } from '../contract/fragment-source';
-import { type AssetElement, findAssetElements } from '../markup/asset-elements';
 import { concatBytes } from '../lib/concat-bytes';
+import { type AssetElement, findAssetElements } from '../markup/asset-elements';
 import { DEBUG_CLOSE, debugOpen, includeMarker, PLACEHOLDER_END, placeholderMarkup, placeholderStart, slotMarker } from '../markup/in-band';
 import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
 import { debugWrapped, deferred, judgeInclude, type MarkupContext, place } from './assemble';

@@ -20,9 +20,9 @@ export interface CachedPage extends FreshnessWindow {
   lastModified?: string;
 }
 
-/** The page's origin response, rebuilt: what the rest of the page's assembly reads, as if the origin had just sent it. */
-export function cachedResponse(page: CachedPage): Response {
-  return new Response(page.markup.bytes, { status: page.status, statusText: page.statusText, headers: page.headers });
+/** The page's origin response as the rest of the page's assembly reads it, as if the origin had just sent its headers (the bytes stay in `markup`). */
+export function cachedHead(page: CachedPage): Response {
+  return new Response(null, { status: page.status, statusText: page.statusText, headers: page.headers });
 }
 
 /** Approximate bytes in memory, for the L1 bound shared with fragments. */

@@ -33,7 +33,6 @@ export async function composePage(
   const cut = answer.source.from === 'cache' ? answer.source.page.markup.cut : undefined;
   let assembly: PageAssembly;
   if (answer.source.from === 'cache' && cut?.kind === 'markers' && (!outOfOrder || cut.outOfOrder)) {
-    void answer.body.cancel().catch(() => {});
     // What the look-ahead scan would report on its way through the page: every marker, in document order.
     for (const marker of cut.markers) {
       if (marker.kind === 'slot') started.session.discovery.slot(marker.id);
@@ -51,7 +50,10 @@ export async function composePage(
         : cut.kind === 'pending'
           ? 'it could not be compiled'
           : 'an out-of-order view, and the page was compiled without its out-of-order map');
-    assembly = { kind: 'streamed', body: pumpPage(started, answer.body, outOfOrder), outOfOrder, replayed };
+    // The origin's body, or a cached page's bytes replayed.
+    const body = answer.body ?? (answer.source.from === 'cache' ? new Response(answer.source.page.markup.bytes).body : null);
+    if (!body) throw new Error('an origin page with no body reached assembly'); // early-ends.ts passes those through
+    assembly = { kind: 'streamed', body: pumpPage(started, body, outOfOrder), outOfOrder, replayed };
   }
   return pageResponse(started, answer, assembly, services.logTimings);
 }

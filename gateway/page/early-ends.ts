@@ -2,15 +2,15 @@ import { errorPage } from '../http/error-page';
 import { isHtml, processesEsi } from '../http/headers';
 import { passThrough } from '../http/proxy';
 import { serverTiming } from '../observe/server-timing';
-import { cachedResponse } from '../page-cache/cached-page';
+import { cachedHead } from '../page-cache/cached-page';
 import { OriginTimeout, type PageOrigin } from '../page-cache/page-cache';
 import { ESI_INJECTION_REFUSAL } from '../request/esi-injection';
 import type { StartedPage } from './start-page';
 
 /** An origin page to assemble, or the answer the page ended with before its body. */
 export type OriginAnswer =
-  | { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array>; originMs: number; source: PageOrigin }
-  | { kind: 'ended'; response: Response };
+  /** `body`: the origin's, to stream; `null` for a cached page, whose bytes are in `source`. */
+  { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array> | null; originMs: number; source: PageOrigin } | { kind: 'ended'; response: Response };
 
 /** On a route with `page:` the cache bounds the origin request itself (so a stale copy can answer); the page's own bound only backs it up. */
 const PAGE_CACHE_GRACE_MS = 1000;
@@ -25,7 +25,7 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   const { visitor, route, origin, began, lifetime, timeline, session } = started;
   const { pathname } = visitor.url;
   /** The page ends before assembly: nothing more is fetched or read for it. */
-  const ending = async (response: Response, body?: ReadableStream): Promise<OriginAnswer> => {
+  const ending = async (response: Response, body?: ReadableStream | null): Promise<OriginAnswer> => {
     await body?.cancel().catch(() => {});
     session.cancel();
     lifetime.release();
@@ -43,9 +43,9 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
     return ending(errorPage(502, 'The origin server could not be reached.'));
   }
   const originMs = Date.now() - began;
-  const page = source.from === 'origin' ? source.response : cachedResponse(source.page);
+  const page = source.from === 'origin' ? source.response : cachedHead(source.page);
   const { body } = page;
-  if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || !body) return ending(passThrough(page));
+  if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || (source.from === 'origin' && !body)) return ending(passThrough(page));
   started.esiActive = processesEsi(route, page.headers);
   // A form that carried ESI markup, echoed into a page that runs ESI: refused, never run (request/esi-injection.ts).
   if (started.esiActive && started.bodyScan && (await started.bodyScan.found())) {

@@ -98,6 +98,10 @@ export async function pageResponse(
       templates + debugView.markup({ url, traceId: trace.traceId, originMs, originState, totalMs: Date.now() - began, route, headers, spans, assets: records })
     );
   };
+  // Every part known (a compiled view in document order, its validator computed): the body is written whole.
+  if (body.kind === 'compiled' && parts && !lifetime.failure) {
+    return new Response(body.page.whole(parts, end()), { status: page.status, statusText: page.statusText, headers });
+  }
   const stream =
     body.kind === 'compiled'
       ? body.page.stream({
