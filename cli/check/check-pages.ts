@@ -2,6 +2,7 @@ import type { CompiledManifests } from '../../gateway/contract/types';
 import { processesEsi } from '../../gateway/http/headers';
 import { createRouter } from '../../gateway/request/route-match';
 import { readProjectConfig } from '../project-config';
+import { checkFragmentAssets } from './check-assets';
 import { lineColumn, lintPage } from './lint-page';
 
 /**
@@ -29,6 +30,8 @@ export async function checkPages(
   const match = createRouter(manifests);
   const voidIncludeFlag = readProjectConfig().compatibility_flags.includes('html_rewriter_treats_esi_include_as_void_tag');
   let problems = 0;
+  /** Routes whose fragments' assets were checked: once per route, not per page. */
+  const assetsChecked = new Set<string>();
   for (const [index, pagePath] of paths.entries()) {
     onPage?.(pagePath, index);
     const url = new URL(pagePath, origin);
@@ -63,6 +66,13 @@ export async function checkPages(
       report(`${url.href}:${line}:${column}: ${problem.message}`, { url: url.href, line, column, message: problem.message });
     }
     problems += found.length;
+    if (!assetsChecked.has(route.name)) {
+      assetsChecked.add(route.name);
+      for (const problem of await checkFragmentAssets(route, route.origin ?? origin.origin)) {
+        report(`${problem.url}:${problem.line}:${problem.column}: ${problem.message}`, problem);
+        problems++;
+      }
+    }
   }
   return problems;
 }

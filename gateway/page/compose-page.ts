@@ -26,6 +26,8 @@ export async function composePage(
   ctx: ExecutionContext,
 ): Promise<Response> {
   const started = await startPage(visitor, route, origin, services, ctx);
+  // The route's remembered assets for the Link header, read from KV once per isolate while the origin answers: never waited for.
+  services.routeAssets.warm(route.name, (work) => ctx.waitUntil(work));
   const answer = await answerOrigin(started);
   if (answer.kind === 'ended') return answer.response;
   const placement = placementDecision(route, visitor.request, answer.page.headers, visitor.switches.placement);
@@ -55,5 +57,5 @@ export async function composePage(
     if (!body) throw new Error('an origin page with no body reached assembly'); // early-ends.ts passes those through
     assembly = { kind: 'streamed', body: pumpPage(started, body, outOfOrder), outOfOrder, replayed };
   }
-  return pageResponse(started, answer, assembly, services.logTimings);
+  return pageResponse(started, answer, assembly, services.logTimings, { memory: services.routeAssets, waitUntil: (work) => ctx.waitUntil(work) });
 }

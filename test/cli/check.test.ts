@@ -26,6 +26,13 @@ const PAGES: Record<string, { html: string; headers?: Record<string, string> }> 
   '/plain': { html: '<p><esi:include src="/f"/></p>' },
   '/fine': { html: '<p><div data-slot="f">x</div></p>' },
   '/misspelt': { html: '<div data-slot="recommendations">x</div>\n<div data-slot="rec">y</div>' },
+  '/styled': { html: '<div data-slot="badge">b</div><div data-slot="card">c</div>' },
+  // Fragments with assets (issue 23).
+  '/fragments/badge': {
+    headers: { link: '</assets/badge.css>; rel=stylesheet, <https://cdn.example.com/badge.js>; rel=script' },
+    html: '<span class="badge">new</span>',
+  },
+  '/fragments/card/1': { html: '<script>var s = "<style>";</script>\n<style>.card { color: red }</style><div class="card">card</div>' },
   '/streamed': {
     headers: { 'surrogate-control': 'content="ESI/1.0"' },
     html: '<table><tr><td><div data-slot="recs">…</div></td></tr><tr data-slot="rows"></tr></table>\n<select><esi:include src="/options"/></select>',
@@ -109,6 +116,22 @@ describe('tessera check', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('warns of fragment assets on hosts the manifest does not list, and of a fragment stylesheet no page can keep once', async () => {
+    await writeFile(
+      path.join(cwd, 'manifests', 'styled.yaml'),
+      "route: /styled\nfragments:\n  badge: { src: /fragments/badge, assets: ['/assets/badge.css'] }\n  card: { src: '/fragments/card/{query.id|1}' }\n",
+    );
+    const { code, err } = await check('--origin', originUrl, '/styled');
+    expect(code).toBe(1);
+    expect(err.split('\n')).toEqual([
+      `${originUrl}/fragments/badge:1:1: fragment "badge" names asset https://cdn.example.com/badge.js in its Link header, on https://cdn.example.com, which is not the origin or a listed host: the gateway leaves it out. List it under hosts:, or serve it from the origin`,
+      `${originUrl}/fragments/card/1:2:1: fragment "card" carries a <style> of its own: it is sent with every copy of the fragment, and no page can keep it once or preload it. Move it to a stylesheet and name that in the fragment's Link header (</…css>; rel=stylesheet) or under assets:`,
+      '',
+      '2 problems in 1 page',
+      '',
+    ]);
   });
 
   it('passes a page with nothing to say, and needs --origin', async () => {

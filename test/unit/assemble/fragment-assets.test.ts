@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readAssetLinks } from '../../../gateway/http/asset-links';
 import type { RouteManifest } from '../../../gateway/manifest/schema';
 import { findAssetElements } from '../../../gateway/markup/asset-elements';
-import { delay, esiPage, gate, gatewayFor, html, upstream } from '../harness';
+import { compile, delay, esiPage, gate, gatewayFor, html, upstream } from '../harness';
 
 /**
  * Issue 23: a fragment's stylesheets and scripts, from its Link header, its
@@ -210,5 +210,18 @@ describe('fragment assets', () => {
       { fragment: 'a', href: '/site.css', rel: 'stylesheet', from: 'markup', state: 'duplicate', by: 'page' },
     ]);
     expect(byId.b).toEqual([{ fragment: 'b', href: '/shared.css', rel: 'stylesheet', from: 'link', state: 'duplicate', by: 'a' }]);
+  });
+
+  it('checks assets: when the manifest is compiled: a kind it can tell, a preload’s destination, a listed host', () => {
+    const route = (assets: NonNullable<NonNullable<RouteManifest['fragments']>[string]['assets']>) => ({ route: '/p', fragments: { a: { src: '/a', assets } } });
+    expect(compile(route(['/a.css', '/b.mjs', { href: '/c.js', defer: true }])).routes[0].fragments.a.assets).toEqual([
+      { href: '/a.css', rel: 'stylesheet' },
+      { href: '/b.mjs', rel: 'script', type: 'module' },
+      { href: '/c.js', rel: 'script', defer: true },
+    ]);
+    expect(() => compile(route(['/logo.png']))).toThrow(/expected rel: \(stylesheet, script, modulepreload or preload\) for "\/logo.png"/);
+    expect(() => compile(route([{ href: '/f.woff2', rel: 'preload' }]))).toThrow(/expected as: for a preload/);
+    expect(() => compile(route(['https://cdn.test/a.css']))).toThrow(/https:\/\/cdn.test is not the origin or a listed host/);
+    expect(() => compile(route(['javascript:alert(1)//.js']))).toThrow(/expected a path such as/);
   });
 });
