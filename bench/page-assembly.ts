@@ -65,6 +65,8 @@ interface System {
   uncached?: boolean;
   /** Each request carries a query of its own (`?n=1`, `?n=2`, …): a page key never asked for before. */
   coldPage?: boolean;
+  /** A reload: each request carries `If-None-Match` with the page's ETag, learned after warm-up (issue 22). */
+  reload?: { etag?: string };
 }
 
 interface Sample {
@@ -93,6 +95,7 @@ const systems: System[] = [
   { name: 'Tessera, data-slot only', url: `${tessera.url}/page`, cpuMs: tessera.cpuMs, assembles: true, uncached: true },
   { name: 'Tessera, all cache hits', url: `${tessera.url}/cached`, cpuMs: tessera.cpuMs, assembles: true },
   { name: 'Tessera, page + fragments cached', url: `${tessera.url}/everything-cached`, cpuMs: tessera.cpuMs, assembles: true },
+  { name: 'Tessera, reload of that page (304)', url: `${tessera.url}/everything-cached`, cpuMs: tessera.cpuMs, assembles: false, reload: {} },
   { name: 'Tessera, page: miss every view', url: `${tesseraMisses.url}/page-cached`, cpuMs: tesseraMisses.cpuMs, assembles: true, coldPage: true },
   { name: 'Tessera, data-slot out of order', url: `${tessera.url}/out-of-order`, cpuMs: tessera.cpuMs, assembles: true, uncached: true },
   ...peers.map((peer) => ({ name: peer.name, url: peer.pageUrl, cpuMs: peer.cpuMs, assembles: true })),
@@ -106,6 +109,7 @@ const systemNamed = (name: string) => {
 };
 const everything = systemNamed('Tessera, page + fragments cached');
 const misses = systemNamed('Tessera, page: miss every view');
+const reload = systemNamed('Tessera, reload of that page (304)');
 
 let coldViews = 0;
 /** The URL of the system's next request. */
@@ -113,6 +117,7 @@ const target = (system: System) => (system.coldPage ? `${system.url}?n=${++coldV
 
 interface Got {
   status: number;
+  etag: string;
   ttfb: number;
   total: number;
   body: string;
@@ -124,11 +129,13 @@ interface Got {
  * and Server-Timing. `keep: false` drops the body as it comes (the wide
  * saturation rounds, where the load generator's own CPU should stay small).
  */
-function get(url: string, via: Agent = agent, keep = true): Promise<Got> {
+function get(url: string, via: Agent = agent, keep = true, etag?: string): Promise<Got> {
   const started = performance.now();
+  const headers = { 'accept-encoding': 'identity', ...(etag ? { 'if-none-match': etag } : {}) };
   return new Promise((resolve, reject) => {
-    request(url, { agent: via, headers: { 'accept-encoding': 'identity' } }, (response) => {
-      let ttfb = 0;
+    request(url, { agent: via, headers }, (response) => {
+      // A 304 has no body: its first byte is its headers.
+      let ttfb = response.statusCode === 304 ? performance.now() - started : 0;
       let body = '';
       if (keep) response.setEncoding('utf8');
       response.on('data', (chunk: string | Buffer) => {
@@ -138,6 +145,7 @@ function get(url: string, via: Agent = agent, keep = true): Promise<Got> {
       response.on('end', () =>
         resolve({
           status: response.statusCode ?? 0,
+          etag: String(response.headers.etag ?? ''),
           ttfb,
           total: performance.now() - started,
           body,
@@ -153,7 +161,7 @@ function get(url: string, via: Agent = agent, keep = true): Promise<Got> {
 
 async function sample(system: System): Promise<Sample> {
   const cpu = system.cpuMs();
-  const { ttfb, total } = await get(target(system));
+  const { ttfb, total } = await get(target(system), agent, true, system.reload?.etag);
   return { ttfb, total, cpu: system.cpuMs() - cpu };
 }
 
@@ -169,7 +177,7 @@ async function saturate(
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next++ < requests) latencies.push((await get(target(system), agent, keep)).total);
+      while (next++ < requests) latencies.push((await get(target(system), agent, keep, system.reload?.etag)).total);
     }),
   );
   return { seconds: (performance.now() - started) / 1000, cpu: system.cpuMs() - cpu, p99: percentile(latencies, 0.99) };
@@ -199,6 +207,12 @@ try {
         `${system.name}: expected 200 and Server-Timing ${state.source} with every fragment; got ${got.status}, ${JSON.stringify(firstTiming(got))}, fragments missing: ${missing.join(', ') || 'none'}`,
       );
     }
+  }
+  // The reload row: the page's ETag, then a 304 with no body for it.
+  reload.reload = { etag: (await get(everything.url)).etag };
+  const reloaded = await get(reload.url, agent, true, reload.reload.etag);
+  if (!reload.reload.etag || reloaded.status !== 304 || reloaded.body !== '') {
+    throw new Error(`${reload.name}: expected an ETag and a 304 with no body; got ETag ${JSON.stringify(reload.reload.etag)}, ${reloaded.status}`);
   }
   const everythingPath = new URL(everything.url).pathname;
   const pageRequestsWarm = origin.pageRequests(everythingPath);
@@ -326,6 +340,13 @@ try {
     `  CPU/page everything cached ÷ static floor: ${(everythingRow.saturatedCpu / staticRow.saturatedCpu).toFixed(2)} (goal ≤ 2) ${verdict(everythingRow.saturatedCpu <= 2 * staticRow.saturatedCpu)}; ` +
       `÷ pass-through: ${(everythingRow.saturatedCpu / base.saturatedCpu).toFixed(2)} (goal < 1) ${verdict(everythingRow.saturatedCpu < base.saturatedCpu)}`,
   );
+  const reloadRow = row(reload.name);
+  if (reloadRow) {
+    console.log(
+      `  CPU/request, reload of the everything-cached page (304, no body) ÷ pass-through: ${(reloadRow.saturatedCpu / base.saturatedCpu).toFixed(2)} ` +
+        `(${reloadRow.saturatedCpu.toFixed(2)} ms against ${base.saturatedCpu.toFixed(2)} ms; the same page's 200: ${(everythingRow.saturatedCpu / base.saturatedCpu).toFixed(2)})`,
+    );
+  }
   console.log(
     `  req/s everything cached ÷ pass-through at concurrency ${WIDE_CONCURRENCY}: ${wideRatio.toFixed(2)} (goal ≥ 1.0) ${verdict(wideRatio >= 1)}; ` +
       `p99 ${wideEverything.p99.toFixed(1)} ms against ${widePass.p99.toFixed(1)} ms`,

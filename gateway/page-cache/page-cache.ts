@@ -3,6 +3,8 @@ import type { CacheKey } from '../fragments/cache/cache-key';
 import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
+import { chunkReader } from '../lib/chunk-reader';
+import { concatBytes } from '../lib/concat-bytes';
 import { hex } from '../lib/hex';
 import { compileMarkup, uncompiled } from '../markup/page-compiler';
 import type { CachedPage } from './cached-page';
@@ -324,9 +326,9 @@ export class PageCache {
   }
 }
 
-/** The whole body, or `undefined` when it is larger than `max` bytes. */
+/** The whole body, or `undefined` when it is larger than `max` bytes (read 64 KiB at a time: see lib/chunk-reader.ts). */
 async function readWithin(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
-  const reader = body.getReader();
+  const reader = chunkReader(body);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -339,11 +341,5 @@ async function readWithin(body: ReadableStream<Uint8Array>, max: number): Promis
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(...chunks);
 }

@@ -50,7 +50,7 @@ export function kvLastGoodPages(kv: KVNamespace, now: () => number): PageLayer {
       if (written.size >= MAX_REMEMBERED) for (const [id, at] of written) if (now() - at >= MIN_WRITE_INTERVAL_MS) written.delete(id);
       written.set(key.id, now());
       const expirationTtl = Math.max(MIN_EXPIRATION_S, Math.ceil(retentionMs(page) / 1000));
-      await kv.put(`last-good-page:${key.id}`, serialisePage(page), { expirationTtl });
+      await kv.put(`last-good-page:${key.id}`, await serialisePage(page).arrayBuffer(), { expirationTtl });
     },
   };
 }

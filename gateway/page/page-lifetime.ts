@@ -1,6 +1,6 @@
 import type { RouteTimeouts } from '../contract/types';
+import { chunkReader } from '../lib/chunk-reader';
 import { BODY_END, type Piece } from '../markup/markup-scanner';
-import { chunkReader } from './chunk-reader';
 import { WriteWindow } from './write-window';
 
 /** What the origin pump does to the bytes on their way to the rewriter (the ESI pass, the markup scanner). */

@@ -213,7 +213,10 @@ describe('fragment assets', () => {
   });
 
   it('checks assets: when the manifest is compiled: a kind it can tell, a preload’s destination, a listed host', () => {
-    const route = (assets: NonNullable<NonNullable<RouteManifest['fragments']>[string]['assets']>) => ({ route: '/p', fragments: { a: { src: '/a', assets } } });
+    const route = (assets: NonNullable<NonNullable<RouteManifest['fragments']>[string]['assets']>) => ({
+      route: '/p',
+      fragments: { a: { src: '/a', assets } },
+    });
     expect(compile(route(['/a.css', '/b.mjs', { href: '/c.js', defer: true }])).routes[0].fragments.a.assets).toEqual([
       { href: '/a.css', rel: 'stylesheet' },
       { href: '/b.mjs', rel: 'script', type: 'module' },

@@ -135,6 +135,25 @@ describe('page cache: an origin that fails', () => {
     expect((await get()).status).toBe(502);
   });
 
+  it('serves another isolate the compiled page from the Cache API, without asking the origin', async () => {
+    const origin = versionedPage();
+    const net = upstream({ '/p': origin.handler, '/f': () => html('f') });
+    const manifest = { route: '/p', page: { ttl: '1h' }, fragments: { f: { src: '/f', ttl: '0s' } } } as RouteManifest;
+    const pageCacheName = `pages-${Math.random()}`;
+    const view = async (get: ReturnType<typeof gatewayFor>) => {
+      const response = await get('/p');
+      const body = await response.text();
+      await response.settled();
+      return { body, state: originState(response) };
+    };
+    const first = gatewayFor(net, manifest, { cache: { pageCacheName } });
+    await view(first); // the miss stores the bytes
+    await view(first); // the first hit compiles them and stores the compiled form
+    // Another isolate: its own memory, the same data centre's Cache API.
+    expect(await view(gatewayFor(net, manifest, { cache: { pageCacheName } }))).toEqual({ body: '<main>v1 <div data-slot="f">f</div></main>', state: 'hit' });
+    expect(origin.served).toBe(1);
+  });
+
   it('serves the last good copy from KV in a data centre whose caches are cold', async () => {
     let failing = false;
     const origin = versionedPage();
