@@ -16,6 +16,10 @@ interface Reply {
   html: string;
   status?: number;
   headers?: Record<string, string>;
+  /** Its stylesheets and scripts (fragments/demo-assets.ts), which the origin names in a Link header. */
+  assets?: string[];
+  /** Those the manifest declares for it instead (a fragment "you cannot change"). */
+  declared?: string[];
 }
 
 interface FragmentRoute {
@@ -28,20 +32,26 @@ interface FragmentRoute {
 const money = (value: number, currency: string) =>
   new Intl.NumberFormat('en-GB', { style: 'currency', currency: /^[A-Z]{3}$/.test(currency) ? currency : 'EUR' }).format(value);
 
+/** Both recommendation engines' stylesheet and script (fragments/demo-assets.ts). */
+const RECS_ASSETS = ['/assets/recs.css', '/assets/recs.js'];
+
 export const fragmentRoutes: FragmentRoute[] = [
   {
     pattern: /^\/fragments\/header$/,
     delayMs: 30,
+    // Its stylesheet, shared with the footer, declared in a Link header: the gateway puts it in once, before the header.
     render: () => ({
+      assets: ['/assets/chrome.css'],
       html: `<header class="site"><a class="logo" href="/">Tessera Outdoor</a><nav><a href="/products/42">Shoes</a> <a href="/products/7">Jackets</a> <a href="/products/3">Socks</a></nav></header>`,
     }),
   },
   {
     pattern: /^\/fragments\/footer$/,
     delayMs: 20,
-    // Contains an include of its own: processed because the footer comes from the origin.
+    // Contains an include of its own: processed because the footer comes from the origin. It links the shared
+    // stylesheet in its own markup too, as many fragments do: the gateway leaves that copy out, the header's is there.
     render: () => ({
-      html: `<footer class="site"><p>© 2026 Tessera Outdoor · assembled at the edge</p><esi:include src="/fragments/newsletter"/></footer>`,
+      html: `<link rel="stylesheet" href="/assets/chrome.css"><footer class="site"><p>© 2026 Tessera Outdoor · assembled at the edge</p><esi:include src="/fragments/newsletter"/></footer>`,
     }),
   },
   {
@@ -65,6 +75,7 @@ export const fragmentRoutes: FragmentRoute[] = [
       if (!item) return { html: 'unknown product', status: 404 };
       return {
         html: `<strong>${money(item.price, url.searchParams.get('cur') ?? 'EUR')}</strong> <small>live price</small>`,
+        declared: ['/assets/price.css'],
         // Never reaches the browser: a fragment's cookies are dropped by the gateway (and the price is never cached anyway).
         headers: { 'set-cookie': 'price-tracker=1; Path=/' },
       };
@@ -77,7 +88,8 @@ export const fragmentRoutes: FragmentRoute[] = [
     render: (m) => {
       const others = Object.entries(CATALOGUE).filter(([id]) => id !== m[1]);
       return {
-        html: `<h2>You may also like</h2><ul>${others.map(([id, p]) => `<li><a href="/products/${id}">${p.name}</a></li>`).join('')}</ul>`,
+        assets: RECS_ASSETS,
+        html: `<div class="recs"><h2>You may also like</h2><ul>${others.map(([id, p]) => `<li><a href="/products/${id}">${p.name}</a></li>`).join('')}</ul></div>`,
       };
     },
   },
@@ -88,7 +100,10 @@ export const fragmentRoutes: FragmentRoute[] = [
     render: (m) => {
       const others = Object.entries(CATALOGUE).filter(([id]) => id !== m[1]);
       const cards = others.map(([id, p]) => `<li><a href="/products/${id}">${p.name}</a> <small>${money(p.price, 'EUR')}</small></li>`).join('');
-      return { html: `<h2>You may also like</h2><ul class="recs-new">${cards}</ul><p class="recs-note">New recommendations</p>` };
+      return {
+        assets: RECS_ASSETS,
+        html: `<div class="recs"><h2>You may also like</h2><ul class="recs-new">${cards}</ul><p class="recs-note">New recommendations</p></div>`,
+      };
     },
   },
   {

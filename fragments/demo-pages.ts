@@ -1,14 +1,11 @@
 import { CATALOGUE, type Product } from './demo-fragments';
 
+/** The page's own styles. The fragments bring theirs (demo-assets.ts): the header's and footer's, the price's, the recommendations'. */
 const STYLE = `
   body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #1d232a; background: #f6f7f9; }
-  header.site, footer.site { background: #1d3b53; color: #fff; padding: 12px 24px; }
-  header.site a { color: #fff; margin-right: 16px; text-decoration: none; }
-  header.site .logo { font-weight: 700; }
   main { max-width: 880px; margin: 24px auto; padding: 0 24px; display: grid; grid-template-columns: 2fr 1fr; gap: 24px; }
   section, aside { background: #fff; border-radius: 8px; padding: 16px 20px; box-shadow: 0 1px 3px #0002; }
   .price { font-size: 1.4em; } .stock { color: #2e7d32; } .unavailable { color: #8a5a00; }
-  footer.site { margin-top: 32px; font-size: .9em; } footer.site a { color: #cde; }
 `;
 
 function layout(title: string, body: string): string {

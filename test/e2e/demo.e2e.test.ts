@@ -17,13 +17,17 @@ it('assembles the demo product page, with its slow, failing and timing-out fragm
   expect(response.status).toBe(200);
   expect(page).toContain('<header class="site"><a class="logo" href="/">Tessera Outdoor</a><nav>'); // esi:include
   expect(page).toContain('<h1>Trail Runner 42</h1><p>A light trail shoe'); // data-slot, 5m ttl
-  expect(page).toContain('<span data-slot="price"><strong>£119.90</strong>'); // cookie-driven template
+  expect(page).toContain('<span data-slot="price"><link rel="stylesheet" href="/assets/price.css"><strong>£119.90</strong>'); // cookie-driven template, its declared stylesheet first
   expect(page).toContain('<h2>You may also like</h2>'); // slow (700 ms) but within its timeout
   expect(page).toContain('<span class="unavailable">Reviews are unavailable right now</span>'); // 503 → fallback html
   expect(page).toContain('<span data-slot="stock">ask in store</span>'); // timeout → keep
   expect(page).toContain('<p class="newsletter">'); // include inside the footer fragment
   expect(page).not.toContain('<esi:');
   expect(response.headers.getSetCookie()).toEqual([]); // the price fragment's cookie stays behind
+  // The header's and the footer's shared stylesheet goes in once, before the header; the page's Link header preloads it.
+  expect(page.split('href="/assets/chrome.css"')).toHaveLength(2);
+  expect(page).toContain('<link rel="stylesheet" href="/assets/chrome.css"><header class="site">');
+  expect(response.headers.get('link')).toContain('</assets/chrome.css>; rel=preload; as=style');
 });
 
 it('renders the ESI language on the demo home page: variables, a choice, an ESI comment and a removal', async () => {
@@ -51,7 +55,7 @@ it('caches the demo product page itself: the second view does not ask the origin
   await first.text();
   const second = await view('GBP');
   expect(second.headers.get('server-timing')).toMatch(/^origin;dur=\d+;desc="hit"/);
-  expect(await second.text()).toContain('<span data-slot="price"><strong>£');
+  expect(await second.text()).toContain('<span data-slot="price"><link rel="stylesheet" href="/assets/price.css"><strong>£');
 });
 
 it('previews a fragment failure with ?tessera-fault through tessera dev', async () => {
@@ -73,7 +77,7 @@ it('streams the demo product page past its slow recommendations, and shows it in
   // Placeholder names are random per response: read this one's from the page.
   const name = /<\?start name="(tessera-[0-9a-z]+-1)"><div class="recs-loading"/.exec(streamed)?.[1];
   expect(name).toBeDefined();
-  expect(streamed.indexOf(`<template for="${name}"><h2>You may also like</h2>`)).toBeGreaterThan(footer);
+  expect(streamed.indexOf(`<template for="${name}"><div class="recs"><h2>You may also like</h2>`)).toBeGreaterThan(footer);
   const inOrder = await fetch(`${dev.url}/products/3?tessera-placement=in-order`, { headers: browser });
   const page = await inOrder.text();
   expect(page.indexOf('<h2>You may also like</h2>')).toBeLessThan(page.indexOf('<footer class="site">'));
