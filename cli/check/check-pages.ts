@@ -10,7 +10,9 @@ import { lineColumn, lintPage } from './lint-page';
  * assembles it; every problem goes to `report` as `URL:line:column: …`.
  * Shared by `tessera check` and `tessera dev` (which checks every route once
  * when it starts). Returns the number of problems. `onPage` hears of each
- * page before it is fetched, for a progress line.
+ * page before it is fetched, for a progress line. With `fragmentAssets`,
+ * each route's declared fragments are fetched and their assets checked
+ * (check-assets.ts).
  */
 export interface PageReport {
   url: string;
@@ -26,6 +28,8 @@ export async function checkPages(
   paths: string[],
   report: (line: string, problem: PageReport) => void,
   onPage?: (pagePath: string, index: number) => void,
+  /** Fetch each route's declared fragments too and check their assets (`tessera check`; not tessera dev's start, which asks only pages). */
+  fragmentAssets = false,
 ): Promise<number> {
   const match = createRouter(manifests);
   const voidIncludeFlag = readProjectConfig().compatibility_flags.includes('html_rewriter_treats_esi_include_as_void_tag');
@@ -66,7 +70,7 @@ export async function checkPages(
       report(`${url.href}:${line}:${column}: ${problem.message}`, { url: url.href, line, column, message: problem.message });
     }
     problems += found.length;
-    if (!assetsChecked.has(route.name)) {
+    if (fragmentAssets && !assetsChecked.has(route.name)) {
       assetsChecked.add(route.name);
       for (const problem of await checkFragmentAssets(route, route.origin ?? origin.origin)) {
         report(`${problem.url}:${problem.line}:${problem.column}: ${problem.message}`, problem);

@@ -71,6 +71,7 @@ ${FORMAT_USAGE}
         progress.show(
           `tessera check: checking ${count(paths.length, paths.length === positionals.length ? 'page' : 'route')}… ${index + 1}/${paths.length} ${pagePath}`,
         ),
+      true,
     );
     progress.clear();
     const summary = problems ? `${count(problems, 'problem')} in ${count(paths.length, 'page')}` : `${count(paths.length, 'page')}, no problems`;
