@@ -83,7 +83,9 @@ describe.skipIf(!chromiumPresent)('the debug view in Chromium', () => {
     });
     expect(panel.ticks.length).toBeGreaterThanOrEqual(4);
     expect(panel.ticks[0]).toBe('0');
-    expect(panel.price).toMatch(/^resultsrcurl.*\/fragments\/price\/42\?cur=EUR → 200bytes\d+ Bcachenot cached: no ttlplacementin ordertiming/);
+    expect(panel.price).toMatch(
+      /^resultsrcurl.*\/fragments\/price\/42\?cur=EUR → 200bytes\d+ Bcachenot cached: no ttlassetsstylesheet \/assets\/price\.css · from the manifest · placedplacementin ordertiming/,
+    );
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await page.close();
   }, 60_000);
