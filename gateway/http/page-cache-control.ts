@@ -21,7 +21,8 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   const cacheControl = origin.get('cache-control');
   const originVary = origin.get('vary');
   const fragments = Object.values(route.fragments);
-  if (fragments.length === 0 && !esiActive) return { cacheControl, vary: originVary };
+  // A page cached per visitor input (`page.vary`) tells downstream caches so even with no fragments.
+  if (fragments.length === 0 && !esiActive && !route.page?.vary.length) return { cacheControl, vary: originVary };
 
   const inputs = routeVisitorInputs(route, esiActive);
   const directives = parse(cacheControl);

@@ -1,3 +1,4 @@
+import { concatBytes } from '../lib/concat-bytes';
 import { hex } from '../lib/hex';
 
 /**
@@ -19,14 +20,7 @@ export async function pageEtag(routeVersion: string, pageDigest: string, parts: 
     // Each marker's length first, so that output moving from one marker to the next changes the hash.
     chunks.push(encoder.encode(`${encoded.reduce((sum, bytes) => sum + bytes.byteLength, 0)}:`), ...encoded);
   }
-  const total = chunks.reduce((sum, bytes) => sum + bytes.byteLength, 0);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const bytes of chunks) {
-    all.set(bytes, at);
-    at += bytes.byteLength;
-  }
-  return `W/"${hex(new Uint8Array(await crypto.subtle.digest('SHA-256', all))).slice(0, 32)}"`;
+  return `W/"${hex(new Uint8Array(await crypto.subtle.digest('SHA-256', concatBytes(...chunks)))).slice(0, 32)}"`;
 }
 
 /** `If-None-Match` against the page's ETag, by the weak comparison RFC 9110 §13.1.2 asks for. */
@@ -47,6 +41,8 @@ export function notModified(headers: Headers): Response {
     const value = headers.get(name);
     if (value !== null) kept.set(name, value);
   }
+  // A cookie the gateway sets for this visitor (an experiment's visitor id) must reach them on a 304 too.
+  for (const cookie of headers.getAll('set-cookie')) kept.append('set-cookie', cookie);
   return new Response(null, { status: 304, headers: kept });
 }
 

@@ -1,3 +1,5 @@
+import { concatBytes } from './concat-bytes';
+
 /**
  * Reads a byte stream in chunks of up to 64 KiB. workerd's default reader
  * hands out 4 KiB at a time, and each chunk that crosses into JavaScript costs
@@ -12,6 +14,25 @@ export interface ChunkReader {
 }
 
 const CHUNK_BYTES = 64 * 1024;
+
+/** The whole body, or `undefined` when it is larger than `max` bytes (cancelled there), read 64 KiB at a time. */
+export async function readWithin(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
+  const reader = chunkReader(body);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
+  return chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks);
+}
 
 export function chunkReader(stream: ReadableStream<Uint8Array>): ChunkReader {
   let byob: ReadableStreamBYOBReader;

@@ -21,7 +21,7 @@ export interface CachedPage extends FreshnessWindow {
 }
 
 /** The page's origin response as the rest of the page's assembly reads it, as if the origin had just sent its headers (the bytes stay in `markup`). */
-export function cachedHead(page: CachedPage): Response {
+export function originHead(page: CachedPage): Response {
   return new Response(null, { status: page.status, statusText: page.statusText, headers: page.headers });
 }
 
@@ -55,7 +55,8 @@ export function deserialisePage(data: ArrayBuffer): CachedPage | undefined {
   if (4 + length > data.byteLength) return undefined;
   try {
     const { cut, ...rest } = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length))) as Omit<CachedPage, 'markup'> & Pick<CompiledMarkup, 'cut'>;
-    return { ...rest, markup: { bytes: new Uint8Array(data, 4 + length), cut } };
+    // Copied out: a view would keep the metadata's bytes alive beside the page, uncounted by the memory bound.
+    return { ...rest, markup: { bytes: new Uint8Array(data, 4 + length).slice(), cut } };
   } catch {
     return undefined;
   }

@@ -3,8 +3,7 @@ import type { CacheKey } from '../fragments/cache/cache-key';
 import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
-import { chunkReader } from '../lib/chunk-reader';
-import { concatBytes } from '../lib/concat-bytes';
+import { readWithin } from '../lib/chunk-reader';
 import { hex } from '../lib/hex';
 import { compileMarkup, uncompiled } from '../markup/page-compiler';
 import type { CachedPage } from './cached-page';
@@ -44,7 +43,7 @@ export interface PageRequest {
   /** What the origin request carries (credentials already cut down to `page.vary`). */
   headers: Headers;
   /** Sends the origin request (the page's connection slot, its trace span). */
-  send: (headers: Headers, signal: AbortSignal) => Promise<Response>;
+  send: (headers: Headers, signal: AbortSignal, background: boolean) => Promise<Response>;
   /** Whether a page with these response headers is processed as ESI (it decides what the compiler cuts). */
   esi: (headers: Headers) => boolean;
   /** Whether the route places fragments out of order: the compiled form then also maps where templates may go. */
@@ -65,7 +64,12 @@ export class OriginTimeout extends Error {
 }
 
 /** What one origin request left for the other views that waited on it. */
-type Shared = { kind: 'page'; page: CachedPage; state: 'miss' | 'stale' | 'revalidated' } | { kind: 'none' };
+type Shared =
+  | { kind: 'page'; page: CachedPage; state: 'miss' | 'stale' | 'revalidated' }
+  /** The origin failed (no answer, no headers in time) and nothing stale could answer: each waiting view fails the same way. */
+  | { kind: 'failed'; error: unknown }
+  /** An answer that may not be shared (it set a cookie, say): each waiting view asks for itself. */
+  | { kind: 'none' };
 
 export interface PageCacheOptions {
   memory: LruSpace<CachedPage>;
@@ -113,18 +117,19 @@ export class PageCache {
    * miss costs what an uncached page does, and a page viewed once is never
    * compiled. The compile (one rewriter pass) costs that first view about
    * what a replay through the streamed path would. One compile per key at a
-   * time; the compiled copy replaces the stored one in every layer, unless a
-   * newer copy came meanwhile. A compile that fails leaves the page to replay.
+   * time per copy; the compiled copy replaces the stored one in every layer,
+   * unless that one is no longer in memory (a newer copy came, or it was
+   * evicted). A compile that fails leaves the page to replay.
    */
   private compiled(request: PageRequest, page: CachedPage): Promise<CachedPage> {
     return this.compiles
-      .join(request.key.id, request.bodyTimeoutMs, request.keepAlive, async () => {
+      .join(`${request.key.id}\n${page.storedAt}`, request.bodyTimeoutMs, request.keepAlive, async () => {
         const { bytes } = page.markup;
         const headers = new Headers(page.headers);
         const markup = await compileMarkup(bytes, headers.get('content-type'), request.esi(headers), request.outOfOrder);
         const compiled = { ...page, markup, digest: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))) };
-        const current = this.memory.peek(request.key.id);
-        if (current === undefined || current.storedAt === page.storedAt) this.store(request, compiled);
+        // Only over the copy it was made from: a newer copy (a refresh meanwhile), or none (evicted), is left alone.
+        if (this.memory.peek(request.key.id)?.storedAt === page.storedAt) this.store(request, compiled);
         return compiled;
       })
       .catch((error) => {
@@ -166,6 +171,8 @@ export class PageCache {
     if (mine) return mine;
     const outcome = await shared;
     if (outcome.kind === 'page') return { from: 'cache', page: outcome.page, state: outcome.state };
+    // An origin that is down is asked once, not once per waiting view.
+    if (outcome.kind === 'failed') throw outcome.error;
     // What the origin answered was not for sharing (not storable, or a failure with nothing stale): this view asks itself.
     const own = this.ask(request, known, true);
     request.keepAlive(own.shared);
@@ -186,8 +193,9 @@ export class PageCache {
   /**
    * One origin request. `visitor`: what this view serves; `shared`: what views
    * waiting on it get. With `forVisitor`, a storable page's body is split:
-   * one branch streams to the visitor, the other is read whole, compiled and
-   * stored.
+   * one branch streams to the visitor, the other is read whole and stored
+   * (compiled at its first hit). Without, it is a background refresh: sent
+   * behind the page's own requests, its unused answers cancelled.
    */
   private ask(request: PageRequest, known: CachedPage | undefined, forVisitor: boolean): { visitor: Promise<PageOrigin>; shared: Promise<Shared> } {
     let share: (outcome: Shared) => void = () => {};
@@ -201,7 +209,7 @@ export class PageCache {
       const headersDue = setTimeout(() => controller.abort(new OriginTimeout(request.originTimeoutMs)), request.originTimeoutMs);
       let response: Response;
       try {
-        response = await request.send(headers, controller.signal);
+        response = await request.send(headers, controller.signal, !forVisitor);
       } catch (error) {
         const failure = controller.signal.aborted ? controller.signal.reason : error;
         return this.failed(request, known, failure, share);
@@ -210,10 +218,12 @@ export class PageCache {
       }
       if (response.status === 304 && known) {
         void response.body?.cancel().catch(() => {});
-        const page = this.revalidated(known, response, request.spec);
-        this.store(request, page);
-        share({ kind: 'page', page, state: 'revalidated' });
-        return { from: 'cache', page, state: 'revalidated' };
+        const page = this.revalidated(request, known, response, headers);
+        // The copy still answers this view (the origin says it is current), but one now refused is stored no more.
+        if (page.storable) this.store(request, page.page);
+        else this.memory.delete(request.key.id);
+        share(page.storable ? { kind: 'page', page: page.page, state: 'revalidated' } : { kind: 'none' });
+        return { from: 'cache', page: page.page, state: 'revalidated' };
       }
       if (response.status >= 500) {
         const stale = await this.staleCopy(request, known);
@@ -226,10 +236,11 @@ export class PageCache {
       const verdict = pageStorability(request.spec, request.url, headers, response);
       if (!verdict.storable || !response.body) {
         share({ kind: 'none' });
+        if (!forVisitor) void response.body?.cancel().catch(() => {});
         return { from: 'origin', response, state: 'miss', notStored: verdict.storable ? 'it has no body' : verdict.why };
       }
       const [streamed, copy] = forVisitor ? response.body.tee() : [undefined, response.body];
-      const stored = this.compileAndStore(request, response, copy, verdict.ttlMs, controller);
+      const stored = this.storeCopy(request, response, copy, verdict.ttlMs, controller);
       request.keepAlive(stored.then((page) => share(page ? { kind: 'page', page, state: 'miss' } : { kind: 'none' })));
       if (!streamed) {
         const page = await stored;
@@ -238,15 +249,18 @@ export class PageCache {
       }
       return { from: 'origin', response: new Response(streamed, response), state: 'miss' };
     })();
-    // A request that failed outright still releases the views waiting on it (every other way out shares its outcome).
-    visitor.catch(() => share({ kind: 'none' }));
+    // A request that failed outright fails the views waiting on it too (every other way out shares its outcome).
+    visitor.catch((error) => share({ kind: 'failed', error }));
     return { visitor, shared };
   }
 
   /** The origin failed: a stale copy if one may answer, else the failure goes on to the page (a 502 or 504). */
   private async failed(request: PageRequest, known: CachedPage | undefined, error: unknown, share: (outcome: Shared) => void): Promise<PageOrigin> {
     const stale = await this.staleCopy(request, known);
-    if (!stale) throw error;
+    if (!stale) {
+      share({ kind: 'failed', error });
+      throw error;
+    }
     share({ kind: 'page', page: stale, state: 'stale' });
     return { from: 'cache', page: stale, state: 'stale' };
   }
@@ -259,16 +273,29 @@ export class PageCache {
     return this.layer(lastGood, (layer) => layer.get(request.key));
   }
 
-  /** A 304: the compiled copy stands, fresh again from now. */
-  private revalidated(known: CachedPage, response: Response, spec: PageCacheSpec): CachedPage {
-    const ttlMs = spec.ttl.kind === 'fixed' ? spec.ttl.ms : known.ttlMs;
-    const etag = response.headers.get('etag') ?? known.etag;
-    const lastModified = response.headers.get('last-modified') ?? known.lastModified;
-    return { ...known, storedAt: this.now(), ttlMs, etag, lastModified };
+  /**
+   * A 304: the compiled copy stands, fresh again from now, with the headers
+   * the 304 updates (RFC 9111 §4.3.4), judged again as a new answer would be
+   * (a 304 that now says `private` ends the copy; `ttl: origin` reads its
+   * freshness from them).
+   */
+  private revalidated(request: PageRequest, known: CachedPage, response: Response, sent: Headers): { page: CachedPage; storable: boolean } {
+    const headers = new Headers(known.headers);
+    for (const [name, value] of response.headers) if (name !== 'content-length' && name !== 'content-type') headers.set(name, value);
+    const verdict = pageStorability(request.spec, request.url, sent, new Response(null, { status: known.status, headers }));
+    const page: CachedPage = {
+      ...known,
+      headers: [...headers],
+      storedAt: this.now(),
+      ttlMs: verdict.storable ? verdict.ttlMs : known.ttlMs,
+      etag: headers.get('etag') ?? known.etag,
+      lastModified: headers.get('last-modified') ?? known.lastModified,
+    };
+    return { page, storable: verdict.storable };
   }
 
   /** Reads the copy whole (within the size cap and the body's time) and stores it in every layer. */
-  private async compileAndStore(
+  private async storeCopy(
     request: PageRequest,
     response: Response,
     body: ReadableStream<Uint8Array>,
@@ -324,22 +351,4 @@ export class PageCache {
       return undefined;
     }
   }
-}
-
-/** The whole body, or `undefined` when it is larger than `max` bytes (read 64 KiB at a time: see lib/chunk-reader.ts). */
-async function readWithin(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
-  const reader = chunkReader(body);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return concatBytes(...chunks);
 }

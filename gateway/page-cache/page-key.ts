@@ -1,13 +1,14 @@
 import type { PageCacheSpec, TemplateVariable } from '../contract/types';
 import type { CacheKeyParts } from '../fragments/cache/cache-key';
 import { parseCookies } from '../lib/cookies';
+import { isNegotiationHeader } from '../request/visitor-inputs';
 
 /**
  * A page's cache key and the origin request that fills it. The key covers
  * the route, the upstream path and query (the gateway's switches already
  * gone), each `page.vary` value, and the version purges bump. The origin
- * request carries no visitor credentials but those `page.vary` names, so a
- * shared shell is never one visitor's page by accident.
+ * request carries nothing of the visitor's but what the key covers and
+ * content negotiation, so a shared shell is never one visitor's page.
  */
 export function pageKeyParts(
   route: string,
@@ -24,15 +25,31 @@ export function pageKeyParts(
   };
 }
 
-const CREDENTIALS = ['authorization', 'proxy-authorization'];
-
-/** The origin request's headers for a cached page: Cookie cut down to the cookies `page.vary` names, and no Authorization unless it names that. */
-export function withoutUnkeyedCredentials(headers: Headers, spec: Pick<PageCacheSpec, 'vary'>): Headers {
-  const named = new Set(spec.vary.filter((v) => v.source === 'cookie').map((v) => v.name));
-  const cookies = [...parseCookies(headers.get('cookie'))].filter(([name]) => named.has(name));
-  if (cookies.length) headers.set('cookie', cookies.map(([name, value]) => `${name}=${value}`).join('; '));
-  else headers.delete('cookie');
+/**
+ * The origin request's headers for a cached page, from an allow-list: what
+ * the answer is shared by everyone whose key matches, so nothing the visitor
+ * sends may reach the origin unless the key covers it, or it is content
+ * negotiation (a response that varies on it is not stored unless the key
+ * covers it: page-storability.ts). Kept: the negotiation headers, the headers
+ * `page.vary` names, the cookies it names (their raw values, as the key holds
+ * them), and the headers the gateway itself sets (`gatewaySet`). Anything
+ * else (`Forwarded`, `X-Original-URL`, credentials) is dropped: an origin that
+ * reflected it would otherwise serve one visitor's input to every other.
+ */
+export function keyedRequestHeaders(headers: Headers, spec: Pick<PageCacheSpec, 'vary'>, gatewaySet: ReadonlySet<string>): Headers {
   const keyedHeaders = new Set(spec.vary.filter((v) => v.source === 'header').map((v) => v.name.toLowerCase()));
-  for (const name of CREDENTIALS) if (!keyedHeaders.has(name)) headers.delete(name);
-  return headers;
+  const kept = new Headers();
+  for (const [name, value] of headers) {
+    if (name === 'cookie') continue;
+    if (isNegotiationHeader(name) || keyedHeaders.has(name) || gatewaySet.has(name)) kept.append(name, value);
+  }
+  const cookies = keyedCookies(headers.get('cookie'), spec);
+  if (cookies.length) kept.set('cookie', cookies.map(([name, value]) => `${name}=${value}`).join('; '));
+  return kept;
+}
+
+/** The cookies `page.vary` names, with their raw values: what the origin receives, and so what the key must hold. */
+export function keyedCookies(header: string | null, spec: Pick<PageCacheSpec, 'vary'>): Array<[string, string]> {
+  const named = new Set(spec.vary.filter((v) => v.source === 'cookie').map((v) => v.name));
+  return [...parseCookies(header)].filter(([name]) => named.has(name));
 }

@@ -1,4 +1,4 @@
-import type { CompiledRoute, PageCacheSpec } from '../contract/types';
+import type { CompiledRoute, PageCacheSpec, TemplateVariable } from '../contract/types';
 import { type CacheKey, cacheKey } from '../fragments/cache/cache-key';
 import { fetchPageThroughCoalescer } from '../fragments/cache/global-coalescer';
 import type { KeepAlive } from '../fragments/cache/shared-flights';
@@ -6,12 +6,15 @@ import { FIXED_VERSIONS } from '../fragments/cache/versions';
 import { originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
 import { hasOutOfOrder } from '../http/placement-decision';
-import type { PageCache, PageOrigin } from '../page-cache/page-cache';
-import { pageKeyParts, withoutUnkeyedCredentials } from '../page-cache/page-key';
+import type { PageCache, PageOrigin, PageRequest } from '../page-cache/page-cache';
+import { keyedCookies, keyedRequestHeaders, pageKeyParts } from '../page-cache/page-key';
 import { PAGE_MAX_BYTES } from '../page-cache/page-storability';
 import { RequestVars } from '../request/request-vars';
 import type { VisitorRequest } from '../request/visitor-request';
 import type { GatewayServices } from './gateway-services';
+
+/** The headers the gateway itself puts on an origin request (headers.ts, the trace span): kept on a cached route's. */
+const GATEWAY_SET: ReadonlySet<string> = new Set(['surrogate-capability', 'x-forwarded-host', 'x-forwarded-proto', 'traceparent', 'tracestate']);
 
 /** A view's page cache: the route's `page:` block and the isolate's cache. */
 export interface PageCacheUse {
@@ -42,10 +45,10 @@ async function pageKey(
 ): Promise<CacheKey> {
   const vars = new RequestVars(visitor, await visitor.segment());
   const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
-  return cacheKey(
-    pageKeyParts(route.name, pageUrl, spec.vary, (v) => vars.get(v), version),
-    'tessera.page',
-  );
+  // A cookie as the origin receives it (raw): a decoded value would let `%45UR` fill the entry `EUR` reads.
+  const cookies = new Map(keyedCookies(visitor.request.headers.get('cookie'), spec));
+  const value = (v: TemplateVariable) => (v.source === 'cookie' ? cookies.get(v.name) : vars.get(v));
+  return cacheKey(pageKeyParts(route.name, pageUrl, spec.vary, value, version), 'tessera.page');
 }
 
 /** The page through the page cache: a cached copy, or one origin request for every view that needs it. */
@@ -56,14 +59,14 @@ export async function askPageCache(
   pageUrl: URL,
   /** The origin request's own headers (the trace span's among them), before credentials are cut down. */
   requestHeaders: Headers,
-  send: (headers: Headers, signal: AbortSignal) => Promise<Response>,
+  send: PageRequest['send'],
   services: GatewayServices,
   keepAlive: KeepAlive,
 ): Promise<PageOrigin> {
   const key = await pageKey(visitor, route, spec, pageUrl, services, keepAlive);
   const coalescer = services.cache?.coalescer;
   // `coalesce: global`: the miss goes through the Durable Object that owns the key, one origin request across isolates.
-  const global = (coalescer: DurableObjectNamespace) => async (headers: Headers, signal: AbortSignal) => {
+  const global = (coalescer: DurableObjectNamespace) => async (headers: Headers, signal: AbortSignal, background: boolean) => {
     const conditional = `${headers.get('if-none-match') ?? ''}\n${headers.get('if-modified-since') ?? ''}`;
     const job = {
       kind: 'page' as const,
@@ -73,17 +76,19 @@ export async function askPageCache(
       timeoutMs: route.timeouts.originMs + route.timeouts.pageMs,
       maxBytes: PAGE_MAX_BYTES,
     };
-    return (await fetchPageThroughCoalescer(coalescer, job, signal)) ?? send(headers, signal);
+    return (await fetchPageThroughCoalescer(coalescer, job, signal)) ?? send(headers, signal, background);
   };
+  const viaObject = spec.coalesce === 'global' && coalescer !== undefined;
   return cache.answer({
     spec,
     key,
     url: pageUrl,
-    headers: withoutUnkeyedCredentials(requestHeaders, spec),
-    send: spec.coalesce === 'global' && coalescer ? global(coalescer) : send,
+    headers: keyedRequestHeaders(requestHeaders, spec, GATEWAY_SET),
+    send: viaObject && coalescer ? global(coalescer) : send,
     esi: (headers) => processesEsi(route, headers),
     outOfOrder: hasOutOfOrder(route),
-    originTimeoutMs: route.timeouts.originMs,
+    // The Object answers once it has the whole page: its wait is bounded by the page's time too.
+    originTimeoutMs: viaObject ? route.timeouts.originMs + route.timeouts.pageMs : route.timeouts.originMs,
     bodyTimeoutMs: route.timeouts.pageMs,
     lastGood: services.lastGoodPages,
     keepAlive,

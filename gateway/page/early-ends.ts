@@ -2,7 +2,7 @@ import { errorPage } from '../http/error-page';
 import { isHtml, processesEsi } from '../http/headers';
 import { passThrough } from '../http/proxy';
 import { serverTiming } from '../observe/server-timing';
-import { cachedHead } from '../page-cache/cached-page';
+import { originHead } from '../page-cache/cached-page';
 import { OriginTimeout, type PageOrigin } from '../page-cache/page-cache';
 import { ESI_INJECTION_REFUSAL } from '../request/esi-injection';
 import type { StartedPage } from './start-page';
@@ -11,9 +11,6 @@ import type { StartedPage } from './start-page';
 export type OriginAnswer =
   /** `body`: the origin's, to stream; `null` for a cached page, whose bytes are in `source`. */
   { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array> | null; originMs: number; source: PageOrigin } | { kind: 'ended'; response: Response };
-
-/** On a route with `page:` the cache bounds the origin request itself (so a stale copy can answer); the page's own bound only backs it up. */
-const PAGE_CACHE_GRACE_MS = 1000;
 
 /**
  * Waits for the origin's answer and gives every answer that comes before an
@@ -33,7 +30,8 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   };
   let source: PageOrigin;
   try {
-    source = await lifetime.originResponse(started.originPage, started.pageCached ? PAGE_CACHE_GRACE_MS : 0);
+    // A view that waits on another's miss gets the stored page, after the whole body: bounded by the page's own deadline.
+    source = await lifetime.originResponse(started.originPage, started.pageCached ? started.route.timeouts.pageMs : 0);
   } catch (error) {
     const failure = lifetime.failure;
     if (error instanceof OriginTimeout || failure?.cause === 'origin-timeout' || failure?.cause === 'deadline')
@@ -43,7 +41,7 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
     return ending(errorPage(502, 'The origin server could not be reached.'));
   }
   const originMs = Date.now() - began;
-  const page = source.from === 'origin' ? source.response : cachedHead(source.page);
+  const page = source.from === 'origin' ? source.response : originHead(source.page);
   const { body } = page;
   if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || (source.from === 'origin' && !body)) return ending(passThrough(page));
   started.esiActive = processesEsi(route, page.headers);

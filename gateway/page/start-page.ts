@@ -41,6 +41,7 @@ export interface StartedPage {
 }
 
 const FIRST = () => Number.NEGATIVE_INFINITY;
+const LAST = () => Number.POSITIVE_INFINITY;
 const READS_NO_BODY = new Set(['GET', 'HEAD']);
 
 /**
@@ -133,7 +134,9 @@ export async function startPage(
 function firstSlot(slots: ConnectionSlots, pageSignal: AbortSignal, services: GatewayServices, pageUrl: URL) {
   let held: Promise<Release> | undefined = slots.acquire(FIRST, pageSignal);
   held.catch(() => {});
-  const send = (headers: Headers, signal: AbortSignal) => {
+  const send = (headers: Headers, signal: AbortSignal, background = false) => {
+    // A refresh in the background (stale-while-revalidate) is not this view's page: it goes after the view's own requests.
+    if (background) return slots.send(LAST, signal, () => services.fetch(pageUrl.toString(), { headers, redirect: 'manual', signal }));
     const slot = held ?? slots.acquire(FIRST, signal);
     held = undefined;
     return slot.then(async (release) => {

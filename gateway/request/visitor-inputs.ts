@@ -91,6 +91,8 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
     }
   }
   if (route.assignment) addAssignmentInputs(inputs, route.assignment);
+  // The page itself, cached per value of what its `page.vary` names: downstream caches must tell those visitors apart too.
+  for (const variable of route.page?.vary ?? []) addInput(inputs, variable.source, variable.name);
   if (esiActive) {
     for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
     // The page's ESI may read these variables anywhere in its markup, and the headers leave before it is read.

@@ -1,5 +1,6 @@
 import { type FragmentFetchResult, fetchFragment, type Validators } from '../../fetch/fragment-fetch';
 import { HostPolicy } from '../../fetch/host-policy';
+import { readWithin } from '../../lib/chunk-reader';
 import { SharedFlights } from './shared-flights';
 
 /**
@@ -26,7 +27,10 @@ export interface CoalescedFetch {
 /**
  * A page of a route with `page: { coalesce: global }`: the origin request a
  * page cache miss makes, once across isolates. The answer goes back whole
- * (status, headers, bytes) for each isolate to compile and store.
+ * (status, headers, bytes) for each isolate to store. An answer a shared
+ * cache may not keep (it sets a cookie, is private or no-store, is no 2xx)
+ * goes only to the caller whose request the Object sent: the others are told
+ * to ask the origin themselves, as views in one isolate are.
  */
 export interface CoalescedPageFetch {
   kind: 'page';
@@ -38,7 +42,9 @@ export interface CoalescedPageFetch {
   maxBytes: number;
 }
 
-type PageAnswer = { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array } | { ok: false; detail: string };
+type PageAnswer =
+  | { ok: true; shareable: boolean; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array }
+  | { ok: false; detail: string };
 
 const PAGE_META = 'x-tessera-page';
 
@@ -53,9 +59,14 @@ export class FragmentCoalescer {
     const job = (await request.json()) as CoalescedFetch | CoalescedPageFetch;
     const keepAlive = (work: Promise<unknown>) => this.state?.waitUntil(work);
     if (job.kind === 'page') {
-      const answer = await this.pages.join(job.key, 2 * job.timeoutMs, keepAlive, () => fetchPageForAll(job));
+      let sent = false;
+      const answer = await this.pages.join(job.key, 2 * job.timeoutMs, keepAlive, () => {
+        sent = true;
+        return fetchPageForAll(job);
+      });
       if (!answer.ok) return Response.json({ error: answer.detail }, { status: 502 });
-      const { body, ...meta } = answer;
+      if (!answer.shareable && !sent) return Response.json({ error: 'the answer may not be shared' }, { status: 409 });
+      const { body, shareable: _, ...meta } = answer;
       return new Response(body, { headers: { [PAGE_META]: JSON.stringify(meta) } });
     }
     return Response.json(await this.inflight.join(job.key, 2 * job.timeoutMs, keepAlive, () => fetchForAll(job)));
@@ -66,9 +77,12 @@ async function fetchPageForAll(job: CoalescedPageFetch): Promise<PageAnswer> {
   try {
     const signal = AbortSignal.timeout(job.timeoutMs);
     const response = await fetch(job.url, { headers: job.headers, redirect: 'manual', signal });
-    const body = new Uint8Array(await response.arrayBuffer());
-    if (body.byteLength > job.maxBytes) return { ok: false, detail: `the page is larger than ${job.maxBytes} bytes` };
-    return { ok: true, status: response.status, statusText: response.statusText, headers: [...response.headers], body };
+    const body = response.body ? await readWithin(response.body, job.maxBytes) : new Uint8Array();
+    if (!body) return { ok: false, detail: `the page is larger than ${job.maxBytes} bytes` };
+    const { status, statusText, headers } = response;
+    const control = headers.get('cache-control') ?? '';
+    const shareable = status >= 200 && status < 300 && !headers.has('set-cookie') && !/\b(private|no-store)\b/i.test(control);
+    return { ok: true, shareable, status, statusText, headers: [...headers], body };
   } catch (error) {
     return { ok: false, detail: error instanceof Error ? error.message : String(error) };
   }
@@ -141,7 +155,7 @@ let reported = false;
 function coalescerDown(error: unknown): void {
   if (reported) return;
   reported = true;
-  console.error('tessera: the FragmentCoalescer Durable Object failed; fetching coalesce: global fragments directly:', error);
+  console.error('tessera: the FragmentCoalescer Durable Object failed; fetching coalesce: global fragments and pages directly:', error);
 }
 
 function isFetchResult(value: unknown): value is FragmentFetchResult {
