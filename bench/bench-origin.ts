@@ -81,7 +81,9 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     if (!render) return res.writeHead(404).end();
     if (!rendered.has(path)) rendered.set(path, render());
     if (latency) await sleep(originMs);
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    // /public-cached is a page shared caches may keep (the rest say nothing): the gateway may keep it assembled.
+    const cacheControl = path === '/public-cached' ? { 'cache-control': 'public, max-age=600' } : {};
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...cacheControl });
     res.end(rendered.get(path));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -95,6 +97,7 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     `route: /esi-found\nesi: on\nfragments: {}\n`,
     `route: /cached\nfragments:${declare(', ttl: 1h')}`,
     `route: /everything-cached\npage: { ttl: 10m }\nfragments:${declare(', ttl: 1h')}`,
+    `route: /public-cached\npage: { ttl: 10m }\nfragments:${declare(', ttl: 1h')}`,
     `route: /page-cached\npage: { ttl: 10m }\nfragments:${declared}`,
     `route: /out-of-order\nplacement: out-of-order\ninOrderFor: []\nfragments:${declared}`,
   ].map((text, i) => {

@@ -96,6 +96,7 @@ const systems: System[] = [
   { name: 'Tessera, all cache hits', url: `${tessera.url}/cached`, cpuMs: tessera.cpuMs, assembles: true },
   { name: 'Tessera, page + fragments cached', url: `${tessera.url}/everything-cached`, cpuMs: tessera.cpuMs, assembles: true },
   { name: 'Tessera, reload of that page (304)', url: `${tessera.url}/everything-cached`, cpuMs: tessera.cpuMs, assembles: false, reload: {} },
+  { name: 'Tessera, public page kept assembled', url: `${tessera.url}/public-cached`, cpuMs: tessera.cpuMs, assembles: true },
   { name: 'Tessera, page: miss every view', url: `${tesseraMisses.url}/page-cached`, cpuMs: tesseraMisses.cpuMs, assembles: true, coldPage: true },
   { name: 'Tessera, data-slot out of order', url: `${tessera.url}/out-of-order`, cpuMs: tessera.cpuMs, assembles: true, uncached: true },
   ...peers.map((peer) => ({ name: peer.name, url: peer.pageUrl, cpuMs: peer.cpuMs, assembles: true })),
@@ -199,6 +200,7 @@ try {
   for (const [system, state] of [
     [everything, PAGE_HIT],
     [misses, PAGE_MISS],
+    [systemNamed('Tessera, public page kept assembled'), /assembled;desc="hit"/],
   ] as const) {
     const got = await get(target(system));
     const missing = missingFragments(got.body);
@@ -246,7 +248,8 @@ try {
   }
 
   // Concurrency 32: the page cache's hits against the pass-through Worker and the static floor.
-  const wideSystems = [systemNamed('pass-through Worker'), systemNamed('static floor: page in memory'), everything];
+  const publicPage = systemNamed('Tessera, public page kept assembled');
+  const wideSystems = [systemNamed('pass-through Worker'), systemNamed('static floor: page in memory'), everything, publicPage];
   const wideRuns = new Map(wideSystems.map((s) => [s, [] as Array<{ rps: number; p99: number }>]));
   for (let round = 0; round < SATURATION_ROUNDS; round++) {
     for (const system of wideSystems) {
@@ -335,6 +338,8 @@ try {
   console.log(`  TTFB − pass-through, worst Tessera mode: ${worstTtfb.toFixed(2)} ms (goal ≤ 1 ms) ${verdict(worstTtfb <= 1)}`);
   // The page cache (issue 19).
   const wideEverything = wideOf(everything);
+  const widePublic = wideOf(publicPage);
+  const publicRow = row(publicPage.name);
   const wideRatio = wideEverything.rps / widePass.rps;
   console.log(
     `  CPU/page everything cached ÷ static floor: ${(everythingRow.saturatedCpu / staticRow.saturatedCpu).toFixed(2)} (goal ≤ 2) ${verdict(everythingRow.saturatedCpu <= 2 * staticRow.saturatedCpu)}; ` +
@@ -351,6 +356,13 @@ try {
     `  req/s everything cached ÷ pass-through at concurrency ${WIDE_CONCURRENCY}: ${wideRatio.toFixed(2)} (goal ≥ 1.0) ${verdict(wideRatio >= 1)}; ` +
       `p99 ${wideEverything.p99.toFixed(1)} ms against ${widePass.p99.toFixed(1)} ms`,
   );
+  if (publicRow) {
+    console.log(
+      `  a public page kept assembled (origin: public, max-age=600): CPU/page ÷ static floor ${(publicRow.saturatedCpu / staticRow.saturatedCpu).toFixed(2)} (goal ≤ 2) ${verdict(publicRow.saturatedCpu <= 2 * staticRow.saturatedCpu)}; ` +
+        `÷ pass-through ${(publicRow.saturatedCpu / base.saturatedCpu).toFixed(2)} (goal < 1) ${verdict(publicRow.saturatedCpu < base.saturatedCpu)}; ` +
+        `req/s ÷ pass-through at concurrency ${WIDE_CONCURRENCY} ${(widePublic.rps / widePass.rps).toFixed(2)} (goal ≥ 1.0) ${verdict(widePublic.rps >= widePass.rps)}, p99 ${widePublic.p99.toFixed(1)} ms`,
+    );
+  }
   const hitTtfb = everythingRow.ttfb - staticRow.ttfb;
   console.log(`  TTFB page hit − static floor (origin ${ORIGIN_MS} ms): ${hitTtfb.toFixed(2)} ms (goal ≤ 1 ms) ${verdict(hitTtfb <= 1)}`);
   const missRatio = missRow.saturatedCpu / uncachedSlot.saturatedCpu;

@@ -18,6 +18,7 @@ import { cachedHead, pageCacheFor } from './page/cached-origin';
 import { composePage } from './page/compose-page';
 import type { GatewayServices } from './page/gateway-services';
 import { RouteAssets } from './page/route-assets';
+import { assembledSize } from './page-cache/assembled-pages';
 import { sizeInMemory as pageSizeInMemory } from './page-cache/cached-page';
 import { PageCache } from './page-cache/page-cache';
 import { cacheApiPages, kvLastGoodPages, type PageLayer } from './page-cache/page-layers';
@@ -157,7 +158,12 @@ export function createGateway(options: GatewayOptions) {
 
   async function respond(request: Request, url: URL, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     // Answered by the gateway itself, before routing: never proxied to the origin.
-    if (url.pathname === PURGE_PATH) return handlePurge(request, env.TESSERA_ADMIN_TOKEN, versionStore(env));
+    if (url.pathname === PURGE_PATH) {
+      const purged = await handlePurge(request, env.TESSERA_ADMIN_TOKEN, versionStore(env));
+      // Assembled pages hold fragments by value: a purge this isolate served forgets them all at once.
+      if (purged.ok) pages?.assembled.forget();
+      return purged;
+    }
     const match = matchRoute(url);
     const origin = originUrl(match?.route.origin ?? env.ORIGIN ?? '');
     if (!origin) {
@@ -226,7 +232,7 @@ function createFragmentCache(settings: FragmentCacheSettings, memory: MemoryLru)
 
 function createPageCache(settings: FragmentCacheSettings, memory: MemoryLru): PageCache {
   const shared = settings.pageCacheName === null ? undefined : cacheApiPages(settings.pageCacheName ?? 'tessera:pages');
-  return new PageCache({ memory: memory.space('page', pageSizeInMemory), shared, now: settings.now });
+  return new PageCache({ memory: memory.space('page', pageSizeInMemory), assembled: memory.space('assembled', assembledSize), shared, now: settings.now });
 }
 
 function isUpgrade(request: Request): boolean {

@@ -273,6 +273,8 @@ export interface FragmentResult {
   staleBecause?: FailureOutcome;
   /** Fetched but not cached, and why (`it sets a cookie`), for the dev log. */
   notStored?: string;
+  /** A fresh cache hit: until when it stays fresh (the cache's clock), so an assembled page built from it knows its own lifetime. */
+  freshUntil?: number;
   /** The `Link` header the fragment's answer carried (its assets), and the URL that answered, which it is relative to. */
   link?: { value: string; base: string };
 }

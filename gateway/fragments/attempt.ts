@@ -93,5 +93,7 @@ export type Attempt =
       notStored?: string;
       /** The answer's `Link` header: the fragment's assets. */
       link?: { value: string; base: string };
+      /** Served fresh from the cache: until when (the cache's clock). */
+      freshUntil?: number;
     }
   | { ok: false; outcome: FailureOutcome; detail: string };

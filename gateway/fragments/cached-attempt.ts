@@ -97,7 +97,8 @@ async function refreshed(
 }
 
 function served(entry: CachedFragment, outcome: 'hit' | 'stale' | 'revalidated'): Extract<Attempt, { ok: true }> {
-  return { ok: true, html: entry.html, esi: entry.surrogateEsi, outcome, link: entry.link };
+  const freshUntil = outcome === 'hit' ? entry.storedAt + entry.ttlMs : undefined;
+  return { ok: true, html: entry.html, esi: entry.surrogateEsi, outcome, link: entry.link, freshUntil };
 }
 
 /** A waiter's own bound on a shared refresh: its timeout, and its page ending. */

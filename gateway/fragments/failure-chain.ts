@@ -118,10 +118,10 @@ function delivered(
   detail: string | undefined,
   began: number,
 ): SettledFragment {
-  const { staleBecause, notStored, link } = delivery;
+  const { staleBecause, notStored, link, freshUntil } = delivery;
   return {
     surrogateEsi: delivery.esi,
-    result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail, staleBecause, notStored, link },
+    result: { id, outcome, source, html: delivery.html, durationMs: Date.now() - began, detail, staleBecause, notStored, link, freshUntil },
   };
 }
 

@@ -6,6 +6,7 @@ import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights
 import { readWithin } from '../lib/chunk-reader';
 import { hex } from '../lib/hex';
 import { compileMarkup, uncompiled } from '../markup/page-compiler';
+import { AssembledPages, type KeptAssembledPage } from './assembled-pages';
 import type { CachedPage } from './cached-page';
 import type { PageLayer } from './page-layers';
 import { PAGE_MAX_BYTES, pageStorability } from './page-storability';
@@ -73,12 +74,15 @@ type Shared =
 
 export interface PageCacheOptions {
   memory: LruSpace<CachedPage>;
+  /** The assembled output of public pages (assembled-pages.ts), in the same memory. */
+  assembled: LruSpace<KeptAssembledPage>;
   shared?: PageLayer;
   now?: () => number;
 }
 
 export class PageCache {
   readonly now: () => number;
+  readonly assembled: AssembledPages;
   private readonly memory: LruSpace<CachedPage>;
   private readonly shared?: PageLayer;
   private readonly flights: SharedFlights<Shared>;
@@ -88,6 +92,7 @@ export class PageCache {
   constructor(options: PageCacheOptions) {
     this.now = options.now ?? Date.now;
     this.memory = options.memory;
+    this.assembled = new AssembledPages(options.assembled, this.now);
     this.shared = options.shared;
     this.flights = new SharedFlights(this.now);
     this.compiles = new SharedFlights(this.now);

@@ -1,15 +1,20 @@
-import type { CompiledRoute, PageCacheSpec, TemplateVariable } from '../contract/types';
+import type { CompiledRoute, FragmentResult, PageCacheSpec, TemplateVariable } from '../contract/types';
 import { type CacheKey, cacheKey } from '../fragments/cache/cache-key';
 import { fetchPageThroughCoalescer } from '../fragments/cache/global-coalescer';
 import type { KeepAlive } from '../fragments/cache/shared-flights';
 import { FIXED_VERSIONS } from '../fragments/cache/versions';
 import { originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
+import { noneMatch, notModified } from '../http/page-validator';
 import { hasOutOfOrder } from '../http/placement-decision';
+import { ASSEMBLED_MAX_MS, sharedLifetimeMs } from '../page-cache/assembled-pages';
+import type { CachedPage } from '../page-cache/cached-page';
 import type { PageCache, PageOrigin, PageRequest } from '../page-cache/page-cache';
 import { keyedCookies, keyedRequestHeaders, pageKeyParts } from '../page-cache/page-key';
 import { PAGE_MAX_BYTES } from '../page-cache/page-storability';
+import { isPreview } from '../request/gateway-switches';
 import { RequestVars } from '../request/request-vars';
+import { loggedUrl } from '../request/switches';
 import type { VisitorRequest } from '../request/visitor-request';
 import type { GatewayServices } from './gateway-services';
 
@@ -34,8 +39,27 @@ export function pageCacheFor(visitor: VisitorRequest, route: CompiledRoute, serv
   return { spec: route.page, cache: pages };
 }
 
+/** Each view's page key, computed once (the assembled copy is looked up, and kept, by it too). */
+const viewKeys = new WeakMap<VisitorRequest, Promise<CacheKey>>();
+
+function pageKey(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  spec: PageCacheSpec,
+  pageUrl: URL,
+  services: GatewayServices,
+  keepAlive: KeepAlive,
+): Promise<CacheKey> {
+  let key = viewKeys.get(visitor);
+  if (!key) {
+    key = computePageKey(visitor, route, spec, pageUrl, services, keepAlive);
+    viewKeys.set(visitor, key);
+  }
+  return key;
+}
+
 /** The page's key: its route, upstream path and query, each `page.vary` value, and the version purges bump. */
-async function pageKey(
+async function computePageKey(
   visitor: VisitorRequest,
   route: CompiledRoute,
   spec: PageCacheSpec,
@@ -113,4 +137,62 @@ export async function cachedHead(
 /** The origin request's headers for an assembled page. */
 export function pageRequestHeaders(visitor: VisitorRequest, services: GatewayServices): Headers {
   return originRequestHeaders(visitor.request, visitor.url, { forAssembly: true, publicHost: services.publicHost });
+}
+
+/**
+ * A page whose assembled output is kept (page-cache/assembled-pages.ts): the
+ * same bytes for everyone, answered without resolving its fragments. Never
+ * for a view with switches (the debug view, a preview), which is not the page.
+ */
+export async function assembledCopy(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  pageUrl: URL,
+  services: GatewayServices,
+  keepAlive: KeepAlive,
+): Promise<Response | undefined> {
+  const use = pageCacheFor(visitor, route, services);
+  const { switches, request } = visitor;
+  if (!use || request.method !== 'GET' || switches.debugView || isPreview(switches)) return undefined;
+  const page = use.cache.assembled.get((await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive)).id);
+  if (!page) return undefined;
+  const headers = new Headers(page.headers);
+  headers.append('server-timing', 'origin;dur=0;desc="hit", assembled;desc="hit"');
+  if (services.logTimings) console.log(`tessera: ${loggedUrl(visitor.url)} 0ms | origin 0ms hit, the assembled copy`);
+  if (noneMatch(request.headers.get('if-none-match'), page.etag)) return notModified(headers);
+  return new Response(page.body, { status: page.status, statusText: page.statusText, headers });
+}
+
+/**
+ * Keeps a view's assembled output when the page is the same for everyone
+ * (its headers let any shared cache keep it) and every part of it was a fresh
+ * cache hit, for as long as all of them stay fresh (assembled-pages.ts).
+ */
+export async function keepAssembled(
+  visitor: VisitorRequest,
+  route: CompiledRoute,
+  page: CachedPage,
+  response: { status: number; statusText: string; headers: Headers; body: Uint8Array; etag: string },
+  fragments: ReadonlyArray<{ result?: FragmentResult }>,
+  services: GatewayServices,
+): Promise<void> {
+  const use = pageCacheFor(visitor, route, services);
+  const shared = sharedLifetimeMs(response.headers);
+  if (!use || shared === undefined) return;
+  const fresh = fragments.map(({ result }) => (result?.outcome === 'hit' && result.source === 'src' ? result.freshUntil : undefined));
+  if (fresh.some((until) => until === undefined)) return;
+  const now = use.cache.now();
+  const expiresAt = Math.min(now + shared, now + ASSEMBLED_MAX_MS, page.storedAt + page.ttlMs, ...(fresh as number[]));
+  const headers = [...response.headers].filter(([name]) => name !== 'server-timing');
+  // The key this view's page was looked up by (askPageCache computed it).
+  const key = await viewKeys.get(visitor);
+  if (key)
+    use.cache.assembled.keep(key.id, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+      body: response.body,
+      etag: response.etag,
+      expiresAt,
+    });
 }

@@ -1,7 +1,9 @@
 import { OutOfOrderPage } from '../assemble/out-of-order-page';
 import type { CompiledRoute } from '../contract/types';
 import { placementDecision } from '../http/placement-decision';
+import { readsEsiArgs, upstreamUrl } from '../request/upstream-url';
 import type { VisitorRequest } from '../request/visitor-request';
+import { assembledCopy, keepAssembled } from './cached-origin';
 import { answerOrigin } from './early-ends';
 import type { GatewayServices } from './gateway-services';
 import { pumpPage } from './page-pump';
@@ -25,6 +27,11 @@ export async function composePage(
   services: GatewayServices,
   ctx: ExecutionContext,
 ): Promise<Response> {
+  // A page the same for everyone, kept assembled: no fragment is resolved for it.
+  if (route.page && services.pages) {
+    const copy = await assembledCopy(visitor, route, upstreamUrl(origin, visitor.url, readsEsiArgs(route)), services, (work) => ctx.waitUntil(work));
+    if (copy) return copy;
+  }
   const started = await startPage(visitor, route, origin, services, ctx);
   // The route's remembered assets for the Link header, read from KV once per isolate while the origin answers: never waited for.
   services.routeAssets.warm(route.name, (work) => ctx.waitUntil(work));
@@ -57,5 +64,7 @@ export async function composePage(
     if (!body) throw new Error('an origin page with no body reached assembly'); // early-ends.ts passes those through
     assembly = { kind: 'streamed', body: pumpPage(started, body, outOfOrder), outOfOrder, replayed };
   }
-  return pageResponse(started, answer, assembly, services.logTimings, { memory: services.routeAssets, waitUntil: (work) => ctx.waitUntil(work) });
+  return pageResponse(started, answer, assembly, services.logTimings, { memory: services.routeAssets, waitUntil: (work) => ctx.waitUntil(work) }, (whole) =>
+    ctx.waitUntil(keepAssembled(visitor, route, whole.page, whole, whole.fragments, services)),
+  );
 }

@@ -2,12 +2,14 @@ import { assembleResponse } from '../assemble/assemble';
 import { CompiledAssembly } from '../assemble/compiled-assembly';
 import type { OutOfOrderPage } from '../assemble/out-of-order-page';
 import { PageAssets } from '../assemble/page-assets';
+import type { FragmentResult } from '../contract/types';
 import { DebugView } from '../debug/debug-view';
 import { HostPolicy } from '../fetch/host-policy';
 import { assembledPageHeaders } from '../http/page-headers';
 import { noneMatch, notModified, pageEtag, routeVersion } from '../http/page-validator';
 import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
 import { serverTiming, timingReport } from '../observe/server-timing';
+import type { CachedPage } from '../page-cache/cached-page';
 import type { PageOrigin } from '../page-cache/page-cache';
 import { isPreview } from '../request/gateway-switches';
 import { PageAborted } from './page-lifetime';
@@ -19,6 +21,17 @@ import type { StartedPage } from './start-page';
  * through the pump and the assembling rewriter, or a cached page's compiled
  * form rendered marker by marker.
  */
+/** A cached page's view written whole: what keeping it assembled needs. */
+export interface WholePage {
+  page: CachedPage;
+  status: number;
+  statusText: string;
+  headers: Headers;
+  body: Uint8Array;
+  etag: string;
+  fragments: ReadonlyArray<{ result?: FragmentResult }>;
+}
+
 export type PageAssembly =
   /** `replayed`: a cached page's bytes streamed again, and why they could not be rendered from the compiled form. */
   | { kind: 'streamed'; body: ReadableStream<Uint8Array>; outOfOrder: OutOfOrderPage | undefined; replayed?: string }
@@ -48,6 +61,8 @@ export async function pageResponse(
   assembly: PageAssembly,
   logTimings: boolean,
   routeAssets?: { memory: RouteAssets; waitUntil: (work: Promise<unknown>) => void },
+  /** Told of a cached page's body written whole, with its validator: it may be kept assembled (cached-origin.ts). */
+  wrote?: (whole: WholePage) => void,
 ): Promise<Response> {
   const { visitor, route, began, lifetime, timeline, trace, session, esi, pageCached } = started;
   const { page, originMs, source } = origin;
@@ -100,7 +115,11 @@ export async function pageResponse(
   };
   // Every part known (a compiled view in document order, its validator computed): the body is written whole.
   if (body.kind === 'compiled' && parts && !lifetime.failure) {
-    return new Response(body.page.whole(parts, end()), { status: page.status, statusText: page.statusText, headers });
+    const bytes = body.page.whole(parts, end());
+    if (etag && source.from === 'cache' && !debugView && !isPreview(switches)) {
+      wrote?.({ page: source.page, status: page.status, statusText: page.statusText, headers, body: bytes, etag, fragments: timeline.fragments() });
+    }
+    return new Response(bytes, { status: page.status, statusText: page.statusText, headers });
   }
   const stream =
     body.kind === 'compiled'

@@ -1,0 +1,100 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { RouteManifest } from '../../../gateway/manifest/schema';
+import { gatewayFor, html, upstream } from '../harness';
+
+/** A clock the test moves: TTLs are checked without waiting for them. */
+function clock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+/** A public page (the origin lets shared caches keep it) with two cached fragments whose bodies the test sets. */
+function publicShop(options: { fragment?: Record<string, unknown>; env?: Record<string, unknown> } = {}) {
+  const bodies: Record<string, string> = { a: 'A1', b: 'B1' };
+  let fragmentFetches = 0;
+  const fragment = (id: string) => {
+    fragmentFetches++;
+    return html(bodies[id]);
+  };
+  const net = upstream({
+    '/p': () => html('<main><div data-slot="a">…</div><div data-slot="b">…</div></main>', { 'cache-control': 'public, max-age=300' }),
+    '/a': () => fragment('a'),
+    '/b': () => fragment('b'),
+  });
+  const time = clock();
+  const fragments = { a: { src: '/a', ttl: '1m', tags: ['shop'], ...options.fragment }, b: { src: '/b', ttl: '1m' } };
+  const get = gatewayFor(net, { route: '/p', page: { ttl: '1h' }, fragments } as RouteManifest, {
+    cache: { now: time.now, random: () => 0.5 },
+    env: options.env,
+  });
+  const view = async (path = '/p', init?: RequestInit) => {
+    const response = await get(path, init);
+    const body = await response.text();
+    await response.settled();
+    return { status: response.status, body, timing: response.headers.get('server-timing') ?? '', etag: response.headers.get('etag') };
+  };
+  return {
+    view,
+    get,
+    time,
+    bodies,
+    get fragmentFetches() {
+      return fragmentFetches;
+    },
+  };
+}
+
+const ASSEMBLED = /assembled;desc="hit"/;
+
+describe('assembled pages', () => {
+  it('answers a page the same for everyone from its assembled copy, resolving no fragment, byte for byte as assembled', async () => {
+    const shop = publicShop();
+    await shop.view(); // miss: the page and its fragments are stored
+    const compiled = await shop.view(); // the first hit: compiled, assembled, kept
+    expect(compiled.timing).not.toMatch(ASSEMBLED);
+    const fetches = shop.fragmentFetches;
+    const assembled = await shop.view();
+    expect(assembled.timing).toMatch(ASSEMBLED);
+    expect(assembled.body).toBe(compiled.body);
+    expect(assembled.etag).toBe(compiled.etag);
+    expect(shop.fragmentFetches).toBe(fetches);
+    expect((await shop.view('/p', { headers: { 'if-none-match': compiled.etag ?? '' } })).status).toBe(304);
+  });
+
+  it('keeps it no longer than its fragments stay fresh', async () => {
+    const shop = publicShop();
+    await shop.view();
+    await shop.view();
+    expect((await shop.view()).timing).toMatch(ASSEMBLED);
+    shop.bodies.a = 'A2';
+    shop.time.advance(61_000); // the fragments' ttl (no jitter here), not the page's
+    const after = await shop.view();
+    expect(after.timing).not.toMatch(ASSEMBLED);
+    expect(after.body).toContain('<div data-slot="a">A2</div>');
+  });
+
+  it('never keeps a page that reads the visitor: it is private, and each view resolves its fragments', async () => {
+    const shop = publicShop({ fragment: { src: '/a?c={cookie.currency|EUR}', vary: ['cookie.currency'] } });
+    for (let i = 0; i < 3; i++) expect((await shop.view('/p', { headers: { cookie: 'currency=EUR' } })).timing).not.toMatch(ASSEMBLED);
+  });
+
+  it('forgets its assembled pages when this isolate serves a purge', async () => {
+    const shop = publicShop({ env: { TESSERA_ADMIN_TOKEN: 'admin', TESSERA_VERSIONS: env.TESSERA_VERSIONS } });
+    await shop.view();
+    await shop.view();
+    expect((await shop.view()).timing).toMatch(ASSEMBLED);
+    shop.bodies.a = 'A2';
+    const purge = await shop.get('/__tessera/purge', { method: 'POST', headers: { authorization: 'Bearer admin' }, body: JSON.stringify({ tags: ['shop'] }) });
+    expect(purge.status).toBe(200);
+    expect((await shop.view()).body).toContain('<div data-slot="a">A2</div>');
+  });
+
+  it('is not used for a debug view or a preview, which are not the page', async () => {
+    const shop = publicShop({ env: { TESSERA_DEV: 'true' } });
+    await shop.view();
+    await shop.view();
+    expect((await shop.view('/p?tessera-debug')).timing).not.toMatch(ASSEMBLED);
+    expect((await shop.view('/p?tessera-fault=a:error')).body).not.toContain('A1');
+  });
+});
