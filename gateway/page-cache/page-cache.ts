@@ -336,11 +336,17 @@ export class PageCache {
     }
   }
 
+  /**
+   * L1 at once; L2 once the page is compiled (a miss's copy waits for its
+   * first hit here, which keeps the Cache API write off the miss, and off
+   * pages viewed once); L3 always, since it is for a data centre that has
+   * nothing else (and is written at most once a minute).
+   */
   private store(request: PageRequest, page: CachedPage): void {
     const { key, keepAlive, lastGood } = request;
     this.memory.set(key.id, page);
     const { shared } = this;
-    if (shared) keepAlive(this.layer(shared, (layer) => layer.put(key, page)));
+    if (shared && page.markup.cut.kind !== 'pending') keepAlive(this.layer(shared, (layer) => layer.put(key, page)));
     if (request.spec.lastGood && lastGood) keepAlive(this.layer(lastGood, (layer) => layer.put(key, page)));
   }
 
