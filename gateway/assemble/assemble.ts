@@ -64,6 +64,15 @@ export function assembleResponse(
       },
     });
     rewriter.on('script[src]', { element: (element) => assets.own({ rel: 'script', href: element.getAttribute('src') ?? '' }) });
+    // The route's declared stylesheets, before `</head>` (page-compiler.ts finds the same place for a cached page).
+    rewriter.on('head', {
+      element(element) {
+        element.onEndTag((end) => {
+          const markup = assets.head();
+          if (markup) end.before(markup, { html: true });
+        });
+      },
+    });
   }
   return (atEnd ? rewriter.onDocument({ end: (end) => atEnd(end) }) : rewriter).transform(page);
 }

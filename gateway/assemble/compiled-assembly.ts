@@ -23,6 +23,8 @@ import type { OutOfOrderPage } from './out-of-order-page';
 export interface CompiledPage {
   bytes: Uint8Array;
   markers: readonly Marker[];
+  /** Where `</head>` starts, if the page has one: the route's declared stylesheets go there (page-assets.ts `head`). */
+  headEnd?: number;
   source: FragmentSource;
   context: MarkupContext;
   /** An out-of-order view: the page's placeholders and templates, and where the compiled form says things stand. */
@@ -56,6 +58,8 @@ export class CompiledAssembly {
   private readonly written: Piece[][] = [];
   /** The page's own asset elements told to the ledger so far. */
   private ownTold = 0;
+  /** What goes before `</head>`, decided once, in its place in the page's order. */
+  private headMarkup: string | undefined;
 
   constructor(private readonly page: CompiledPage) {
     const { markers, outOfOrder } = page;
@@ -97,13 +101,16 @@ export class CompiledAssembly {
     const { bytes, markers } = this.page;
     const chunks: Uint8Array[] = [];
     let at = 0;
+    const push = (piece: Piece) => {
+      if (piece.length) chunks.push(typeof piece === 'string' ? encoder.encode(piece) : piece);
+    };
     for (const [index, marker] of markers.entries()) {
       const range = marker.kind === 'slot' ? marker.inner : marker.tag;
-      chunks.push(bytes.subarray(at, range.start));
-      for (const piece of parts[index]) chunks.push(typeof piece === 'string' ? encoder.encode(piece) : piece);
+      for (const piece of this.staticRun(at, range.start)) push(piece);
+      for (const piece of parts[index]) push(piece);
       at = range.end;
     }
-    chunks.push(bytes.subarray(at));
+    for (const piece of this.staticRun(at, bytes.length)) push(piece);
     if (end) chunks.push(encoder.encode(end));
     return concatBytes(...chunks);
   }
@@ -146,14 +153,17 @@ export class CompiledAssembly {
         await write(outOfOrder.page.templates(instruction.at === 'named' ? instruction.names : undefined, assets));
       }
     };
+    const writeRun = async (from: number, to: number) => {
+      for (const piece of this.staticRun(from, to)) await write(piece);
+    };
     const writeStatic = async (to: number) => {
       const bodyEnd = outOfOrder?.map.bodyEnd ?? bytes.length;
       if (!bodyEndHeld && bodyEnd <= to) {
-        if (bodyEnd > at) await write(bytes.subarray(at, bodyEnd));
+        if (bodyEnd > at) await writeRun(at, bodyEnd);
         at = Math.max(at, bodyEnd);
         await holdBodyEnd();
       }
-      if (to > at) await write(bytes.subarray(at, to));
+      if (to > at) await writeRun(at, to);
       at = Math.max(at, to);
     };
     const run = async () => {
@@ -187,6 +197,9 @@ export class CompiledAssembly {
   private decided(index: number, pieces: Piece[]): Piece[] {
     const { assets } = this.page.context;
     if (!assets) return pieces;
+    const marker = this.page.markers[index];
+    // A marker after `</head>`: the head's stylesheets are claimed first, as the rewriter reaches `</head>` first.
+    if (this.page.headEnd !== undefined && (marker.kind === 'slot' ? marker.inner.start : marker.tag.start) >= this.page.headEnd) this.head();
     this.written[index] ??= pieces.map((piece) => {
       if (typeof piece !== 'string' || !assets.holdsTokens(piece)) return piece;
       const marker = this.page.markers[index];
@@ -195,6 +208,27 @@ export class CompiledAssembly {
     });
     return this.written[index];
   }
+
+  /** The markup that goes before `</head>` (the page's own head elements told to the ledger first), decided once. */
+  private head(): string {
+    const { assets } = this.page.context;
+    const { headEnd } = this.page;
+    if (this.headMarkup === undefined) {
+      if (assets && headEnd !== undefined) this.ownUpTo(headEnd);
+      this.headMarkup = assets && headEnd !== undefined ? assets.head() : '';
+    }
+    return this.headMarkup;
+  }
+
+  /** The page's bytes from `from` to `to`, with the head's markup in its place if `</head>` falls there. */
+  private staticRun(from: number, to: number): Piece[] {
+    const { bytes, headEnd } = this.page;
+    if (headEnd === undefined || headEnd < from || headEnd > to || this.headPlaced) return [bytes.subarray(from, to)];
+    this.headPlaced = true;
+    return [bytes.subarray(from, headEnd), this.head(), bytes.subarray(headEnd, to)];
+  }
+
+  private headPlaced = false;
 
   /** Tells the ledger the page's own asset elements that start before `position`, outside the markers. */
   private ownUpTo(position: number): void {

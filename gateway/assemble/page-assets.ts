@@ -89,6 +89,8 @@ export class PageAssets {
   /** URL → who placed it first, whatever its kind: a hint for something already there is dropped. */
   private readonly claimedUrls = new Map<string, string>();
   private readonly plans = new WeakMap<FragmentResult, Plan>();
+  /** `kind\nkey\nfragment` for each fragment's declared stylesheet placed in the head (`head`). */
+  private readonly inHead = new Set<string>();
   private readonly localOrigins: ReadonlySet<string>;
   /** Every asset decision, in the order made (refusals when the fragment was rendered, the rest as written). */
   readonly records: AssetRecord[] = [];
@@ -144,6 +146,31 @@ export class PageAssets {
     return { before, html: rest };
   }
 
+  /**
+   * At the page's `</head>`: the stylesheets the route's manifest declares
+   * for its fragments, known before any of them arrives, go in the head, so
+   * no fragment is painted before its styles (those it names only in its
+   * `Link` header or its markup are known later, and go in front of it). The
+   * page's own elements in the head come first: one it already has is not
+   * added again.
+   */
+  head(): string {
+    const { route, policy } = this.options;
+    let markup = '';
+    for (const [fragment, spec] of Object.entries(route.fragments)) {
+      for (const asset of spec.assets ?? []) {
+        if (asset.rel !== 'stylesheet') continue;
+        const url = policy.resolve(asset.href);
+        if (!url) continue; // refused when the fragment is rendered, and said so there
+        const key = this.keyOf(url);
+        const placed = this.claim({ key, kind: 'style', markup: assetMarkup(key, asset), fragment, from: 'manifest', hoist: true, asset });
+        if (placed) this.inHead.add(`style\n${key}\n${fragment}`);
+        markup += placed;
+      }
+    }
+    return markup;
+  }
+
   /** An asset element of the page's own markup, reached as the page is written: fragments after it do not add it again. */
   own(element: Pick<AssetElement, 'rel' | 'href'>): void {
     const url = parseUrl(element.href, this.options.pageUrl.href);
@@ -156,6 +183,8 @@ export class PageAssets {
 
   private claim(token: Token | undefined): string {
     if (!token) return '';
+    // The fragment's own declared stylesheet, already in the head for it: nothing to add, nothing to report twice.
+    if (this.inHead.has(`${token.kind}\n${token.key}\n${token.fragment}`)) return '';
     const holder = this.claimed.get(`${token.kind}\n${token.key}`) ?? (token.kind === 'hint' ? this.claimedUrls.get(token.key) : undefined);
     const record = { fragment: token.fragment, href: token.key, rel: token.asset.rel, from: token.from };
     if (holder !== undefined) {

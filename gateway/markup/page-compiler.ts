@@ -22,8 +22,8 @@ import { readIncludeAttributes } from './page-esi';
 export interface CompiledMarkup {
   /** The origin's bytes, unchanged. */
   bytes: Uint8Array;
-  cut:
-    | { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap }
+  cut: /** `headEnd`: where `</head>` starts, when the page has one: what goes in the head goes there (the route's declared stylesheets). */
+    | { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap; headEnd?: number }
     | { kind: 'replay'; why: string }
     /** Not compiled yet: kept as the miss streamed it, compiled when it is first served again (so a miss costs no more than before). */
     | { kind: 'pending' };
@@ -62,7 +62,7 @@ export interface ByteRange {
 }
 
 /** Sentinel kinds: a slot's content starts / ends, an include tag starts / ends. */
-type Edge = 'S' | 'E' | 'I' | 'J';
+type Edge = 'S' | 'E' | 'I' | 'J' | 'H';
 const LATIN1 = new TextDecoder('latin1');
 
 /**
@@ -92,6 +92,13 @@ export async function compileMarkup(bytes: Uint8Array, contentType: string | nul
       } catch {
         // An element that holds no content: the missing sentinels send the page to replay.
       }
+    },
+  });
+  // The first `</head>`, as the assembling rewriter's `head` handler finds it.
+  let heads = 0;
+  rewriter.on('head', {
+    element(element) {
+      if (heads++ === 0) element.onEndTag((end) => void end.before(sentinel('H', 0), { html: true }));
     },
   });
   if (esi) {
@@ -124,7 +131,12 @@ export async function compileMarkup(bytes: Uint8Array, contentType: string | nul
   const markers: Marker[] = [];
   let open: { id: string; start: number } | undefined;
   let pendingInclude: { index: number; start: number } | undefined;
+  let headEnd: number | undefined;
   for (const { edge, index, at } of edges) {
+    if (edge === 'H') {
+      headEnd ??= at;
+      continue;
+    }
     if (edge === 'S') {
       if (open || pendingInclude) return replay('a marker sits inside a slot');
       open = { id: slots[index], start: at };
@@ -146,7 +158,7 @@ export async function compileMarkup(bytes: Uint8Array, contentType: string | nul
   if (esi && outsideMarkers(text, markers).some((run) => /<esi:include\b/i.test(run))) {
     return replay('an include sits where the rewriter cannot see it (a script, a style or a comment)');
   }
-  return { bytes, cut: { kind: 'markers', markers, outOfOrder: outOfOrder ? outOfOrderMap(bytes, markers, esi) : undefined } };
+  return { bytes, cut: { kind: 'markers', markers, outOfOrder: outOfOrder ? outOfOrderMap(bytes, markers, esi) : undefined, headEnd } };
 }
 
 /**

@@ -49,7 +49,14 @@ export async function composePage(
     }
     const { bytes } = answer.source.page.markup;
     const map = cut.outOfOrder;
-    assembly = { kind: 'compiled', bytes, markers: cut.markers, digest: answer.source.page.digest, outOfOrder: outOfOrder && map && { page: outOfOrder, map } };
+    assembly = {
+      kind: 'compiled',
+      bytes,
+      markers: cut.markers,
+      headEnd: cut.headEnd,
+      digest: answer.source.page.digest,
+      outOfOrder: outOfOrder && map && { page: outOfOrder, map },
+    };
   } else {
     // A cached page that is not rendered from its compiled form is replayed through the pump: the dev log says why.
     const replayed =

@@ -36,7 +36,14 @@ export type PageAssembly =
   /** `replayed`: a cached page's bytes streamed again, and why they could not be rendered from the compiled form. */
   | { kind: 'streamed'; body: ReadableStream<Uint8Array>; outOfOrder: OutOfOrderPage | undefined; replayed?: string }
   /** `digest`: the cached page's, from which its ETag is computed. */
-  | { kind: 'compiled'; bytes: Uint8Array; markers: readonly Marker[]; digest: string; outOfOrder: { page: OutOfOrderPage; map: OutOfOrderMap } | undefined };
+  | {
+      kind: 'compiled';
+      bytes: Uint8Array;
+      markers: readonly Marker[];
+      headEnd?: number;
+      digest: string;
+      outOfOrder: { page: OutOfOrderPage; map: OutOfOrderMap } | undefined;
+    };
 
 /**
  * The assembled page's response: its headers (the origin's as they apply to

@@ -23,6 +23,22 @@ function named(page: string): string {
 const count = (text: string, part: string) => text.split(part).length - 1;
 
 describe('fragment assets', () => {
+  it('puts the stylesheets the manifest declares in the head, known before any fragment, and not again in front of it', async () => {
+    const net = upstream({
+      '/page': () => html('<html><head><title>t</title></head><body><div data-slot="a">A?</div></body></html>'),
+      '/a': () => html('<p>a</p>'),
+    });
+    const get = gatewayFor(net, { route: '/page', fragments: { a: { src: '/a', assets: ['/a.css', '/a.js'] } } } as RouteManifest);
+    const page = await (await get('/page')).text();
+    expect(page).toBe(`<html><head><title>t</title>${css('/a.css')}</head><body><div data-slot="a"><p>a</p>${js('/a.js')}</div></body></html>`);
+  });
+
+  it('puts a declared stylesheet in front of its fragment on a page with no </head>', async () => {
+    const net = upstream({ '/page': () => html('<main><div data-slot="a">A?</div></main>'), '/a': () => html('<p>a</p>') });
+    const get = gatewayFor(net, { route: '/page', fragments: { a: { src: '/a', assets: ['/a.css'] } } } as RouteManifest);
+    expect(await (await get('/page')).text()).toBe(`<main><div data-slot="a">${css('/a.css')}<p>a</p></div></main>`);
+  });
+
   it('puts a stylesheet two fragments declare in front of the first one only, and each script after its fragment once', async () => {
     const net = upstream({
       '/page': () => html('<main><div data-slot="a">A?</div><div data-slot="b">B?</div></main>'),

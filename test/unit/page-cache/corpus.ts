@@ -843,7 +843,7 @@ export const CASES: DifferentialCase[] = [
     shows: ['<section data-slot="s0"><b>0·ü</b></section>', '<b>9·ü</b>', '</body></html>'],
   },
   {
-    name: 'a page whose fragments share assets gets each once, in document order whichever fragment arrives first, warm as cold (issue 23)',
+    name: 'a page whose fragments share assets gets each once (declared stylesheets in the head), in document order whichever fragment arrives first, warm as cold (issue 23)',
     manifest: { route: '/page', fragments: { a: { src: '/a', assets: ['/a.css', '/a.js'] }, b: { src: '/b' } } },
     routes: () => ({
       '/page': () =>
@@ -854,7 +854,8 @@ export const CASES: DifferentialCase[] = [
     }),
     warm: 'compiled',
     shows: [
-      '<div data-slot="a"><link rel="stylesheet" href="/a.css"><p>A</p><script src="/a.js"></script></div><div data-slot="b"><p>B</p></div>',
+      '<head><link rel="stylesheet" href="/site.css"><link rel="stylesheet" href="/a.css"></head>',
+      '<div data-slot="a"><p>A</p><script src="/a.js"></script></div><div data-slot="b"><p>B</p></div>',
       'link: </a.css>; rel=preload; as=style, </a.js>; rel=preload; as=script',
     ],
   },
