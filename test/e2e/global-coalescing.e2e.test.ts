@@ -75,9 +75,11 @@ it('makes one upstream fetch across isolates with coalesce: global, where each i
 it('makes one origin request for a cached page across isolates with page.coalesce: global', async () => {
   const views = async (coalesce: 'isolate' | 'global') => {
     const running = await gateway(coalesce, '', `route: /shell/${coalesce}\npage: { ttl: 1m, coalesce: ${coalesce} }\n`);
+    // Each isolate serves a page first, so that on a loaded machine none is still starting when the burst's origin request ends.
+    for (const peer of [0, 1, 2]) await (await running.fetchPeer(peer, '/page')).text();
     held = new Promise<void>((resolve) => (release = resolve));
     const pages = [0, 1, 2].flatMap((peer) => Array.from({ length: 10 }, () => running.fetchPeer(peer, `/shell/${coalesce}`).then((page) => page.text())));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // every isolate is waiting on its miss
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // every isolate is waiting on its miss
     release();
     return Promise.all(pages);
   };
