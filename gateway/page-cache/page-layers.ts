@@ -1,5 +1,6 @@
 import type { CacheKey } from '../fragments/cache/cache-key';
 import { retentionMs } from '../fragments/cache/cached-fragment';
+import { kvExpirationTtl, kvWriteThrottle } from '../fragments/cache/last-good-layer';
 import { type CachedPage, deserialisePage, serialisePage } from './cached-page';
 
 /**
@@ -31,13 +32,8 @@ export function cacheApiPages(cacheName: string): PageLayer | undefined {
   };
 }
 
-/** KV allows about one write per second to a key: each isolate writes a page at most once a minute. */
-const MIN_WRITE_INTERVAL_MS = 60_000;
-const MIN_EXPIRATION_S = 60;
-const MAX_REMEMBERED = 4096;
-
 export function kvLastGoodPages(kv: KVNamespace, now: () => number): PageLayer {
-  const written = new Map<string, number>();
+  const mayWrite = kvWriteThrottle(now);
   return {
     name: 'KV last-good pages',
     async get(key) {
@@ -45,12 +41,8 @@ export function kvLastGoodPages(kv: KVNamespace, now: () => number): PageLayer {
       return value ? deserialisePage(value) : undefined;
     },
     async put(key, page) {
-      const last = written.get(key.id);
-      if (last !== undefined && now() - last < MIN_WRITE_INTERVAL_MS) return;
-      if (written.size >= MAX_REMEMBERED) for (const [id, at] of written) if (now() - at >= MIN_WRITE_INTERVAL_MS) written.delete(id);
-      written.set(key.id, now());
-      const expirationTtl = Math.max(MIN_EXPIRATION_S, Math.ceil(retentionMs(page) / 1000));
-      await kv.put(`last-good-page:${key.id}`, await serialisePage(page).arrayBuffer(), { expirationTtl });
+      if (!mayWrite(key.id)) return;
+      await kv.put(`last-good-page:${key.id}`, await serialisePage(page).arrayBuffer(), { expirationTtl: kvExpirationTtl(page) });
     },
   };
 }

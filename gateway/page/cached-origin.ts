@@ -42,6 +42,7 @@ export function pageCacheFor(visitor: VisitorRequest, route: CompiledRoute, serv
 /** Each view's page key, computed once (the assembled copy is looked up, and kept, by it too). */
 const viewKeys = new WeakMap<VisitorRequest, Promise<CacheKey>>();
 
+/** The page's key (computed once per view): its route, upstream path and query, each `page.vary` value, and the version purges bump. */
 function pageKey(
   visitor: VisitorRequest,
   route: CompiledRoute,
@@ -50,29 +51,20 @@ function pageKey(
   services: GatewayServices,
   keepAlive: KeepAlive,
 ): Promise<CacheKey> {
-  let key = viewKeys.get(visitor);
-  if (!key) {
-    key = computePageKey(visitor, route, spec, pageUrl, services, keepAlive);
-    viewKeys.set(visitor, key);
-  }
+  const known = viewKeys.get(visitor);
+  if (known) return known;
+  const key = computePageKey();
+  viewKeys.set(visitor, key);
   return key;
-}
 
-/** The page's key: its route, upstream path and query, each `page.vary` value, and the version purges bump. */
-async function computePageKey(
-  visitor: VisitorRequest,
-  route: CompiledRoute,
-  spec: PageCacheSpec,
-  pageUrl: URL,
-  services: GatewayServices,
-  keepAlive: KeepAlive,
-): Promise<CacheKey> {
-  const vars = new RequestVars(visitor, await visitor.segment());
-  const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
-  // A cookie as the origin receives it (raw): a decoded value would let `%45UR` fill the entry `EUR` reads.
-  const cookies = new Map(keyedCookies(visitor.request.headers.get('cookie'), spec));
-  const value = (v: TemplateVariable) => (v.source === 'cookie' ? cookies.get(v.name) : vars.get(v));
-  return cacheKey(pageKeyParts(route.name, pageUrl, spec.vary, value, version), 'tessera.page');
+  async function computePageKey(): Promise<CacheKey> {
+    const vars = new RequestVars(visitor, await visitor.segment());
+    const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
+    // A cookie as the origin receives it (raw): a decoded value would let `%45UR` fill the entry `EUR` reads.
+    const cookies = new Map(keyedCookies(visitor.request.headers.get('cookie'), spec));
+    const value = (v: TemplateVariable) => (v.source === 'cookie' ? cookies.get(v.name) : vars.get(v));
+    return cacheKey(pageKeyParts(route.name, pageUrl, spec.vary, value, version), 'tessera.page');
+  }
 }
 
 /** The page through the page cache: a cached copy, or one origin request for every view that needs it. */
