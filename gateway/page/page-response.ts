@@ -1,5 +1,5 @@
 import { assembleResponse } from '../assemble/assemble';
-import { CompiledAssembly } from '../assemble/compiled-assembly';
+import { CompiledAssembly, type Piece } from '../assemble/compiled-assembly';
 import type { OutOfOrderPage } from '../assemble/out-of-order-page';
 import { PageAssets } from '../assemble/page-assets';
 import type { FragmentResult } from '../contract/types';
@@ -85,7 +85,8 @@ export async function pageResponse(
   // A debug view's body holds this view's timings, and a preview is never the page: neither gets a validator.
   // Nor does an out-of-order view, whose templates' places depend on timing.
   const validates = body.kind === 'compiled' && !body.outOfOrder && page.status === 200 && !debugView && !isPreview(switches);
-  const parts = validates ? await body.page.settledWithin(ifNoneMatch === null ? 0 : route.conditionalMs) : undefined;
+  // Encoded once: the validator hashes these bytes, and the whole body is made of them.
+  const parts = validates ? encoded(await body.page.settledWithin(ifNoneMatch === null ? 0 : route.conditionalMs)) : undefined;
   const etag = parts && body.kind === 'compiled' ? await pageEtag(await routeVersion(route), body.digest, parts) : undefined;
   const unchanged = etag !== undefined && noneMatch(ifNoneMatch, etag) && !lifetime.failure;
   const headers = assembledPageHeaders(page.headers, route, pageEsi);
@@ -147,4 +148,10 @@ export async function pageResponse(
           outOfOrder,
         ).body;
   return new Response(stream, { status: page.status, statusText: page.statusText, headers });
+}
+
+const encoder = new TextEncoder();
+
+function encoded(parts: Piece[][] | undefined): Uint8Array[][] | undefined {
+  return parts?.map((pieces) => pieces.map((piece) => (typeof piece === 'string' ? encoder.encode(piece) : piece)));
 }
