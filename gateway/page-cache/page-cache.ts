@@ -3,6 +3,7 @@ import type { CacheKey } from '../fragments/cache/cache-key';
 import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
+import { copyWhileStreaming } from '../lib/body-copy';
 import { readWithin } from '../lib/chunk-reader';
 import { hex } from '../lib/hex';
 import { compileMarkup, uncompiled } from '../markup/page-compiler';
@@ -197,9 +198,9 @@ export class PageCache {
 
   /**
    * One origin request. `visitor`: what this view serves; `shared`: what views
-   * waiting on it get. With `forVisitor`, a storable page's body is split:
-   * one branch streams to the visitor, the other is read whole and stored
-   * (compiled at its first hit). Without, it is a background refresh: sent
+   * waiting on it get. With `forVisitor`, a storable page's body streams
+   * to the visitor and is kept whole from the same reads (lib/body-copy.ts),
+   * then stored (compiled at its first hit). Without, it is a background refresh: sent
    * behind the page's own requests, its unused answers cancelled.
    */
   private ask(request: PageRequest, known: CachedPage | undefined, forVisitor: boolean): { visitor: Promise<PageOrigin>; shared: Promise<Shared> } {
@@ -244,8 +245,10 @@ export class PageCache {
         if (!forVisitor) void response.body?.cancel().catch(() => {});
         return { from: 'origin', response, state: 'miss', notStored: verdict.storable ? 'it has no body' : verdict.why };
       }
-      const [streamed, copy] = forVisitor ? response.body.tee() : [undefined, response.body];
-      const stored = this.storeCopy(request, response, copy, verdict.ttlMs, controller);
+      // A view's miss streams the body on and keeps it whole from the same reads; a refresh only keeps it.
+      const copy = forVisitor ? copyWhileStreaming(response.body, PAGE_MAX_BYTES) : undefined;
+      const streamed = copy?.forward;
+      const stored = this.storeCopy(request, response, copy?.whole ?? readWithin(response.body, PAGE_MAX_BYTES), verdict.ttlMs, controller);
       request.keepAlive(stored.then((page) => share(page ? { kind: 'page', page, state: 'miss' } : { kind: 'none' })));
       if (!streamed) {
         const page = await stored;
@@ -303,13 +306,13 @@ export class PageCache {
   private async storeCopy(
     request: PageRequest,
     response: Response,
-    body: ReadableStream<Uint8Array>,
+    body: Promise<Uint8Array | undefined>,
     ttlMs: number,
     controller: AbortController,
   ): Promise<CachedPage | undefined> {
     const bodyDue = setTimeout(() => controller.abort(new Error('the page body took too long to store')), request.bodyTimeoutMs);
     try {
-      const bytes = await readWithin(body, PAGE_MAX_BYTES);
+      const bytes = await body;
       if (!bytes) return undefined;
       const { headers } = response;
       const page: CachedPage = {

