@@ -72,7 +72,7 @@ try {
   console.log(`${PAGES} pages; process CPU ${(processMs / PAGES).toFixed(2)} ms/page; isolate samples ${total}\n`);
   console.log('self ms/page (wall share)  function');
   const top = (counts: Map<string, number>) => {
-    for (const [name, hits] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 30))
+    for (const [name, hits] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.ROWS ?? 30)))
       console.log(`${perPage(hits).padStart(8)}  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
   };
   top(self);

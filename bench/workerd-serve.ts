@@ -83,7 +83,9 @@ const worker :Workerd.Worker = (
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      // TESSERA_KEEP_BUNDLE=1 keeps the bundle, so a profile's `index.js:LINE` can be read.
+      if (process.env.TESSERA_KEEP_BUNDLE === '1') console.log(`bundle kept in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
