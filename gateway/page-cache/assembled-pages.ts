@@ -1,18 +1,18 @@
 import type { LruSpace } from '../fragments/cache/memory-lru';
 
 /**
- * The assembled output of a cached page, kept while the gateway's own
- * headers say any shared cache may keep it. Such a page reads nothing from
- * the visitor: whatever a fragment or the page reads makes it `private` or
- * adds a `Vary` (request/visitor-inputs.ts), and then it is not kept. So a
- * view of it is the same bytes for everyone, and can be answered without
- * resolving its fragments again, as a CDN in front would answer it.
+ * The assembled output of a cached page that reads nothing from its
+ * visitor (`sameForEveryone`), from a view whose every part was a fresh cache
+ * hit. Until one of those parts could change, another view would assemble
+ * the same bytes from the same parts, so it is answered with these instead,
+ * without resolving its fragments again.
  *
- * It is kept no longer than the shortest of: the page's `max-age`, the cached
- * page's freshness, every fragment's remaining freshness, and
- * `ASSEMBLED_MAX_MS`, the time within which a purge reaches an isolate
- * anyway (the version memo). A purge served by this isolate forgets them all
- * at once.
+ * It is kept no longer than the shortest of: the cached page's freshness,
+ * every fragment's remaining freshness, and `ASSEMBLED_MAX_MS`, the time
+ * within which a purge reaches an isolate anyway (the version memo). A purge
+ * served by this isolate forgets them all at once. How long caches
+ * downstream may keep the page is theirs to judge from its headers; it does
+ * not bound this copy, whose parts' freshness does.
  */
 export interface AssembledPage {
   status: number;
@@ -59,20 +59,20 @@ export function assembledSize(page: KeptAssembledPage): number {
 }
 
 /**
- * How long a shared cache may keep a response with these headers, by the
- * gateway's own rules for what it sends downstream: `undefined` when it may
- * not (private, no-store, no-cache, no max-age, a cookie set, or a `Vary`
- * beyond Accept-Encoding, which would need the visitor's headers in the key).
+ * Whether a response with these headers, as the gateway sends them, is the
+ * same for everyone: nothing `private` or `no-store`, no cookie set, and no
+ * `Vary` beyond Accept-Encoding (which would need the visitor's headers in
+ * the key). Whatever the page or a fragment reads from the visitor puts one
+ * of these on the page (request/visitor-inputs.ts), so a page without them
+ * read nothing from its visitor: its output is a function of its cached
+ * parts alone, whether or not it lets caches downstream keep it.
  */
-export function sharedLifetimeMs(headers: Headers): number | undefined {
-  if (headers.has('set-cookie')) return undefined;
+export function sameForEveryone(headers: Headers): boolean {
+  if (headers.has('set-cookie')) return false;
   const vary = (headers.get('vary') ?? '')
     .split(',')
     .map((name) => name.trim().toLowerCase())
     .filter((name) => name && name !== 'accept-encoding');
-  if (vary.length) return undefined;
-  const control = (headers.get('cache-control') ?? '').toLowerCase();
-  if (/\b(private|no-store|no-cache)\b/.test(control)) return undefined;
-  const seconds = Number(/\bs-maxage\s*=\s*(\d+)/.exec(control)?.[1] ?? /\bmax-age\s*=\s*(\d+)/.exec(control)?.[1] ?? 0);
-  return seconds > 0 ? seconds * 1000 : undefined;
+  if (vary.length) return false;
+  return !/\b(private|no-store)\b/i.test(headers.get('cache-control') ?? '');
 }

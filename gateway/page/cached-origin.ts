@@ -7,7 +7,7 @@ import { originRequestHeaders, processesEsi } from '../http/headers';
 import { assembledPageHeaders } from '../http/page-headers';
 import { noneMatch, notModified } from '../http/page-validator';
 import { hasOutOfOrder } from '../http/placement-decision';
-import { ASSEMBLED_MAX_MS, sharedLifetimeMs } from '../page-cache/assembled-pages';
+import { ASSEMBLED_MAX_MS, sameForEveryone } from '../page-cache/assembled-pages';
 import type { CachedPage } from '../page-cache/cached-page';
 import type { PageCache, PageOrigin, PageRequest } from '../page-cache/page-cache';
 import { keyedCookies, keyedRequestHeaders, pageKeyParts } from '../page-cache/page-key';
@@ -157,8 +157,8 @@ export async function assembledCopy(
 
 /**
  * Keeps a view's assembled output when the page is the same for everyone
- * (its headers let any shared cache keep it) and every part of it was a fresh
- * cache hit, for as long as all of them stay fresh (assembled-pages.ts).
+ * (nothing in its headers says it read the visitor) and every part of it was
+ * a fresh cache hit, for as long as all of them stay fresh (assembled-pages.ts).
  */
 export async function keepAssembled(
   visitor: VisitorRequest,
@@ -169,12 +169,11 @@ export async function keepAssembled(
   services: GatewayServices,
 ): Promise<void> {
   const use = pageCacheFor(visitor, route, services);
-  const shared = sharedLifetimeMs(response.headers);
-  if (!use || shared === undefined) return;
+  if (!use || !sameForEveryone(response.headers)) return;
   const fresh = fragments.map(({ result }) => (result?.outcome === 'hit' && result.source === 'src' ? result.freshUntil : undefined));
   if (fresh.some((until) => until === undefined)) return;
   const now = use.cache.now();
-  const expiresAt = Math.min(now + shared, now + ASSEMBLED_MAX_MS, page.storedAt + page.ttlMs, ...(fresh as number[]));
+  const expiresAt = Math.min(now + ASSEMBLED_MAX_MS, page.storedAt + page.ttlMs, ...(fresh as number[]));
   const headers = [...response.headers].filter(([name]) => name !== 'server-timing');
   // The key this view's page was looked up by (askPageCache computed it).
   const key = await viewKeys.get(visitor);

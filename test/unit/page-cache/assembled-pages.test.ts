@@ -9,8 +9,8 @@ function clock(start = 1_000_000) {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-/** A public page (the origin lets shared caches keep it) with two cached fragments whose bodies the test sets. */
-function publicShop(options: { fragment?: Record<string, unknown>; env?: Record<string, unknown> } = {}) {
+/** A page (by default one the origin lets shared caches keep) with two cached fragments whose bodies the test sets. */
+function publicShop(options: { fragment?: Record<string, unknown>; env?: Record<string, unknown>; origin?: Record<string, string>; pageTtl?: string } = {}) {
   const bodies: Record<string, string> = { a: 'A1', b: 'B1' };
   let fragmentFetches = 0;
   const fragment = (id: string) => {
@@ -18,13 +18,13 @@ function publicShop(options: { fragment?: Record<string, unknown>; env?: Record<
     return html(bodies[id]);
   };
   const net = upstream({
-    '/p': () => html('<main><div data-slot="a">…</div><div data-slot="b">…</div></main>', { 'cache-control': 'public, max-age=300' }),
+    '/p': () => html('<main><div data-slot="a">…</div><div data-slot="b">…</div></main>', options.origin ?? { 'cache-control': 'public, max-age=300' }),
     '/a': () => fragment('a'),
     '/b': () => fragment('b'),
   });
   const time = clock();
   const fragments = { a: { src: '/a', ttl: '1m', tags: ['shop'], ...options.fragment }, b: { src: '/b', ttl: '1m' } };
-  const get = gatewayFor(net, { route: '/p', page: { ttl: '1h' }, fragments } as RouteManifest, {
+  const get = gatewayFor(net, { route: '/p', page: { ttl: options.pageTtl ?? '1h' }, fragments } as RouteManifest, {
     cache: { now: time.now, random: () => 0.5 },
     env: options.env,
   });
@@ -72,6 +72,31 @@ describe('assembled pages', () => {
     const after = await shop.view();
     expect(after.timing).not.toMatch(ASSEMBLED);
     expect(after.body).toContain('<div data-slot="a">A2</div>');
+  });
+
+  it('keeps a page whose origin says nothing about caching: it reads nothing from the visitor, so its parts decide its bytes', async () => {
+    const shop = publicShop({ origin: {} });
+    await shop.view();
+    const compiled = await shop.view();
+    const fetches = shop.fragmentFetches;
+    const assembled = await shop.view();
+    expect(assembled.timing).toMatch(ASSEMBLED);
+    expect(assembled.body).toBe(compiled.body);
+    expect(shop.fragmentFetches).toBe(fetches);
+  });
+
+  it('keeps it no longer than the cached page stays fresh', async () => {
+    const shop = publicShop({ origin: {}, pageTtl: '5s' });
+    await shop.view();
+    await shop.view();
+    expect((await shop.view()).timing).toMatch(ASSEMBLED);
+    shop.time.advance(5_001);
+    expect((await shop.view()).timing).not.toMatch(ASSEMBLED);
+  });
+
+  it('never keeps a page that varies on a header a fragment reads, though the header is only content negotiation', async () => {
+    const shop = publicShop({ origin: {}, fragment: { src: '/a', forwardHeaders: ['accept-language'], vary: ['header.accept-language'] } });
+    for (let i = 0; i < 3; i++) expect((await shop.view('/p', { headers: { 'accept-language': 'de' } })).timing).not.toMatch(ASSEMBLED);
   });
 
   it('never keeps a page that reads the visitor: it is private, and each view resolves its fragments', async () => {
