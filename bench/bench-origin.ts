@@ -15,7 +15,10 @@ import { assembleManifests } from '../gateway/manifest/compile';
  *   /esi-declared  `<esi:include src>` tags whose src the manifest declares
  *   /esi-found     `<esi:include src>` tags the manifest knows nothing of
  *   /cached        the data-slot page, its fragments cached for an hour
- *   /everything-cached  the same, and the page itself cached (`page: { ttl: 10m }`)
+ *   /everything-cached  the same, and the page itself cached (`page: { ttl: 10m }`):
+ *                  the same for everyone, so kept assembled
+ *   /per-visitor-cached  the same, but the page varies by a cookie
+ *                  (`page.vary`): private, so assembled on every view
  *   /page-cached   the data-slot page cached (`page:`), its fragments not:
  *                  with a query that changes every view, each view is a miss
  *   /tailor        Zalando Tailor's `<fragment src>` tags (bench/peers)
@@ -81,9 +84,7 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     if (!render) return res.writeHead(404).end();
     if (!rendered.has(path)) rendered.set(path, render());
     if (latency) await sleep(originMs);
-    // /public-cached is a page shared caches may keep (the rest say nothing): the gateway may keep it assembled.
-    const cacheControl = path === '/public-cached' ? { 'cache-control': 'public, max-age=600' } : {};
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...cacheControl });
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(rendered.get(path));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -97,7 +98,7 @@ export async function startBenchOrigin({ originMs, fragmentMs, pageKb, fragmentT
     `route: /esi-found\nesi: on\nfragments: {}\n`,
     `route: /cached\nfragments:${declare(', ttl: 1h')}`,
     `route: /everything-cached\npage: { ttl: 10m }\nfragments:${declare(', ttl: 1h')}`,
-    `route: /public-cached\npage: { ttl: 10m }\nfragments:${declare(', ttl: 1h')}`,
+    `route: /per-visitor-cached\npage: { ttl: 10m, vary: [cookie.currency] }\nfragments:${declare(', ttl: 1h')}`,
     `route: /page-cached\npage: { ttl: 10m }\nfragments:${declared}`,
     `route: /out-of-order\nplacement: out-of-order\ninOrderFor: []\nfragments:${declared}`,
   ].map((text, i) => {

@@ -2,7 +2,9 @@
  * Where an assembled page's CPU goes: samples the gateway's isolate with the
  * V8 profiler while it serves PAGES pages (100 KB, 10 fragments, no latency)
  * at concurrency 8, then prints the functions with the most self time.
- * `npm run bench:profile`; `PAGE=/everything-cached` for a page cache hit,
+ * `npm run bench:profile`; `PAGE=/everything-cached` for a page cache hit
+ * answered from its kept assembled output, `PAGE=/per-visitor-cached` for
+ * one assembled from its compiled form and 10 fragment hits on every view,
  * `PAGE=/page-cached COLD=1` for a miss on every view. Bounded; 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';

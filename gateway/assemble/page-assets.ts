@@ -81,8 +81,8 @@ const TOKEN_START = '\u0001';
 const TOKEN_END = '\u0002';
 
 export class PageAssets {
-  private readonly seal = randomToken();
-  private readonly pattern = new RegExp(`${TOKEN_START}${this.seal}(\\d+)${TOKEN_END}`, 'g');
+  /** Made when the first token is: most views have no assets to place, and a regex costs its compile on every view. */
+  private sealed: { seal: string; pattern: RegExp } | undefined;
   private readonly tokens: Token[] = [];
   /** `kind\nkey` → who placed it first (a fragment id, or `page`). */
   private readonly claimed = new Map<string, string>();
@@ -91,15 +91,13 @@ export class PageAssets {
   private readonly plans = new WeakMap<FragmentResult, Plan>();
   /** `kind\nkey\nfragment` for each fragment's declared stylesheet placed in the head (`head`). */
   private readonly inHead = new Set<string>();
-  private readonly localOrigins: ReadonlySet<string>;
+  private local: ReadonlySet<string> | undefined;
   /** Every asset decision, in the order made (refusals when the fragment was rendered, the rest as written). */
   readonly records: AssetRecord[] = [];
   /** The fragments' assets this page placed, in document order: what its route remembers for the next page's `Link` header. */
   readonly placed: DeclaredAsset[] = [];
 
-  constructor(private readonly options: PageAssetsOptions) {
-    this.localOrigins = localOrigins(options.policy, options.pageUrl);
-  }
+  constructor(private readonly options: PageAssetsOptions) {}
 
   /**
    * A fetched fragment's markup, about to be rendered, with its assets as
@@ -109,7 +107,8 @@ export class PageAssets {
     const plan = this.plan(fragment.result, markup);
     if (!plan) return markup;
     const id = fragment.result.id;
-    const token = (part: Omit<Token, 'fragment'>) => `${TOKEN_START}${this.seal}${this.tokens.push({ ...part, fragment: id }) - 1}${TOKEN_END}`;
+    const { seal } = this.seal();
+    const token = (part: Omit<Token, 'fragment'>) => `${TOKEN_START}${seal}${this.tokens.push({ ...part, fragment: id }) - 1}${TOKEN_END}`;
     let out = plan.before.map(token).join('');
     let at = 0;
     for (const { element, token: part } of plan.inside) {
@@ -121,6 +120,14 @@ export class PageAssets {
     return out;
   }
 
+  private seal(): { seal: string; pattern: RegExp } {
+    if (!this.sealed) {
+      const seal = randomToken();
+      this.sealed = { seal, pattern: new RegExp(`${TOKEN_START}${seal}(\\d+)${TOKEN_END}`, 'g') };
+    }
+    return this.sealed;
+  }
+
   /** Whether markup holds asset tokens (the page's own elements before it must be known by then: `own`). */
   holdsTokens(html: string): boolean {
     return this.tokens.length > 0 && html.includes(TOKEN_START);
@@ -129,14 +136,14 @@ export class PageAssets {
   /** Markup being written to the page, in page order: each asset token becomes its markup the first time, and nothing after. */
   resolve(html: string): string {
     if (this.tokens.length === 0 || !html.includes(TOKEN_START)) return html;
-    return html.replace(this.pattern, (_, index: string) => this.claim(this.tokens[Number(index)]));
+    return html.replace(this.seal().pattern, (_, index: string) => this.claim(this.tokens[Number(index)]));
   }
 
   /** A template's content being written: its stylesheets and hints, to go in front of the template, and the rest. */
   resolveTemplate(html: string): { before: string; html: string } {
     if (this.tokens.length === 0 || !html.includes(TOKEN_START)) return { before: '', html };
     let before = '';
-    const rest = html.replace(this.pattern, (_, index: string) => {
+    const rest = html.replace(this.seal().pattern, (_, index: string) => {
       const token = this.tokens[Number(index)];
       const markup = this.claim(token);
       if (!token.hoist) return markup;
@@ -246,7 +253,8 @@ export class PageAssets {
   }
 
   private keyOf(url: URL): string {
-    return assetKey(url, this.localOrigins);
+    this.local ??= localOrigins(this.options.policy, this.options.pageUrl);
+    return assetKey(url, this.local);
   }
 }
 

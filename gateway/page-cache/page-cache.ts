@@ -42,8 +42,8 @@ export interface PageRequest {
   key: CacheKey;
   /** The page at the origin. */
   url: URL;
-  /** What the origin request carries (credentials already cut down to `page.vary`). */
-  headers: Headers;
+  /** What the origin request carries (credentials already cut down to `page.vary`): made only when one is sent, never for a hit. */
+  headers: () => Headers;
   /** Sends the origin request (the page's connection slot, its trace span). */
   send: (headers: Headers, signal: AbortSignal, background: boolean) => Promise<Response>;
   /** Whether a page with these response headers is processed as ESI (it decides what the compiler cuts). */
@@ -207,7 +207,7 @@ export class PageCache {
     let share: (outcome: Shared) => void = () => {};
     const shared = new Promise<Shared>((resolve) => (share = resolve));
     const visitor = (async (): Promise<PageOrigin> => {
-      const headers = new Headers(request.headers);
+      const headers = request.headers();
       if (known?.etag) headers.set('if-none-match', known.etag);
       if (known?.lastModified) headers.set('if-modified-since', known.lastModified);
       // Not the page's signal: the stored copy is for every later view, so its download outlives this one.

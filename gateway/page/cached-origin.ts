@@ -73,8 +73,8 @@ export async function askPageCache(
   route: CompiledRoute,
   { spec, cache }: PageCacheUse,
   pageUrl: URL,
-  /** The origin request's own headers (the trace span's among them), before credentials are cut down. */
-  requestHeaders: Headers,
+  /** The origin request's own headers (the trace span's among them), before credentials are cut down: made when a request is sent. */
+  requestHeaders: () => Headers,
   send: PageRequest['send'],
   services: GatewayServices,
   keepAlive: KeepAlive,
@@ -99,7 +99,7 @@ export async function askPageCache(
     spec,
     key,
     url: pageUrl,
-    headers: keyedRequestHeaders(requestHeaders, spec, GATEWAY_SET),
+    headers: () => keyedRequestHeaders(requestHeaders(), spec, GATEWAY_SET),
     send: viaObject && coalescer ? global(coalescer) : send,
     esi: (headers) => processesEsi(route, headers),
     outOfOrder: hasOutOfOrder(route),
@@ -123,7 +123,19 @@ export async function cachedHead(
   const page = await use.cache.servable(await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive));
   if (!page) return undefined;
   const origin = new Headers(page.headers);
-  return new Response(null, { status: page.status, statusText: page.statusText, headers: assembledPageHeaders(origin, route, processesEsi(route, origin)) });
+  return new Response(null, { status: page.status, statusText: page.statusText, headers: cachedPageHeaders(page, origin, route, processesEsi(route, origin)) });
+}
+
+/** Each stored copy's assembled headers, worked out at its first view: they follow from its origin headers and the route alone. */
+const assembledHeaders = new WeakMap<CachedPage, { route: CompiledRoute; esi: boolean; entries: Array<[string, string]> }>();
+
+/** `assembledPageHeaders` for a cached page (`origin`: its headers), as a copy each view may change. */
+export function cachedPageHeaders(page: CachedPage, origin: Headers, route: CompiledRoute, esiActive: boolean): Headers {
+  const known = assembledHeaders.get(page);
+  if (known && known.route === route && known.esi === esiActive) return new Headers(known.entries);
+  const headers = assembledPageHeaders(origin, route, esiActive);
+  assembledHeaders.set(page, { route, esi: esiActive, entries: [...headers] });
+  return headers;
 }
 
 /** The origin request's headers for an assembled page. */

@@ -12,6 +12,7 @@ import { serverTiming, timingReport } from '../observe/server-timing';
 import type { CachedPage } from '../page-cache/cached-page';
 import type { PageOrigin } from '../page-cache/page-cache';
 import { isPreview } from '../request/gateway-switches';
+import { cachedPageHeaders } from './cached-origin';
 import { PageAborted } from './page-lifetime';
 import type { RouteAssets } from './route-assets';
 import type { StartedPage } from './start-page';
@@ -89,7 +90,7 @@ export async function pageResponse(
   const parts = validates ? encoded(await body.page.settledWithin(ifNoneMatch === null ? 0 : route.conditionalMs)) : undefined;
   const etag = parts && body.kind === 'compiled' ? await pageEtag(await routeVersion(route), body.digest, parts) : undefined;
   const unchanged = etag !== undefined && noneMatch(ifNoneMatch, etag) && !lifetime.failure;
-  const headers = assembledPageHeaders(page.headers, route, pageEsi);
+  const headers = source.from === 'cache' ? cachedPageHeaders(source.page, page.headers, route, pageEsi) : assembledPageHeaders(page.headers, route, pageEsi);
   for (const cookie of visitor.cookiesToSet()) headers.append('set-cookie', cookie); // a visitor id minted for experiments
   if (etag) headers.set('etag', etag);
   const preload = routeAssets?.memory.preload(route, policy, url, headers.get('link'));

@@ -69,8 +69,15 @@ export async function startPage(
   const sender = viaCache && firstSlot(slots, lifetime.signal, services, pageUrl);
   const originPage: Promise<PageOrigin> =
     viaCache && sender
-      ? askPageCache(visitor, route, viaCache, pageUrl, spanHeaders(pageRequestHeaders(visitor, services), trace), sender, services, (work) =>
-          ctx.waitUntil(work),
+      ? askPageCache(
+          visitor,
+          route,
+          viaCache,
+          pageUrl,
+          () => spanHeaders(pageRequestHeaders(visitor, services), trace),
+          sender,
+          services,
+          (work) => ctx.waitUntil(work),
         ).finally(sender.done)
       : requestOrigin(visitor, pageUrl, trace, services, slots, lifetime.signal, bodyScan).then((response) => ({ from: 'origin', response, state: 'miss' }));
   // Variables read the query without the gateway's own switches: the debug token must not reach a fragment host.

@@ -6,7 +6,7 @@ import { hostOrigin } from '../../../gateway/manifest/compile';
 import type { RouteManifest } from '../../../gateway/manifest/schema';
 import { parseSrcTemplate } from '../../../gateway/manifest/src-template';
 import { RequestVars, resolveSrc } from '../../../gateway/request/request-vars';
-import { createRouter } from '../../../gateway/request/route-match';
+import { createRouter, fixedPrefix } from '../../../gateway/request/route-match';
 import { VisitorRequest } from '../../../gateway/request/visitor-request';
 import { compile } from '../harness';
 
@@ -76,6 +76,22 @@ describe('routing', () => {
     expect(match('/products/42')).toEqual({ route: 'route0', params: { id: '42' } });
     expect(match('/products/sale/shoes')?.route).toBe('route1');
     expect(match('/about')?.route).toBe('route2');
+  });
+
+  it('tries a pattern only where its fixed prefix matches, and the prefix never turns away a path the pattern takes', () => {
+    expect(fixedPrefix('/products/:id')).toBe('/products');
+    expect(fixedPrefix('/products/sale')).toBe('/products/sale');
+    expect(fixedPrefix('/docs/:page?')).toBe('/docs');
+    expect(fixedPrefix('/caf\u00e9/:x')).toBe('/caf');
+    expect(fixedPrefix('/sitemap.xml')).toBe('/sitemap');
+    expect(fixedPrefix('/*')).toBe('');
+    const optional = createRouter(compile({ route: '/docs/:page?' }, { route: '/caf\u00e9/*' }, { route: '/a.b' }));
+    const name = (path: string) => optional(new URL(`https://shop.test${path}`))?.route.name;
+    expect(name('/docs')).toBe('route0');
+    expect(name('/docs/intro')).toBe('route0');
+    expect(name('/caf%C3%A9/menu')).toBe('route1');
+    expect(name('/a.b')).toBe('route2');
+    expect(name('/a.c')).toBeUndefined();
   });
 });
 
