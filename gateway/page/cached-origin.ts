@@ -158,13 +158,23 @@ export async function assembledCopy(
   const use = pageCacheFor(visitor, route, services);
   const { switches, request } = visitor;
   if (!use || request.method !== 'GET' || switches.debugView || isPreview(switches)) return undefined;
-  const page = use.cache.assembled.get((await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive)).id);
+  const page = use.cache.assembled.get(assembledKey(await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive), visitor));
   if (!page) return undefined;
   const headers = new Headers(page.headers);
   headers.append('server-timing', 'origin;dur=0;desc="hit", assembled;desc="hit"');
   if (services.logTimings) console.log(`tessera: ${loggedUrl(visitor.url)} 0ms | origin 0ms hit, the assembled copy`);
   if (noneMatch(request.headers.get('if-none-match'), page.etag)) return notModified(headers);
   return new Response(page.body, { status: page.status, statusText: page.statusText, headers });
+}
+
+/**
+ * An assembled copy's key: the page's, and the host the visitor asked. The
+ * cached page is the same whichever of a Worker's hostnames asks for it, but
+ * its assembly may read that host (ESI's `$(HTTP_HOST)`, the page's own
+ * origin for asset URLs).
+ */
+function assembledKey(key: CacheKey, visitor: VisitorRequest): string {
+  return `${key.id}\n${visitor.url.origin}`;
 }
 
 /**
@@ -190,7 +200,7 @@ export async function keepAssembled(
   // The key this view's page was looked up by (askPageCache computed it).
   const key = await viewKeys.get(visitor);
   if (key)
-    use.cache.assembled.keep(key.id, {
+    use.cache.assembled.keep(assembledKey(key, visitor), {
       status: response.status,
       statusText: response.statusText,
       headers,

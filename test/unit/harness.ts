@@ -107,7 +107,9 @@ export function gatewayForRoutes(net: ReturnType<typeof upstream>, manifests: Ro
   });
   return async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();
-    const response = await handle(new Request(`https://shop.test${path}`, init), { ORIGIN, ...options.env }, ctx);
+    // A path, on the shop's host; or a whole URL, for another of the Worker's hostnames.
+    const url = path.startsWith('https://') ? path : `https://shop.test${path}`;
+    const response = await handle(new Request(url, init), { ORIGIN, ...options.env }, ctx);
     return Object.assign(response, { settled: () => waitOnExecutionContext(ctx) });
   };
 }

@@ -94,6 +94,15 @@ describe('assembled pages', () => {
     expect((await shop.view()).timing).not.toMatch(ASSEMBLED);
   });
 
+  it('keeps a copy per hostname the Worker answers on: an assembly may read the host the visitor asked', async () => {
+    const shop = publicShop({ origin: {} });
+    await shop.view();
+    await shop.view();
+    expect((await shop.view()).timing).toMatch(ASSEMBLED);
+    expect((await shop.view('https://www.shop.test/p')).timing).not.toMatch(ASSEMBLED);
+    expect((await shop.view('https://www.shop.test/p')).timing).toMatch(ASSEMBLED);
+  });
+
   it('never keeps a page that varies on a header a fragment reads, though the header is only content negotiation', async () => {
     const shop = publicShop({ origin: {}, fragment: { src: '/a', forwardHeaders: ['accept-language'], vary: ['header.accept-language'] } });
     for (let i = 0; i < 3; i++) expect((await shop.view('/p', { headers: { 'accept-language': 'de' } })).timing).not.toMatch(ASSEMBLED);
