@@ -120,6 +120,9 @@ export async function cachedHead(
   services: GatewayServices,
   keepAlive: KeepAlive,
 ): Promise<Response | undefined> {
+  // A page kept assembled has its GET's headers whole, its ETag among them.
+  const assembled = await assembledCopy(visitor, route, pageUrl, services, keepAlive);
+  if (assembled) return assembled;
   const page = await use.cache.servable(await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive));
   if (!page) return undefined;
   const origin = new Headers(page.headers);
@@ -145,8 +148,9 @@ export function pageRequestHeaders(visitor: VisitorRequest, services: GatewaySer
 
 /**
  * A page whose assembled output is kept (page-cache/assembled-pages.ts): the
- * same bytes for everyone, answered without resolving its fragments. Never
- * for a view with switches (the debug view, a preview), which is not the page.
+ * same bytes for everyone, answered without resolving its fragments (a HEAD
+ * gets its headers, ETag included). Never for a view with switches (the
+ * debug view, a preview), which is not the page.
  */
 export async function assembledCopy(
   visitor: VisitorRequest,
@@ -157,14 +161,14 @@ export async function assembledCopy(
 ): Promise<Response | undefined> {
   const use = pageCacheFor(visitor, route, services);
   const { switches, request } = visitor;
-  if (!use || request.method !== 'GET' || switches.debugView || isPreview(switches)) return undefined;
+  if (!use || (request.method !== 'GET' && request.method !== 'HEAD') || switches.debugView || isPreview(switches)) return undefined;
   const page = use.cache.assembled.get(assembledKey(await pageKey(visitor, route, use.spec, pageUrl, services, keepAlive), visitor));
   if (!page) return undefined;
   const headers = new Headers(page.headers);
   headers.append('server-timing', 'origin;dur=0;desc="hit", assembled;desc="hit"');
   if (services.logTimings) console.log(`tessera: ${loggedUrl(visitor.url)} 0ms | origin 0ms hit, the assembled copy`);
   if (noneMatch(request.headers.get('if-none-match'), page.etag)) return notModified(headers);
-  return new Response(page.body, { status: page.status, statusText: page.statusText, headers });
+  return new Response(request.method === 'HEAD' ? null : page.body, { status: page.status, statusText: page.statusText, headers });
 }
 
 /**

@@ -60,6 +60,9 @@ describe('assembled pages', () => {
     expect(assembled.etag).toBe(compiled.etag);
     expect(shop.fragmentFetches).toBe(fetches);
     expect((await shop.view('/p', { headers: { 'if-none-match': compiled.etag ?? '' } })).status).toBe(304);
+    const head = await shop.view('/p', { method: 'HEAD' });
+    expect(head).toMatchObject({ status: 200, body: '', etag: compiled.etag });
+    expect(head.timing).toMatch(ASSEMBLED);
   });
 
   it('keeps it no longer than its fragments stay fresh', async () => {
