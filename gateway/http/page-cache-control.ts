@@ -57,6 +57,20 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   };
 }
 
+/**
+ * The page's Cache-Control once a view turned out to read its visitor where
+ * its headers could not say so beforehand (a fragment's own ESI): `private`,
+ * with nothing a shared cache would act on. Only a body written whole, after
+ * every part was read, can still get it.
+ */
+export function madePrivate(cacheControl: string | null): string {
+  const directives = parse(cacheControl);
+  directives.delete('public');
+  directives.delete('s-maxage');
+  directives.set('private', undefined);
+  return [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ');
+}
+
 function parse(header: string | null): Map<string, string | undefined> {
   const directives = new Map<string, string | undefined>();
   for (const part of (header ?? '').split(',')) {

@@ -12,7 +12,8 @@ import { concatBytes } from './concat-bytes';
  * reader of `forward` (as a tee would): the copy is for every later view, and
  * views waiting on it must not wait for one slow client. Its chunks are held
  * for `forward` meanwhile, at no cost beyond the copy's own. Past `max`
- * nothing is kept, and reading slows to the pace of `forward`. When the
+ * nothing is kept, `whole` is `undefined` at once, and reading slows to the
+ * pace of `forward`. When the
  * reader of `forward` stops, the rest is still read for `whole`; a body that
  * breaks fails both. `forward` is a byte stream, so that it too can be read
  * 64 KiB at a time.
@@ -58,20 +59,28 @@ export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number
     chunkCame?.();
   };
 
-  const whole = (async (): Promise<Uint8Array | undefined> => {
+  let keep: { resolve: (bytes: Uint8Array | undefined) => void; reject: (error: unknown) => void } | undefined;
+  const whole = new Promise<Uint8Array | undefined>((resolve, reject) => (keep = { resolve, reject }));
+  void (async () => {
     const chunks: Uint8Array[] = [];
     let size = 0;
+    let over = false;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         size += value.byteLength;
         if (size <= max) chunks.push(value);
-        else chunks.length = 0;
+        else if (!over) {
+          // Nothing is kept past the cap, and whoever waits for the copy learns so now, not when the body ends.
+          over = true;
+          chunks.length = 0;
+          keep?.resolve(undefined);
+        }
         if (!forwarding) {
           if (size <= max) continue;
           await reader.cancel();
-          return undefined;
+          return;
         }
         queue.push(value);
         chunkCame?.();
@@ -80,12 +89,12 @@ export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number
       }
     } catch (error) {
       end({ kind: 'failed', error });
-      throw error;
+      keep?.reject(error);
+      return;
     }
     end({ kind: 'done' });
-    if (size > max) return undefined;
     // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
-    return chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks);
+    keep?.resolve(size > max ? undefined : chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks));
   })();
   // Awaited by whoever keeps the copy; a body that breaks with nobody keeping it is not an unhandled rejection.
   whole.catch(() => {});

@@ -195,7 +195,8 @@ export async function keepAssembled(
   services: GatewayServices,
 ): Promise<void> {
   const use = pageCacheFor(visitor, route, services);
-  if (!use || !sameForEveryone(response.headers)) return;
+  // A view that read its visitor where no header says so (a fragment's own ESI, an `esi_` argument) is that visitor's.
+  if (!use || !sameForEveryone(response.headers) || visitor.readUnkeyed) return;
   const fresh = fragments.map(({ result }) => (result?.outcome === 'hit' && result.source === 'src' ? result.freshUntil : undefined));
   if (fresh.some((until) => until === undefined)) return;
   const now = use.cache.now();

@@ -5,6 +5,7 @@ import { PageAssets } from '../assemble/page-assets';
 import type { FragmentResult } from '../contract/types';
 import { DebugView } from '../debug/debug-view';
 import { HostPolicy } from '../fetch/host-policy';
+import { madePrivate } from '../http/page-cache-control';
 import { assembledPageHeaders } from '../http/page-headers';
 import { noneMatch, notModified, pageEtag, routeVersion } from '../http/page-validator';
 import type { Marker, OutOfOrderMap } from '../markup/page-compiler';
@@ -125,6 +126,8 @@ export async function pageResponse(
   // Every part known (a compiled view in document order, its validator computed): the body is written whole.
   if (body.kind === 'compiled' && parts && !lifetime.failure) {
     const bytes = body.page.whole(parts, end());
+    // Every part has been read: a fragment's own ESI that read the visitor makes this view private after all (a page's own ESI is declared already).
+    if (visitor.readVisitorUnkeyed && !pageEsi) headers.set('cache-control', madePrivate(headers.get('cache-control')));
     if (etag && source.from === 'cache' && !debugView && !isPreview(switches)) {
       wrote?.({ page: source.page, status: page.status, statusText: page.statusText, headers, body: bytes, etag, fragments: timeline.fragments() });
     }

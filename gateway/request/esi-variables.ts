@@ -8,6 +8,9 @@ import type { RequestGeo, RequestReadings } from './request-readings';
  * header.
  */
 
+/** The variables that read the URL the visitor asked for, not the visitor. */
+const URL_PARTS: ReadonlySet<string> = new Set<EsiVariableName>(['HTTP_HOST', 'QUERY_STRING', 'ESI_ARGS']);
+
 /** Values longer than this are cut: a variable is a short value, never a way to make the page grow. */
 const MAX_VALUE = 4096;
 
@@ -29,6 +32,7 @@ export class EsiVariables {
   /** `$(NAME)` or `$(NAME{key})`; undefined when the request has no such value. */
   get(name: string, key?: string): string | undefined {
     if (!this.allowed.has(name as EsiVariableName)) return undefined;
+    this.readings.noteUnkeyedRead(URL_PARTS.has(name) ? 'url' : 'visitor');
     const value = this.read(name as EsiVariableName, key);
     return value === undefined ? undefined : value.slice(0, MAX_VALUE);
   }

@@ -14,8 +14,33 @@ export class RequestReadings {
   private cookieHeaderRead?: { value: string | undefined };
   private jar?: ReadonlyMap<string, string>;
   private cfRead?: { value: RequestGeo | undefined };
+  /**
+   * What the view read of its visitor that no cache key covers and no header
+   * of the page declared beforehand: an ESI variable (a fragment may turn ESI
+   * on by itself under `esi: auto`, after the page's headers have gone), or an
+   * `esi_` argument, which the page key leaves out on a route that reads
+   * ESI_ARGS. `url`: a part of the URL the visitor asked for (its host, query,
+   * `esi_` arguments), which caches downstream key on; `visitor`: the visitor
+   * themselves (cookies, headers, location). Such a view is never kept as the
+   * page for everyone.
+   */
+  private unkeyed = { url: false, visitor: false };
 
   constructor(readonly request: Request) {}
+
+  noteUnkeyedRead(what: 'url' | 'visitor'): void {
+    this.unkeyed[what] = true;
+  }
+
+  /** Anything no key covers. */
+  get readUnkeyed(): boolean {
+    return this.unkeyed.url || this.unkeyed.visitor;
+  }
+
+  /** The visitor themselves (not their URL). */
+  get readVisitorUnkeyed(): boolean {
+    return this.unkeyed.visitor;
+  }
 
   /** The Cookie header as sent; undefined when there is none. */
   cookieHeader(): string | undefined {

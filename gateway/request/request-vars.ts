@@ -1,3 +1,4 @@
+import { ESI_ARG_PREFIX } from '../contract/esi-variable-names';
 import type { SrcTemplate, TemplateVariable } from '../contract/types';
 import { type Assignment, ExperimentArms } from './experiment-assignment';
 import type { VisitorRequest } from './visitor-request';
@@ -26,6 +27,7 @@ export class RequestVars {
       case 'params':
         return this.visitor.params[variable.name];
       case 'query':
+        if (variable.name.startsWith(ESI_ARG_PREFIX)) this.visitor.noteUnkeyedRead('url'); // left out of the page key where the route reads ESI_ARGS
         return this.visitor.visitorUrl.searchParams.get(variable.name) ?? undefined;
       case 'header':
         return this.visitor.header(variable.name);

@@ -67,6 +67,18 @@ describe('copyWhileStreaming', () => {
     expect(await forwarded).toBe('1234567890');
   });
 
+  it('says at once that a body over the cap is not kept, while its reader is still to read it', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 8);
+    void page.send('12345');
+    void page.send('67890');
+    // Nobody reads `forward`: the copy's answer must not wait for them.
+    expect(await copy.whole).toBeUndefined();
+    const forwarded = readAll(copy.forward);
+    await page.end();
+    expect(await forwarded).toBe('1234567890');
+  });
+
   it('fails both the forwarded stream and the copy when the body breaks', async () => {
     const page = origin();
     const copy = copyWhileStreaming(page.body, 1024);

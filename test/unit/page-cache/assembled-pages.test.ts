@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { RouteManifest } from '../../../gateway/manifest/schema';
-import { gatewayFor, html, upstream } from '../harness';
+import { esiPage, gatewayFor, html, upstream } from '../harness';
 
 /** A clock the test moves: TTLs are checked without waiting for them. */
 function clock(start = 1_000_000) {
@@ -104,6 +104,67 @@ describe('assembled pages', () => {
     expect((await shop.view()).timing).toMatch(ASSEMBLED);
     expect((await shop.view('https://www.shop.test/p')).timing).not.toMatch(ASSEMBLED);
     expect((await shop.view('https://www.shop.test/p')).timing).toMatch(ASSEMBLED);
+  });
+
+  it("never keeps a view whose fragment ran its own ESI on the visitor's cookie, though the page's headers could not say so", async () => {
+    const net = upstream({
+      '/p': () => html('<main><div data-slot="a">…</div></main>'),
+      // Under esi: auto a fragment turns ESI on by itself, after the page's headers have gone.
+      '/a': () => html('<esi:vars>Hello $(HTTP_COOKIE{name})</esi:vars>', { 'surrogate-control': 'content="ESI/1.0"' }),
+    });
+    const time = clock();
+    const get = gatewayFor(net, { route: '/p', page: { ttl: '1h' }, fragments: { a: { src: '/a', ttl: '1m' } } } as RouteManifest, {
+      cache: { now: time.now, random: () => 0.5 },
+    });
+    const view = async (name: string) => {
+      const response = await get('/p', { headers: { cookie: `name=${name}` } });
+      const body = await response.text();
+      await response.settled();
+      return { body, timing: response.headers.get('server-timing') ?? '' };
+    };
+    await view('alice');
+    expect((await view('alice')).body).toContain('Hello alice');
+    const bob = await view('bob');
+    expect(bob.body).toContain('Hello bob');
+    expect(bob.timing).not.toMatch(ASSEMBLED);
+  });
+
+  it("makes a cached page private whose fragment's own ESI read the visitor, once its body is known before its headers go", async () => {
+    const net = upstream({
+      '/p': () => html('<main><div data-slot="a">…</div></main>', { 'cache-control': 'public, max-age=300' }),
+      '/a': () => html('<esi:vars>Hello $(HTTP_COOKIE{name})</esi:vars>', { 'surrogate-control': 'content="ESI/1.0"' }),
+    });
+    const get = gatewayFor(net, { route: '/p', page: { ttl: '1h' }, fragments: { a: { src: '/a', ttl: '1m' } } } as RouteManifest);
+    const view = async () => {
+      const response = await get('/p', { headers: { cookie: 'name=alice' } });
+      await response.text();
+      await response.settled();
+      return response.headers.get('cache-control') ?? '';
+    };
+    await view(); // the miss streams, its headers before any fragment: they cannot know yet
+    const hit = await view();
+    expect(hit).toContain('private');
+    expect(hit).not.toMatch(/public|s-maxage/);
+  });
+
+  it('never keeps a view that read an esi_ argument, which the page key leaves out on a route that reads ESI_ARGS', async () => {
+    const net = upstream({
+      '/p': () => esiPage('<main><esi:include src="/a?c=$(ESI_ARGS{c})"/></main>'),
+      '/a': (_request, url) => html(`color ${url.searchParams.get('c')}`),
+    });
+    const time = clock();
+    const manifest = { route: '/p', esi: 'on', esiVariables: ['ESI_ARGS'], page: { ttl: '1h' }, defaults: { ttl: '1m' } };
+    const get = gatewayFor(net, manifest as unknown as RouteManifest, { cache: { now: time.now, random: () => 0.5 } });
+    const view = async (path: string) => {
+      const response = await get(path);
+      const body = await response.text();
+      await response.settled();
+      return { body, timing: response.headers.get('server-timing') ?? '' };
+    };
+    for (let i = 0; i < 3; i++) expect((await view('/p?esi_c=red')).body).toContain('color red');
+    const blue = await view('/p?esi_c=blue');
+    expect(blue.body).toContain('color blue');
+    expect(blue.timing).not.toMatch(ASSEMBLED);
   });
 
   it('never keeps a page that varies on a header a fragment reads, though the header is only content negotiation', async () => {
