@@ -6,7 +6,7 @@
  */
 export function withoutArguments(url: URL, drop: (name: string) => boolean): string {
   // Most queries carry none: the URL's own parse answers that, and the pair by pair filter runs only when one does.
-  if (![...url.searchParams.keys()].some(drop)) return url.search;
+  if (!url.search || ![...url.searchParams.keys()].some(drop)) return url.search;
   const kept = url.search
     .slice(1)
     .split('&')
