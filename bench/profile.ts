@@ -5,7 +5,8 @@
  * `npm run bench:profile`; `PAGE=/everything-cached` for a page cache hit
  * answered from its kept assembled output, `PAGE=/per-visitor-cached` for
  * one assembled from its compiled form and 10 fragment hits on every view,
- * `PAGE=/page-cached COLD=1` for a miss on every view. Bounded; 127.0.0.1 only.
+ * `PAGE=/page-cached COLD=1` for a miss on every view; `CALLERS=match` lists
+ * who calls a function. Bounded; 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';
 import { startBenchOrigin } from './bench-origin';
@@ -80,6 +81,20 @@ try {
   top(self);
   console.log('\ninclusive ms/page (wall share)  function, with what it calls');
   top(inclusive);
+  // CALLERS=name: who calls a function, by the samples in it (a native function's callers, say).
+  const wanted = process.env.CALLERS;
+  if (wanted) {
+    const callers = new Map<string, number>();
+    for (const sample of profile.samples) {
+      if (!nameOf(sample).startsWith(`${wanted} `)) continue;
+      const chain: string[] = [];
+      for (let id = parent.get(sample); id !== undefined && chain.length < 3; id = parent.get(id)) chain.push(nameOf(id));
+      const key = chain.join(' < ');
+      callers.set(key, (callers.get(key) ?? 0) + 1);
+    }
+    console.log(`\ncallers of ${wanted} (ms/page)`);
+    for (const [chain, hits] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`${perPage(hits).padStart(8)}  ${chain}`);
+  }
 } finally {
   agent.destroy();
   await gateway.close();

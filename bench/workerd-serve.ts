@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT, readProjectConfig } from '../cli/project-config';
@@ -32,8 +33,37 @@ export interface ServeOptions {
 
 const WORKERD = path.join(PROJECT, 'node_modules', '.bin', 'workerd');
 
+/**
+ * The Cache API's service: bare workerd has none, and its `match` and `put`
+ * throw without one, so the gateway's Cache API layers would be skipped and a
+ * miss would cost less than in production. This one answers every lookup
+ * "miss" (workerd's protocol: `Cf-Cache-Status: MISS`) and keeps nothing, so
+ * a page cache miss pays its L2 lookup as one subrequest, as at the edge. It
+ * runs in the bench's process, whose CPU is not counted. Shared by every
+ * Worker served, closed with the last.
+ */
+let cacheService: Promise<{ port: number; close: () => void }> | undefined;
+let cacheUsers = 0;
+
+function startCacheService(): Promise<{ port: number; close: () => void }> {
+  cacheService ??= new Promise((resolve) => {
+    const server = createHttpServer((req, res) => {
+      req.resume().on('end', () => {
+        if (req.method === 'GET') res.writeHead(504, { 'cf-cache-status': 'MISS' }).end();
+        else res.writeHead(204).end();
+      });
+    });
+    // Never what keeps the bench running (a Worker that failed to start is never closed).
+    server.unref();
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() }));
+  });
+  return cacheService;
+}
+
 export async function serveWorker({ entry = GATEWAY_ENTRY, routes, bindings, inspectorPort }: ServeOptions): Promise<ServedWorker> {
   const config = readProjectConfig();
+  const cache = await startCacheService();
+  cacheUsers++;
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-bench-'));
   const modules = await workerModules(entry, routes);
   for (const { name, contents } of modules) {
@@ -51,12 +81,14 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .worker),
     (name = "internet", network = (allow = ["public", "private", "local"])),
+    (name = "cache", external = (address = "127.0.0.1:${cache.port}", http = ())),
   ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
   modules = [${modules.map(({ name }) => `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`).join(', ')}],
   compatibilityDate = ${JSON.stringify(config.compatibility_date)},
+  cacheApiOutbound = "cache",
   compatibilityFlags = [${config.compatibility_flags.map((f) => JSON.stringify(f)).join(', ')}],
   bindings = [${textBindings.join(', ')}],
   ${gateway ? 'durableObjectNamespaces = [(className = "FragmentCoalescer", uniqueKey = "tessera-bench-coalescer", enableSql = true)],\n  durableObjectStorage = (inMemory = void),' : ''}
@@ -86,6 +118,10 @@ const worker :Workerd.Worker = (
       // TESSERA_KEEP_BUNDLE=1 keeps the bundle, so a profile's `index.js:LINE` can be read.
       if (process.env.TESSERA_KEEP_BUNDLE === '1') console.log(`bundle kept in ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
+      if (--cacheUsers === 0) {
+        cache.close();
+        cacheService = undefined;
+      }
     },
   };
 }

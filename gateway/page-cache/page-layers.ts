@@ -1,6 +1,7 @@
 import type { CacheKey } from '../fragments/cache/cache-key';
 import { retentionMs } from '../fragments/cache/cached-fragment';
 import { kvExpirationTtl, kvWriteThrottle } from '../fragments/cache/last-good-layer';
+import { withCache } from '../fragments/cache/with-cache';
 import { type CachedPage, deserialisePage, serialisePage } from './cached-page';
 
 /**
@@ -22,12 +23,12 @@ export function cacheApiPages(cacheName: string): PageLayer | undefined {
   return {
     name: `Cache API (${cacheName})`,
     async get(key) {
-      const response = await (await caches.open(cacheName)).match(key.url);
+      const response = await withCache(cacheName, (cache) => cache.match(key.url));
       return response ? deserialisePage(await response.arrayBuffer()) : undefined;
     },
     async put(key, page) {
       const headers = { 'content-type': 'application/octet-stream', 'cache-control': `max-age=${Math.ceil(retentionMs(page) / 1000)}` };
-      await (await caches.open(cacheName)).put(key.url, new Response(serialisePage(page), { headers }));
+      await withCache(cacheName, (cache) => cache.put(key.url, new Response(serialisePage(page), { headers })));
     },
   };
 }

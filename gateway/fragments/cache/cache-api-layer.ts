@@ -1,5 +1,6 @@
 import type { CachedFragment } from './cached-fragment';
 import { retentionMs } from './cached-fragment';
+import { withCache } from './with-cache';
 
 /**
  * L2: the Workers Cache API, per data centre. The body is the markup; the
@@ -23,22 +24,20 @@ export function cacheApiLayer(cacheName: string): CacheLayer | undefined {
   return {
     name: `Cache API (${cacheName})`,
     async get(url) {
-      const cache = await caches.open(cacheName);
-      const response = await cache.match(url);
+      const response = await withCache(cacheName, (cache) => cache.match(url));
       if (!response) return undefined;
       const meta = JSON.parse(response.headers.get(META) ?? 'null') as Omit<CachedFragment, 'html'> | null;
       if (!meta) return undefined;
       return { ...meta, html: await response.text() };
     },
     async put(url, entry) {
-      const cache = await caches.open(cacheName);
       const { html, ...meta } = entry;
       const headers = {
         'content-type': 'text/html; charset=utf-8',
         'cache-control': `max-age=${Math.ceil(retentionMs(entry) / 1000)}`,
         [META]: JSON.stringify(meta),
       };
-      await cache.put(url, new Response(html, { headers }));
+      await withCache(cacheName, (cache) => cache.put(url, new Response(html, { headers })));
     },
   };
 }
