@@ -75,7 +75,7 @@ type Shared =
 
 export interface PageCacheOptions {
   memory: LruSpace<CachedPage>;
-  /** The assembled output of public pages (assembled-pages.ts), in the same memory. */
+  /** The assembled output of pages the same for everyone (assembled-pages.ts), in the same memory. */
   assembled: LruSpace<KeptAssembledPage>;
   shared?: PageLayer;
   now?: () => number;
@@ -157,12 +157,18 @@ export class PageCache {
     return this.flights.size;
   }
 
-  /** L1, then L2 (which refills L1). */
+  /**
+   * L1, then L2 (which refills L1), then L1 again: the L2 lookup is a
+   * subrequest, and while it ran another view's origin request may have
+   * stored the page and ended its flight (a view that then asked the origin
+   * again would break coalescing).
+   */
   private async lookup(key: CacheKey): Promise<CachedPage | undefined> {
     const local = this.memory.get(key.id);
     if (local || !this.shared) return local;
     const found = await this.layer(this.shared, (layer) => layer.get(key));
-    if (found) this.memory.set(key.id, found);
+    if (!found) return this.memory.get(key.id);
+    this.memory.set(key.id, found);
     return found;
   }
 
