@@ -40,7 +40,8 @@ const WORKERD = path.join(PROJECT, 'node_modules', '.bin', 'workerd');
  * "miss" (workerd's protocol: `Cf-Cache-Status: MISS`) and keeps nothing, so
  * a page cache miss pays its L2 lookup as one subrequest, as at the edge. It
  * runs in the bench's process, whose CPU is not counted. Shared by every
- * Worker served, closed with the last.
+ * Worker served, closed with the last. `TESSERA_BENCH_CACHE=none` leaves
+ * workerd without one, to see what the Cache API's lookups cost.
  */
 let cacheService: Promise<{ port: number; close: () => void }> | undefined;
 let cacheUsers = 0;
@@ -88,7 +89,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [${modules.map(({ name }) => `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`).join(', ')}],
   compatibilityDate = ${JSON.stringify(config.compatibility_date)},
-  cacheApiOutbound = "cache",
+  ${process.env.TESSERA_BENCH_CACHE === 'none' ? '' : 'cacheApiOutbound = "cache",'}
   compatibilityFlags = [${config.compatibility_flags.map((f) => JSON.stringify(f)).join(', ')}],
   bindings = [${textBindings.join(', ')}],
   ${gateway ? 'durableObjectNamespaces = [(className = "FragmentCoalescer", uniqueKey = "tessera-bench-coalescer", enableSql = true)],\n  durableObjectStorage = (inMemory = void),' : ''}
