@@ -167,7 +167,9 @@ export class PageCache {
     const local = this.memory.get(key.id);
     if (local || !this.shared) return local;
     const found = await this.layer(this.shared, (layer) => layer.get(key));
-    if (!found) return this.memory.get(key.id);
+    const stored = this.memory.get(key.id);
+    // A copy stored meanwhile (a refresh, another view's miss) stands, unless the one L2 held is newer.
+    if (!found || (stored && stored.storedAt >= found.storedAt)) return stored;
     this.memory.set(key.id, found);
     return found;
   }

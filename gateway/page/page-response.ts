@@ -94,6 +94,9 @@ export async function pageResponse(
   const headers = source.from === 'cache' ? cachedPageHeaders(source.page, page.headers, route, pageEsi) : assembledPageHeaders(page.headers, route, pageEsi);
   for (const cookie of visitor.cookiesToSet()) headers.append('set-cookie', cookie); // a visitor id minted for experiments
   if (etag) headers.set('etag', etag);
+  // Every part known before the headers go: a fragment's own ESI that read the visitor makes this view private after all,
+  // its 304 as much as its 200 (a page's own ESI variables are declared already).
+  if (parts && visitor.readVisitorUnkeyed && !pageEsi) headers.set('cache-control', madePrivate(headers.get('cache-control')));
   const preload = routeAssets?.memory.preload(route, policy, url, headers.get('link'));
   if (preload?.length) headers.append('link', preload.join(', '));
   headers.append('server-timing', serverTiming(originMs, timeline.fragments(), originState, unchanged ? 'not-modified' : undefined));
@@ -126,8 +129,6 @@ export async function pageResponse(
   // Every part known (a compiled view in document order, its validator computed): the body is written whole.
   if (body.kind === 'compiled' && parts && !lifetime.failure) {
     const bytes = body.page.whole(parts, end());
-    // Every part has been read: a fragment's own ESI that read the visitor makes this view private after all (a page's own ESI is declared already).
-    if (visitor.readVisitorUnkeyed && !pageEsi) headers.set('cache-control', madePrivate(headers.get('cache-control')));
     if (etag && source.from === 'cache' && !debugView && !isPreview(switches)) {
       wrote?.({ page: source.page, status: page.status, statusText: page.statusText, headers, body: bytes, etag, fragments: timeline.fragments() });
     }

@@ -93,11 +93,11 @@ export function routeVisitorInputs(route: CompiledRoute, esiActive: boolean): Vi
   if (route.assignment) addAssignmentInputs(inputs, route.assignment);
   // The page itself, cached per value of what its `page.vary` names: downstream caches must tell those visitors apart too.
   for (const variable of route.page?.vary ?? []) addInput(inputs, variable.source, variable.name);
-  if (esiActive) {
-    for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
-    // The page's ESI may read these variables anywhere in its markup, and the headers leave before it is read.
-    addEsiVariableInputs(inputs, route.esiVariables);
-  }
+  // An include that no manifest entry declares forwards the defaults' headers; under `esi: auto` a fragment may turn
+  // ESI on by itself (Surrogate-Control) after the page's headers have gone, so they count whether or not the page is ESI.
+  if (esiActive || route.esi !== 'off') for (const header of route.defaults.forwardHeaders) addHeader(inputs, header);
+  // The page's ESI may read these variables anywhere in its markup, and the headers leave before it is read.
+  if (esiActive) addEsiVariableInputs(inputs, route.esiVariables);
   return inputs;
 }
 

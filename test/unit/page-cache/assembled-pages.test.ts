@@ -135,16 +135,68 @@ describe('assembled pages', () => {
       '/a': () => html('<esi:vars>Hello $(HTTP_COOKIE{name})</esi:vars>', { 'surrogate-control': 'content="ESI/1.0"' }),
     });
     const get = gatewayFor(net, { route: '/p', page: { ttl: '1h' }, fragments: { a: { src: '/a', ttl: '1m' } } } as RouteManifest);
-    const view = async () => {
-      const response = await get('/p', { headers: { cookie: 'name=alice' } });
+    const view = async (etag?: string | null) => {
+      const response = await get('/p', { headers: { cookie: 'name=alice', ...(etag ? { 'if-none-match': etag } : {}) } });
       await response.text();
       await response.settled();
-      return response.headers.get('cache-control') ?? '';
+      return { status: response.status, cacheControl: response.headers.get('cache-control') ?? '', etag: response.headers.get('etag') };
     };
     await view(); // the miss streams, its headers before any fragment: they cannot know yet
     const hit = await view();
-    expect(hit).toContain('private');
-    expect(hit).not.toMatch(/public|s-maxage/);
+    expect(hit.cacheControl).toContain('private');
+    expect(hit.cacheControl).not.toMatch(/public|s-maxage/);
+    // Its 304 says the same: a 304 updates the headers a cache stored.
+    const reload = await view(hit.etag);
+    expect(reload.status).toBe(304);
+    expect(reload.cacheControl).toContain('private');
+  });
+
+  it("declares the headers a fragment's own ESI includes forward, so a page read in English is never kept for a French visitor", async () => {
+    const net = upstream({
+      '/p': () => html('<main><div data-slot="a">…</div></main>', { 'cache-control': 'public, max-age=300' }),
+      // Under esi: auto the fragment turns ESI on by itself; its include is undeclared, so it forwards the defaults' headers.
+      '/a': () => html('<esi:include src="/greet"/>', { 'surrogate-control': 'content="ESI/1.0"' }),
+      '/greet': (request) => html(`greeting:${request.headers.get('accept-language')}`),
+    });
+    const time = clock();
+    const manifest = {
+      route: '/p',
+      page: { ttl: '1h' },
+      defaults: { ttl: '1m', forwardHeaders: ['accept-language'] },
+      // The fragment itself forwards nothing: only the include inside it does.
+      fragments: { a: { src: '/a', ttl: '1m', forwardHeaders: [] } },
+    };
+    const get = gatewayFor(net, manifest as unknown as RouteManifest, { cache: { now: time.now, random: () => 0.5 } });
+    const view = async (language: string) => {
+      const response = await get('/p', { headers: { 'accept-language': language } });
+      const body = await response.text();
+      await response.settled();
+      return { body, vary: response.headers.get('vary') ?? '' };
+    };
+    for (let i = 0; i < 3; i++) expect((await view('en')).vary.toLowerCase()).toContain('accept-language');
+    expect((await view('fr')).body).toContain('greeting:fr');
+  });
+
+  it("makes a page private whose fragment's own ESI includes forward a credential", async () => {
+    const net = upstream({
+      '/p': () => html('<main><div data-slot="a">…</div></main>', { 'cache-control': 'public, max-age=300' }),
+      '/a': () => html('<esi:include src="/me"/>', { 'surrogate-control': 'content="ESI/1.0"' }),
+      '/me': (request) => html(`account:${request.headers.get('authorization')}`),
+    });
+    // The fragment itself forwards nothing; the include inside it gets the defaults, and is never cached (ttl 0).
+    const manifest = {
+      route: '/p',
+      page: { ttl: '1h' },
+      defaults: { forwardHeaders: ['authorization'] },
+      fragments: { a: { src: '/a', ttl: '1m', forwardHeaders: [] } },
+    };
+    const get = gatewayFor(net, manifest as unknown as RouteManifest);
+    for (let i = 0; i < 2; i++) {
+      const response = await get('/p', { headers: { authorization: 'Bearer alice' } });
+      await response.text();
+      await response.settled();
+      expect(response.headers.get('cache-control')).toContain('private');
+    }
   });
 
   it('never keeps a view that read an esi_ argument, which the page key leaves out on a route that reads ESI_ARGS', async () => {
