@@ -1,25 +1,23 @@
-import { chunkReader } from './chunk-reader';
+import { type ChunkReader, chunkReader } from './chunk-reader';
 import { concatBytes } from './concat-bytes';
 
 /**
- * A body streamed on and kept whole from one reader: `forward` passes each
- * chunk on, and `whole` is every byte once the body has ended, or
- * `undefined` when it is larger than `max`. Measured on a 100 KB page
- * against `tee()` with a 64 KiB reader on each branch: workerd's tee cost
- * about 0.3 ms of CPU more per page.
+ * A body read once, both passed on and kept: `forward` hands out each chunk
+ * as it was read (no second stream: measured on a 100 KB page, workerd's
+ * `tee()` cost about 0.3 ms of CPU more per page, and a stream in between
+ * another 0.1 ms), and `whole` is every byte once the body has ended, or
+ * `undefined` when it is larger than `max`.
  *
  * The body is read as fast as the origin sends it, whatever the pace of the
  * reader of `forward` (as a tee would): the copy is for every later view, and
  * views waiting on it must not wait for one slow client. Its chunks are held
  * for `forward` meanwhile, at no cost beyond the copy's own. Past `max`
  * nothing is kept, `whole` is `undefined` at once, and reading slows to the
- * pace of `forward`. When the
- * reader of `forward` stops, the rest is still read for `whole`; a body that
- * breaks fails both. `forward` is a byte stream, so that it too can be read
- * 64 KiB at a time.
+ * pace of `forward`. When the reader of `forward` cancels, the rest is still
+ * read for `whole`; a body that breaks fails both.
  */
 export interface CopiedBody {
-  forward: ReadableStream<Uint8Array>;
+  forward: ChunkReader;
   whole: Promise<Uint8Array | undefined>;
 }
 
@@ -27,36 +25,35 @@ type Ending = { kind: 'done' } | { kind: 'failed'; error: unknown };
 
 export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number): CopiedBody {
   const reader = chunkReader(body);
-  const { readable, writable } = new IdentityTransformStream();
-  const writer = writable.getWriter();
-  /** Read and not yet forwarded. */
+  /** Read and not yet handed to `forward`. */
   const queue: Uint8Array[] = [];
   let ending: Ending | undefined;
   let forwarding = true;
   let chunkCame: (() => void) | undefined;
   let chunkWent: (() => void) | undefined;
+  const end = (how: Ending) => {
+    ending = how;
+    chunkCame?.();
+  };
 
-  const forwardAll = async () => {
-    try {
-      for (;;) {
-        if (!queue.length && !ending) await new Promise<void>((resolve) => (chunkCame = resolve));
-        const chunk = queue.shift();
-        if (chunk) {
-          await writer.write(chunk);
-          chunkWent?.();
-        } else if (ending?.kind === 'failed') return void (await writer.abort(ending.error));
-        else if (ending) return void (await writer.close());
+  const forward: ChunkReader = {
+    async read() {
+      while (!queue.length && !ending && forwarding) await new Promise<void>((resolve) => (chunkCame = resolve));
+      const chunk = queue.shift();
+      if (chunk) {
+        chunkWent?.();
+        return { done: false, value: chunk };
       }
-    } catch {
+      if (ending?.kind === 'failed') throw ending.error;
+      return { done: true, value: undefined };
+    },
+    async cancel() {
       // The reader of `forward` stopped: the copy goes on without it.
       forwarding = false;
       queue.length = 0;
       chunkWent?.();
-    }
-  };
-  const end = (how: Ending) => {
-    ending = how;
-    chunkCame?.();
+      chunkCame?.();
+    },
   };
 
   let keep: { resolve: (bytes: Uint8Array | undefined) => void; reject: (error: unknown) => void } | undefined;
@@ -98,6 +95,5 @@ export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number
   })();
   // Awaited by whoever keeps the copy; a body that breaks with nobody keeping it is not an unhandled rejection.
   whole.catch(() => {});
-  void forwardAll();
-  return { forward: readable, whole };
+  return { forward, whole };
 }

@@ -4,7 +4,7 @@ import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
 import { copyWhileStreaming } from '../lib/body-copy';
-import { readWithin } from '../lib/chunk-reader';
+import { type ChunkReader, readWithin } from '../lib/chunk-reader';
 import { hex } from '../lib/hex';
 import { compileMarkup, uncompiled } from '../markup/page-compiler';
 import { AssembledPages, type KeptAssembledPage } from './assembled-pages';
@@ -31,7 +31,8 @@ import { PAGE_MAX_BYTES, pageStorability } from './page-storability';
 
 /** Where this view's page came from; `state` is what Server-Timing's `origin` entry says. */
 export type PageOrigin =
-  | { from: 'origin'; response: Response; state: 'miss'; notStored?: string }
+  /** `body`: on a miss that is stored, the origin's body as read for the copy (lib/body-copy.ts); `response`'s own is then not to be read. */
+  | { from: 'origin'; response: Response; state: 'miss'; notStored?: string; body?: ChunkReader }
   | { from: 'cache'; page: CachedPage; state: 'hit' | 'miss' | 'stale' | 'revalidated' };
 
 export type PageState = PageOrigin['state'];
@@ -206,9 +207,10 @@ export class PageCache {
 
   /**
    * One origin request. `visitor`: what this view serves; `shared`: what views
-   * waiting on it get. With `forVisitor`, a storable page's body streams
-   * to the visitor and is kept whole from the same reads (lib/body-copy.ts),
-   * then stored (compiled at its first hit). Without, it is a background refresh: sent
+   * waiting on it get. With `forVisitor`, a storable page's body goes
+   * to the visitor's assembly and is kept whole from the same reads
+   * (lib/body-copy.ts: the view gets them as `body`), then stored (compiled at
+   * its first hit). Without, it is a background refresh: sent
    * behind the page's own requests, its unused answers cancelled.
    */
   private ask(request: PageRequest, known: CachedPage | undefined, forVisitor: boolean): { visitor: Promise<PageOrigin>; shared: Promise<Shared> } {
@@ -263,7 +265,7 @@ export class PageCache {
         if (!page) throw new Error('the refreshed page could not be stored');
         return { from: 'cache', page, state: 'miss' };
       }
-      return { from: 'origin', response: new Response(streamed, response), state: 'miss' };
+      return { from: 'origin', response, state: 'miss', body: streamed };
     })();
     // A request that failed outright fails the views waiting on it too (every other way out shares its outcome).
     visitor.catch((error) => share({ kind: 'failed', error }));

@@ -1,6 +1,7 @@
 import { errorPage } from '../http/error-page';
 import { isHtml, processesEsi } from '../http/headers';
 import { passThrough } from '../http/proxy';
+import type { ChunkReader } from '../lib/chunk-reader';
 import { serverTiming } from '../observe/server-timing';
 import { originHead } from '../page-cache/cached-page';
 import { OriginTimeout, type PageOrigin } from '../page-cache/page-cache';
@@ -9,8 +10,9 @@ import type { StartedPage } from './start-page';
 
 /** An origin page to assemble, or the answer the page ended with before its body. */
 export type OriginAnswer =
-  /** `body`: the origin's, to stream; `null` for a cached page, whose bytes are in `source`. */
-  { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array> | null; originMs: number; source: PageOrigin } | { kind: 'ended'; response: Response };
+  /** `body`: the origin's, to stream (as the page cache reads it, on a miss it stores); `null` for a cached page, whose bytes are in `source`. */
+  | { kind: 'assemble'; page: Response; body: ReadableStream<Uint8Array> | ChunkReader | null; originMs: number; source: PageOrigin }
+  | { kind: 'ended'; response: Response };
 
 /**
  * Waits for the origin's answer and gives every answer that comes before an
@@ -22,7 +24,7 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   const { visitor, route, origin, began, lifetime, timeline, session } = started;
   const { pathname } = visitor.url;
   /** The page ends before assembly: nothing more is fetched or read for it. */
-  const ending = async (response: Response, body?: ReadableStream | null): Promise<OriginAnswer> => {
+  const ending = async (response: Response, body?: ReadableStream | ChunkReader | null): Promise<OriginAnswer> => {
     await body?.cancel().catch(() => {});
     session.cancel();
     lifetime.release();
@@ -42,7 +44,8 @@ export async function answerOrigin(started: StartedPage): Promise<OriginAnswer> 
   }
   const originMs = Date.now() - began;
   const page = source.from === 'origin' ? source.response : originHead(source.page);
-  const { body } = page;
+  // A miss the page cache stores hands over the body it reads for its copy; the response's own is that reader's.
+  const body = source.from === 'origin' && source.body ? source.body : page.body;
   if (page.status < 200 || page.status > 299 || !isHtml(page.headers) || (source.from === 'origin' && !body)) return ending(passThrough(page));
   started.esiActive = processesEsi(route, page.headers);
   // A form that carried ESI markup, echoed into a page that runs ESI: refused, never run (request/esi-injection.ts).

@@ -1,5 +1,5 @@
 import type { RouteTimeouts } from '../contract/types';
-import { chunkReader } from '../lib/chunk-reader';
+import { type ChunkReader, chunkReader } from '../lib/chunk-reader';
 import { BODY_END, type Piece } from '../markup/markup-scanner';
 import { WriteWindow } from './write-window';
 
@@ -112,8 +112,9 @@ export class PageLifetime {
    * uncaught exception: throwing from a rewriter handler would log one).
    * When the stage is cancelled (the client stopped reading), the page ends.
    */
-  pipeOrigin(body: ReadableStream<Uint8Array>, stage: WritableStream<Uint8Array>, pass: OriginPass): void {
-    const reader = chunkReader(body);
+  pipeOrigin(body: ReadableStream<Uint8Array> | ChunkReader, stage: WritableStream<Uint8Array>, pass: OriginPass): void {
+    // A body the page cache reads for its copy comes as that reader (lib/body-copy.ts).
+    const reader = body instanceof ReadableStream ? chunkReader(body) : body;
     const clientGone = () => this.end(new PageAborted('client-gone', 'the client went away'));
     const stageWriter = stage.getWriter();
     const writer = new WriteWindow(stageWriter, LOOKAHEAD_BYTES, clientGone);

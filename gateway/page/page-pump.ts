@@ -1,4 +1,5 @@
 import type { OutOfOrderPage } from '../assemble/out-of-order-page';
+import type { ChunkReader } from '../lib/chunk-reader';
 import { includeMarker, slotMarker } from '../markup/in-band';
 import { MarkupScanner } from '../markup/markup-scanner';
 import type { StartedPage } from './start-page';
@@ -11,7 +12,11 @@ import type { StartedPage } from './start-page';
  * and writes into a native stream: no JavaScript stage of its own. Returns
  * the stream the assembler reads.
  */
-export function pumpPage(started: StartedPage, body: ReadableStream<Uint8Array>, outOfOrder: OutOfOrderPage | undefined): ReadableStream<Uint8Array> {
+export function pumpPage(
+  started: StartedPage,
+  body: ReadableStream<Uint8Array> | ChunkReader,
+  outOfOrder: OutOfOrderPage | undefined,
+): ReadableStream<Uint8Array> {
   const { session, esi, lifetime } = started;
   const pageEsi = started.esiActive;
   const input = new IdentityTransformStream();
