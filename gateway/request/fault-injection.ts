@@ -1,4 +1,4 @@
-import { safeDecode } from './safe-decode';
+import { switchParts } from './switch-list';
 
 /**
  * Forced fragment outcomes, to preview fallbacks in the page:
@@ -15,21 +15,15 @@ export const FAULT_PARAM = 'tessera-fault';
 export const FAULTS = ['timeout', 'error', 'refused', 'stale'] as const;
 export type Fault = (typeof FAULTS)[number];
 
-/** The fault list the request asks for: the query's, else the cookie's (raw, as parsed); null when neither. */
-export function faultSpec(url: URL, cookie: string | undefined): string | null {
-  return url.searchParams.get(FAULT_PARAM) ?? (cookie === undefined ? null : safeDecode(cookie));
-}
-
 /** `recs:timeout,reviews:error` → fragment → fault; unknown faults and unnamed fragments are left out. */
 export function parseFaults(spec: string): Map<string, Fault> {
   const faults = new Map<string, Fault>();
-  for (const part of spec.split(',')) {
-    const at = part.lastIndexOf(':');
-    const fragment = part.slice(0, at).trim();
-    const fault = part.slice(at + 1).trim() as Fault;
-    if (at > 0 && fragment && FAULTS.includes(fault)) faults.set(fragment, fault);
-  }
+  for (const { name, value } of switchParts(spec)) if (name && isFault(value)) faults.set(name, value);
   return faults;
+}
+
+function isFault(value: string): value is Fault {
+  return (FAULTS as readonly string[]).includes(value);
 }
 
 /**
@@ -42,15 +36,10 @@ export function parseFaults(spec: string): Map<string, Fault> {
 export function faultNotes(spec: string, declared: readonly string[]): string[] {
   const notes: string[] = [];
   const known = `${FAULTS.slice(0, -1).join(', ')} or ${FAULTS.at(-1)}`;
-  for (const raw of spec.split(',')) {
-    const part = raw.trim();
-    if (!part) continue;
-    const at = part.lastIndexOf(':');
-    const fragment = part.slice(0, at).trim();
-    const fault = part.slice(at + 1).trim();
+  for (const { part, name: fragment, value: fault } of switchParts(spec)) {
     const say = (what: string) => notes.push(`${FAULT_PARAM} "${part}": ${what}`);
-    if (at <= 0 || !fragment) say(`expected fragment:fault, the fault one of ${known}`);
-    else if (!(FAULTS as readonly string[]).includes(fault)) say(`no fault "${fault}"${hint(fault, FAULTS, ` (${known})`)}`);
+    if (!fragment) say(`expected fragment:fault, the fault one of ${known}`);
+    else if (!isFault(fault)) say(`no fault "${fault}"${hint(fault, FAULTS, ` (${known})`)}`);
     else if (!fragment.includes('/') && !declared.includes(fragment)) {
       say(`no fragment "${fragment}" on this route${hint(fragment, declared, declared.length ? ` (it has ${declared.join(', ')})` : ' (it declares none)')}`);
     }

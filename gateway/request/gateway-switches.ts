@@ -1,9 +1,10 @@
 import type { CompiledRoute, PlacementMode } from '../contract/types';
 import { type DebugSettings, presentedDebugToken, switchesAllowed } from './debug-gate';
-import { FAULT_PARAM, type Fault, faultNotes, faultSpec, parseFaults } from './fault-injection';
+import { FAULT_PARAM, type Fault, faultNotes, parseFaults } from './fault-injection';
 import { askedPlacement } from './placement-preview';
 import type { RequestReadings } from './request-readings';
-import { parseVariants, VARIANT_PARAM, variantNotes, variantSpec } from './variant-preview';
+import { switchList } from './switch-list';
+import { parseVariants, VARIANT_PARAM, variantNotes } from './variant-preview';
 
 /**
  * The gateway's own switches for one page request, decided once: what was
@@ -34,13 +35,9 @@ export function isPreview(switches: GatewaySwitches): boolean {
 
 export async function decideSwitches(url: URL, readings: RequestReadings, settings: DebugSettings): Promise<GatewaySwitches> {
   const presented = presentedDebugToken(url, (name) => readings.header(name));
-  // The cookie is only parsed when the header could name a fault at all: most requests carry cookies, and none of them this one.
-  const cookieHeader = readings.cookieHeader();
-  const faultCookie = cookieHeader?.includes(FAULT_PARAM) ? readings.cookies().get(FAULT_PARAM) : undefined;
-  const variantCookie = cookieHeader?.includes(VARIANT_PARAM) ? readings.cookies().get(VARIANT_PARAM) : undefined;
-  const spec = faultSpec(url, faultCookie);
+  const spec = switchList(url, FAULT_PARAM, readings);
   const placement = askedPlacement(url);
-  const variants = variantSpec(url, variantCookie);
+  const variants = switchList(url, VARIANT_PARAM, readings);
   if (presented === null && !spec && placement === undefined && !variants) return NO_SWITCHES;
   if (!(await switchesAllowed(presented, settings))) return NO_SWITCHES;
   return {

@@ -1,6 +1,6 @@
 import { type CompiledRoute, DEFAULT_ARM } from '../contract/types';
 import { routeExperiments } from './experiment-assignment';
-import { safeDecode } from './safe-decode';
+import { switchParts } from './switch-list';
 
 /**
  * `?tessera-variant=recs:new` (or the same in a `tessera-variant` cookie):
@@ -14,20 +14,10 @@ import { safeDecode } from './safe-decode';
  */
 export const VARIANT_PARAM = 'tessera-variant';
 
-/** The arms the request asks for: the query's, else the cookie's; null when neither. */
-export function variantSpec(url: URL, cookie: string | undefined): string | null {
-  return url.searchParams.get(VARIANT_PARAM) ?? (cookie === undefined ? null : safeDecode(cookie));
-}
-
 /** `recs:new,chrome:default` → experiment or fragment → arm; parts that are not `name:arm` are left out. */
 export function parseVariants(spec: string): Map<string, string> {
   const arms = new Map<string, string>();
-  for (const part of spec.split(',')) {
-    const at = part.lastIndexOf(':');
-    const name = part.slice(0, at).trim();
-    const arm = part.slice(at + 1).trim();
-    if (at > 0 && name && arm) arms.set(name, arm);
-  }
+  for (const { name, value } of switchParts(spec)) if (name && value) arms.set(name, value);
   return arms;
 }
 
@@ -46,14 +36,9 @@ export function variantNotes(spec: string, route: Pick<CompiledRoute, 'fragments
       .filter((f) => f.experiment)
       .map((f) => f.id),
   ];
-  for (const raw of spec.split(',')) {
-    const part = raw.trim();
-    if (!part) continue;
-    const at = part.lastIndexOf(':');
-    const name = part.slice(0, at).trim();
-    const arm = part.slice(at + 1).trim();
+  for (const { part, name, value: arm } of switchParts(spec)) {
     const say = (what: string) => notes.push(`${VARIANT_PARAM} "${part}": ${what}`);
-    if (at <= 0 || !name || !arm) {
+    if (!name || !arm) {
       say('expected experiment:arm or fragment:arm');
       continue;
     }
