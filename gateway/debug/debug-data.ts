@@ -70,7 +70,8 @@ export interface DebugExperiment {
 
 const encoder = new TextEncoder();
 
-export function debugData(input: {
+/** What the page tells its debug view once it has been assembled. */
+export interface DebugPage {
   url: URL;
   traceId: string;
   originMs: number;
@@ -79,14 +80,19 @@ export function debugData(input: {
   route: CompiledRoute;
   headers: Headers;
   spans: FragmentSpan[];
-  notes?: string[];
-  /** The page's fragment events, for what spans leave out: each request's URL and status. */
-  events?: readonly FragmentEvent[];
-  /** `tessera-placement`, which overrides every fragment's. */
-  placement?: PlacementMode;
   /** Every asset decision of the page, in the order made. */
   assets?: readonly DebugAsset[];
-}): DebugData {
+}
+
+export function debugData(
+  input: DebugPage & {
+    notes?: string[];
+    /** The page's fragment events, for what spans leave out: each request's URL and status. */
+    events?: readonly FragmentEvent[];
+    /** `tessera-placement`, which overrides every fragment's. */
+    placement?: PlacementMode;
+  },
+): DebugData {
   const { route } = input;
   const requests = new Map<string, Array<{ url: string; status?: number }>>();
   for (const event of input.events ?? []) {

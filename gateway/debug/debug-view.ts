@@ -1,8 +1,8 @@
 import type { CompiledRoute, PlacementMode } from '../contract/types';
-import type { FragmentSpan, PageTimeline } from '../observe/fragment-events';
+import type { PageTimeline } from '../observe/fragment-events';
 import { checkFaults, checkVariants, type GatewaySwitches } from '../request/gateway-switches';
 import { allowDebugScript } from './debug-csp';
-import { type DebugAsset, debugData, embedJson } from './debug-data';
+import { type DebugPage, debugData, embedJson } from './debug-data';
 import { OVERLAY_SCRIPT } from './overlay-script';
 
 /**
@@ -41,17 +41,7 @@ export class DebugView {
   }
 
   /** What goes at the end of the body, once every fragment has settled. */
-  markup(input: {
-    url: URL;
-    traceId: string;
-    originMs: number;
-    originState?: string;
-    totalMs: number;
-    route: CompiledRoute;
-    headers: Headers;
-    spans: FragmentSpan[];
-    assets?: readonly DebugAsset[];
-  }): string {
+  markup(input: DebugPage): string {
     const data = embedJson(debugData({ ...input, notes: this.notes, events: this.timeline.events, placement: this.placement }));
     return `<script type="application/json" id="tessera-debug-data">${data}</script><script nonce="${this.nonce}">${OVERLAY_SCRIPT}</script>`;
   }
