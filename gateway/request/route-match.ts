@@ -15,18 +15,18 @@ export interface RouteMatch {
  * microseconds of CPU in workerd, and most routes cannot match.
  */
 export function createRouter(manifests: CompiledManifests) {
-  const compiled = manifests.patterns.map(({ pattern, route }) => ({
-    pattern: new URLPattern({ pathname: pattern }),
-    prefix: fixedPrefix(pattern),
-    route: manifests.routes[route],
-  }));
+  const compiled = manifests.patterns.map(({ pattern, route }) => {
+    const urlPattern = new URLPattern({ pathname: pattern });
+    const prefix = fixedPrefix(pattern);
+    // A pattern of plain text matches that text alone.
+    return { pattern: urlPattern, prefix, plain: prefix === urlPattern.pathname, route: manifests.routes[route] };
+  });
 
   return function matchRoute(url: URL): RouteMatch | undefined {
     const { pathname } = url;
-    for (const { pattern, prefix, route } of compiled) {
+    for (const { pattern, prefix, plain, route } of compiled) {
       if (!pathname.startsWith(prefix)) continue;
-      // A pattern of plain text matches that text alone.
-      if (prefix.length === pattern.pathname.length && prefix === pattern.pathname) {
+      if (plain) {
         if (pathname === prefix) return { route, params: {} };
         continue;
       }
