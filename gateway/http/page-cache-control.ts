@@ -33,11 +33,7 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   if (esiActive) ttls.push(route.defaults.ttlMs); // undeclared includes get the defaults
   const fragmentSeconds = Math.floor(Math.min(...ttls) / 1000);
 
-  if (inputs.private || directives.has('private')) {
-    directives.delete('public');
-    directives.delete('s-maxage');
-    directives.set('private', undefined);
-  }
+  if (inputs.private || directives.has('private')) makePrivate(directives);
   if (fragmentSeconds === 0) {
     directives.delete('max-age');
     directives.delete('s-maxage');
@@ -51,10 +47,7 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
     }
     directives.delete('immutable');
   }
-  return {
-    cacheControl: directives.size ? [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ') : null,
-    vary,
-  };
+  return { cacheControl: directives.size ? serialise(directives) : null, vary };
 }
 
 /**
@@ -65,9 +58,18 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
  */
 export function madePrivate(cacheControl: string | null): string {
   const directives = parse(cacheControl);
+  makePrivate(directives);
+  return serialise(directives);
+}
+
+/** `private`, with nothing a shared cache would act on. */
+function makePrivate(directives: Map<string, string | undefined>): void {
   directives.delete('public');
   directives.delete('s-maxage');
   directives.set('private', undefined);
+}
+
+function serialise(directives: Map<string, string | undefined>): string {
   return [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ');
 }
 
