@@ -1,5 +1,4 @@
-import { type ChunkReader, chunkReader } from './chunk-reader';
-import { concatBytes } from './concat-bytes';
+import { type ChunkReader, chunkReader, keptWhole } from './chunk-reader';
 
 /**
  * A body read once, both passed on and kept: `forward` hands out each chunk
@@ -90,8 +89,7 @@ export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number
       return;
     }
     end({ kind: 'done' });
-    // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
-    keep?.resolve(size > max ? undefined : chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks));
+    keep?.resolve(size > max ? undefined : keptWhole(chunks));
   })();
   // Awaited by whoever keeps the copy; a body that breaks with nobody keeping it is not an unhandled rejection.
   whole.catch(() => {});

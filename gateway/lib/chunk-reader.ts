@@ -30,6 +30,11 @@ export async function readWithin(body: ReadableStream<Uint8Array>, max: number):
     }
     chunks.push(value);
   }
+  return keptWhole(chunks);
+}
+
+/** Chunks read by a `chunkReader`, joined to be kept. */
+export function keptWhole(chunks: Uint8Array[]): Uint8Array {
   // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
   return chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks);
 }
