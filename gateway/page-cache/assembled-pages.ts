@@ -1,4 +1,5 @@
 import type { LruSpace } from '../fragments/cache/memory-lru';
+import { VERSION_MEMO_MS } from '../fragments/cache/versions';
 
 /**
  * The assembled output of a cached page that reads nothing from its
@@ -28,7 +29,8 @@ export interface AssembledPage {
 /** As memory holds it: with the purge generation it was kept in. */
 export type KeptAssembledPage = AssembledPage & { generation: number };
 
-export const ASSEMBLED_MAX_MS = 10_000;
+/** A purge reaches every isolate within the version memo: a copy kept no longer never outlives one by more. */
+export const ASSEMBLED_MAX_MS = VERSION_MEMO_MS;
 
 export class AssembledPages {
   /** Bumped by a purge: entries of an older generation are never served. */
