@@ -19,6 +19,8 @@ const TIMEOUT_MS = 3000;
 let gateway: RunningWorker;
 const fragmentRequests: string[] = [];
 let holdStream: (() => void) | undefined;
+let releaseCached: (() => void) | undefined;
+let cachedPageRequests = 0;
 /** What the gateway logs: the pages that end early say so (tessera: …), which is expected here, so it is shown only for a failing test. */
 const gatewayLog: string[] = [];
 
@@ -57,6 +59,14 @@ const origin = createServer(async (req, res) => {
         res.on('close', resolve);
       });
       return res.end('<div data-slot="shared">origin</div></body></html>');
+    case '/c/stream': {
+      // A cached page's origin: the head, then the rest once the test lets go (after the first client left).
+      cachedPageRequests++;
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.write(`<html><head><title>cached</title></head><body>${' '.repeat(2048)}`);
+      await new Promise<void>((resolve) => (releaseCached = resolve));
+      return res.end('<p>the rest of the page</p><div data-slot="shared">origin</div></body></html>');
+    }
     case '/r/page':
       return html(200, '<html><body><div data-slot="shared">origin</div><div data-slot="must">m</div></body></html>');
     default:
@@ -71,6 +81,11 @@ fragments:
 `,
   `route: /deadline
 timeouts: { page: 100ms }
+fragments:
+  shared: { src: /frag/shared, ttl: 1m, timeout: ${TIMEOUT_MS}ms, fallback: { html: FALLBACK } }
+`,
+  `route: /c/:kind
+page: { ttl: 1m }
 fragments:
   shared: { src: /frag/shared, ttl: 1m, timeout: ${TIMEOUT_MS}ms, fallback: { html: FALLBACK } }
 `,
@@ -153,5 +168,27 @@ describe('a shared fragment fetch outlives the page that started it', () => {
       expect(next.body).toContain('<b>shared</b>');
       expect(next.ms).toBeLessThan(TIMEOUT_MS / 2);
     }
+  });
+});
+
+describe('a cached page being filled outlives the view that started it', () => {
+  it('stores the page whose first client left mid-body, and serves it to the next view without asking the origin again', async ({ onTestFailed }) => {
+    onTestFailed(() => console.error(gatewayLog.join('\n')));
+    await abandoned('/c/stream');
+    // The first view's request has ended; only then does the rest of its body arrive.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    releaseCached?.();
+    let body = '';
+    let timing = '';
+    // The copy is stored in the background: the next views join it or find it stored, never ask the origin again.
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${gateway.url}/c/stream`);
+      body = await response.text();
+      timing = response.headers.get('server-timing') ?? '';
+    }
+    expect(body).toContain('<p>the rest of the page</p>');
+    expect(body).toContain('<b>shared</b>');
+    expect(timing).toMatch(/^origin;dur=\d+;desc="hit"/);
+    expect(cachedPageRequests).toBe(1);
   });
 });
