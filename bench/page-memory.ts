@@ -114,7 +114,7 @@ try {
     status: 200,
     statusText: 'OK',
     headers: [...response.headers],
-    markup: { bytes: new Uint8Array(pageBytes), cut: { kind: 'markers', markers: Array(FRAGMENTS).fill({}) } },
+    markup: { kind: 'compiled', bytes: new Uint8Array(pageBytes), cut: { kind: 'markers', markers: Array(FRAGMENTS).fill({}) } },
   });
   // Its assembled copy: the page's bytes with the fragments in them (about as long), and about as many headers.
   const assembled = assembledSize({ body: new Uint8Array(pageBytes), headers: [...response.headers] });

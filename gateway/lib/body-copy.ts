@@ -1,10 +1,10 @@
-import { type ChunkReader, chunkReader, keptWhole } from './chunk-reader';
+import { type ChunkReader, chunkReader } from './chunk-reader';
 
 /**
  * A body read once, both passed on and kept: `forward` hands out each chunk
  * as it was read (no second stream: measured on a 100 KB page, workerd's
  * `tee()` cost about 0.3 ms of CPU more per page, and a stream in between
- * another 0.1 ms), and `whole` is every byte once the body has ended, or
+ * another 0.1 ms), and `whole` is every chunk once the body has ended, or
  * `undefined` when it is larger than `max`.
  *
  * The body is read as fast as the origin sends it, whatever the pace of the
@@ -17,7 +17,8 @@ import { type ChunkReader, chunkReader, keptWhole } from './chunk-reader';
  */
 export interface CopiedBody {
   forward: ChunkReader;
-  whole: Promise<Uint8Array | undefined>;
+  /** The chunks as read, the very ones `forward` handed out: not joined here, since joining 100 KB cost a miss about 0.2 ms of CPU (the allocation, the copy, the garbage). */
+  whole: Promise<Uint8Array[] | undefined>;
 }
 
 type Ending = { kind: 'done' } | { kind: 'failed'; error: unknown };
@@ -55,8 +56,8 @@ export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number
     },
   };
 
-  let keep: { resolve: (bytes: Uint8Array | undefined) => void; reject: (error: unknown) => void } | undefined;
-  const whole = new Promise<Uint8Array | undefined>((resolve, reject) => (keep = { resolve, reject }));
+  let keep: { resolve: (chunks: Uint8Array[] | undefined) => void; reject: (error: unknown) => void } | undefined;
+  const whole = new Promise<Uint8Array[] | undefined>((resolve, reject) => (keep = { resolve, reject }));
   void (async () => {
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -89,7 +90,7 @@ export function copyWhileStreaming(body: ReadableStream<Uint8Array>, max: number
       return;
     }
     end({ kind: 'done' });
-    keep?.resolve(size > max ? undefined : keptWhole(chunks));
+    keep?.resolve(size > max ? undefined : chunks);
   })();
   // Awaited by whoever keeps the copy; a body that breaks with nobody keeping it is not an unhandled rejection.
   whole.catch(() => {});

@@ -17,6 +17,12 @@ const CHUNK_BYTES = 64 * 1024;
 
 /** The whole body, or `undefined` when it is larger than `max` bytes (cancelled there), read 64 KiB at a time. */
 export async function readWithin(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
+  const chunks = await readChunksWithin(body, max);
+  return chunks && keptWhole(chunks);
+}
+
+/** `readWithin`'s chunks as they were read, not yet joined (see `heldBytes`). */
+export async function readChunksWithin(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array[] | undefined> {
   const reader = chunkReader(body);
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -30,13 +36,28 @@ export async function readWithin(body: ReadableStream<Uint8Array>, max: number):
     }
     chunks.push(value);
   }
-  return keptWhole(chunks);
+  return chunks;
 }
 
 /** Chunks read by a `chunkReader`, joined to be kept. */
-export function keptWhole(chunks: Uint8Array[]): Uint8Array {
+export function keptWhole(chunks: readonly Uint8Array[]): Uint8Array {
   // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
   return chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks);
+}
+
+/**
+ * The memory chunks read by a `chunkReader` hold while they are kept as
+ * they are: each large read is a view of a 64 KiB buffer of its own.
+ */
+export function heldBytes(chunks: readonly Uint8Array[]): number {
+  let held = 0;
+  const seen = new Set<ArrayBufferLike>();
+  for (const { buffer } of chunks) {
+    if (seen.has(buffer)) continue;
+    seen.add(buffer);
+    held += buffer.byteLength;
+  }
+  return held;
 }
 
 export function chunkReader(stream: ReadableStream<Uint8Array>): ChunkReader {

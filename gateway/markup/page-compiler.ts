@@ -1,4 +1,5 @@
 import type { IncludeAttributes } from '../contract/types';
+import { keptWhole } from '../lib/chunk-reader';
 import { randomToken } from '../lib/random-token';
 import { hasEsiLanguage } from './esi-stream';
 import { BODY_END, MarkupScanner, type Piece } from './markup-scanner';
@@ -20,18 +21,30 @@ import { readIncludeAttributes } from './page-esi';
  * no content, and pages in a charset other than UTF-8.
  */
 export interface CompiledMarkup {
+  kind: 'compiled';
   /** The origin's bytes, unchanged. */
   bytes: Uint8Array;
   cut: /** `headEnd`: where `</head>` starts, when the page has one: what goes in the head goes there (the route's declared stylesheets). */
-    | { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap; headEnd?: number }
-    | { kind: 'replay'; why: string }
-    /** Not compiled yet: kept as the miss streamed it, compiled when it is first served again (so a miss costs no more than before). */
-    | { kind: 'pending' };
+  { kind: 'markers'; markers: Marker[]; outOfOrder?: OutOfOrderMap; headEnd?: number } | { kind: 'replay'; why: string };
 }
 
-/** A page's bytes as a miss keeps them, to be compiled later. */
-export function uncompiled(bytes: Uint8Array): CompiledMarkup {
-  return { bytes, cut: { kind: 'pending' } };
+/**
+ * A page as a miss keeps it: the chunks its body was read in (views of the
+ * reader's buffers, lib/chunk-reader.ts), joined and compiled when it is
+ * first served again. A miss then costs no more than an uncached page, and
+ * a page viewed once is never joined nor compiled.
+ */
+export interface PendingMarkup {
+  kind: 'pending';
+  chunks: readonly Uint8Array[];
+}
+
+/** A cached page's markup: compiled, or not yet. */
+export type StoredMarkup = CompiledMarkup | PendingMarkup;
+
+/** A page's bytes however its markup is kept (joined, for a pending one). */
+export function markupBytes(markup: StoredMarkup): Uint8Array {
+  return markup.kind === 'compiled' ? markup.bytes : keptWhole(markup.chunks);
 }
 
 /**
@@ -73,7 +86,7 @@ const LATIN1 = new TextDecoder('latin1');
  * exactly, or the page is replayed instead.
  */
 export async function compileMarkup(bytes: Uint8Array, contentType: string | null, esi: boolean, outOfOrder = false): Promise<CompiledMarkup> {
-  const replay = (why: string): CompiledMarkup => ({ bytes, cut: { kind: 'replay', why } });
+  const replay = (why: string): CompiledMarkup => ({ kind: 'compiled', bytes, cut: { kind: 'replay', why } });
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') return replay(`its charset is ${charset}`);
   const text = LATIN1.decode(bytes);
@@ -158,7 +171,7 @@ export async function compileMarkup(bytes: Uint8Array, contentType: string | nul
   if (esi && outsideMarkers(text, markers).some((run) => /<esi:include\b/i.test(run))) {
     return replay('an include sits where the rewriter cannot see it (a script, a style or a comment)');
   }
-  return { bytes, cut: { kind: 'markers', markers, outOfOrder: outOfOrder ? outOfOrderMap(bytes, markers, esi) : undefined, headEnd } };
+  return { kind: 'compiled', bytes, cut: { kind: 'markers', markers, outOfOrder: outOfOrder ? outOfOrderMap(bytes, markers, esi) : undefined, headEnd } };
 }
 
 /**

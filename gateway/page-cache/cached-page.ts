@@ -1,5 +1,6 @@
 import type { FreshnessWindow } from '../fragments/cache/cached-fragment';
-import type { CompiledMarkup } from '../markup/page-compiler';
+import { heldBytes } from '../lib/chunk-reader';
+import type { CompiledMarkup, StoredMarkup } from '../markup/page-compiler';
 
 /**
  * A page as the page cache holds it: the origin's status and headers, its
@@ -12,7 +13,7 @@ export interface CachedPage extends FreshnessWindow {
   statusText: string;
   /** The origin's response headers, as the assembled page's headers are computed from them on every view. */
   headers: Array<[string, string]>;
-  markup: CompiledMarkup;
+  markup: StoredMarkup;
   /** SHA-256 of the page's bytes (hex), which the assembled page's ETag is computed from (http/page-validator.ts); made with the compiled form. */
   digest: string;
   /** Validators for a conditional refresh. */
@@ -27,12 +28,15 @@ export function originHead(page: CachedPage): Response {
 
 /** Approximate bytes in memory, for the L1 bound shared with fragments. */
 export function sizeInMemory(page: CachedPage): number {
-  const { cut } = page.markup;
+  const { markup } = page;
+  const cut = markup.kind === 'compiled' ? markup.cut : undefined;
   // A marker's record, and on an out-of-order route its sighting and its two edges.
-  const markers = cut.kind === 'markers' ? cut.markers.length * (cut.outOfOrder ? 2 : 1) : 0;
+  const markers = cut?.kind === 'markers' ? cut.markers.length * (cut.outOfOrder ? 2 : 1) : 0;
   const headers = page.headers.reduce((sum, [name, value]) => sum + 2 * (name.length + value.length) + 32, 0);
+  // A pending page's chunks hold the read buffers they are views of, whole.
+  const bytes = markup.kind === 'compiled' ? markup.bytes.byteLength : heldBytes(markup.chunks);
   // The fixed part is what the isolate holds per page beyond these (measured by npm run bench:memory: about 4 KB).
-  return page.markup.bytes.byteLength + headers + 160 * markers + 4096;
+  return bytes + headers + 160 * markers + 4096;
 }
 
 /**
@@ -43,10 +47,11 @@ export function sizeInMemory(page: CachedPage): number {
  */
 export function serialisePage(page: CachedPage): Blob {
   const { markup, ...rest } = page;
-  const meta = new TextEncoder().encode(JSON.stringify({ ...rest, cut: markup.cut }));
+  const cut = markup.kind === 'compiled' ? markup.cut : { kind: 'pending' };
+  const meta = new TextEncoder().encode(JSON.stringify({ ...rest, cut }));
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, meta.byteLength);
-  return new Blob([length, meta, markup.bytes]);
+  return new Blob([length, meta, ...(markup.kind === 'compiled' ? [markup.bytes] : markup.chunks)]);
 }
 
 export function deserialisePage(data: ArrayBuffer): CachedPage | undefined {
@@ -54,9 +59,12 @@ export function deserialisePage(data: ArrayBuffer): CachedPage | undefined {
   const length = new DataView(data).getUint32(0);
   if (4 + length > data.byteLength) return undefined;
   try {
-    const { cut, ...rest } = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length))) as Omit<CachedPage, 'markup'> & Pick<CompiledMarkup, 'cut'>;
+    const { cut, ...rest } = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length))) as Omit<CachedPage, 'markup'> & {
+      cut: CompiledMarkup['cut'] | { kind: 'pending' };
+    };
     // Copied out: a view would keep the metadata's bytes alive beside the page, uncounted by the memory bound.
-    return { ...rest, markup: { bytes: new Uint8Array(data, 4 + length).slice(), cut } };
+    const bytes = new Uint8Array(data, 4 + length).slice();
+    return { ...rest, markup: cut.kind === 'pending' ? { kind: 'pending', chunks: [bytes] } : { kind: 'compiled', bytes, cut } };
   } catch {
     return undefined;
   }

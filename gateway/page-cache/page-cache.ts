@@ -4,9 +4,9 @@ import { freshness } from '../fragments/cache/cached-fragment';
 import type { LruSpace } from '../fragments/cache/memory-lru';
 import { type KeepAlive, SharedFlights } from '../fragments/cache/shared-flights';
 import { copyWhileStreaming } from '../lib/body-copy';
-import { type ChunkReader, readWithin } from '../lib/chunk-reader';
+import { type ChunkReader, heldBytes, keptWhole, readChunksWithin } from '../lib/chunk-reader';
 import { hex } from '../lib/hex';
-import { compileMarkup, uncompiled } from '../markup/page-compiler';
+import { compileMarkup, markupBytes } from '../markup/page-compiler';
 import { AssembledPages, type KeptAssembledPage } from './assembled-pages';
 import type { CachedPage } from './cached-page';
 import type { PageLayer } from './page-layers';
@@ -102,7 +102,7 @@ export class PageCache {
 
   async answer(request: PageRequest): Promise<PageOrigin> {
     const answer = await this.find(request);
-    if (answer.from !== 'cache' || answer.page.markup.cut.kind !== 'pending') return answer;
+    if (answer.from !== 'cache' || answer.page.markup.kind !== 'pending') return answer;
     return { ...answer, page: await this.compiled(request, answer.page) };
   }
 
@@ -131,7 +131,7 @@ export class PageCache {
   private compiled(request: PageRequest, page: CachedPage): Promise<CachedPage> {
     return this.compiles
       .join(`${request.key.id}\n${page.storedAt}`, request.bodyTimeoutMs, request.keepAlive, async () => {
-        const { bytes } = page.markup;
+        const bytes = markupBytes(page.markup);
         const headers = new Headers(page.headers);
         const markup = await compileMarkup(bytes, headers.get('content-type'), request.esi(headers), request.outOfOrder);
         const compiled = { ...page, markup, digest: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))) };
@@ -258,7 +258,7 @@ export class PageCache {
       // A view's miss streams the body on and keeps it whole from the same reads; a refresh only keeps it.
       const copy = forVisitor ? copyWhileStreaming(response.body, PAGE_MAX_BYTES) : undefined;
       const streamed = copy?.forward;
-      const stored = this.storeCopy(request, response, copy?.whole ?? readWithin(response.body, PAGE_MAX_BYTES), verdict.ttlMs, controller);
+      const stored = this.storeCopy(request, response, copy?.whole ?? readChunksWithin(response.body, PAGE_MAX_BYTES), verdict.ttlMs, controller);
       request.keepAlive(stored.then((page) => share(page ? { kind: 'page', page, state: 'miss' } : { kind: 'none' })));
       if (!streamed) {
         const page = await stored;
@@ -316,21 +316,21 @@ export class PageCache {
   private async storeCopy(
     request: PageRequest,
     response: Response,
-    body: Promise<Uint8Array | undefined>,
+    body: Promise<Uint8Array[] | undefined>,
     ttlMs: number,
     controller: AbortController,
   ): Promise<CachedPage | undefined> {
     const bodyDue = setTimeout(() => controller.abort(new Error('the page body took too long to store')), request.bodyTimeoutMs);
     try {
-      const bytes = await body;
-      if (!bytes) return undefined;
+      const chunks = await body;
+      if (!chunks) return undefined;
       const { headers } = response;
       const page: CachedPage = {
         status: response.status,
         statusText: response.statusText,
         headers: [...headers],
-        // Compiled when it is first served again (`compiled`).
-        markup: uncompiled(bytes),
+        // Joined and compiled when it is first served again (`compiled`).
+        markup: { kind: 'pending', chunks: wasteful(chunks) ? [keptWhole(chunks)] : chunks },
         digest: '',
         storedAt: this.now(),
         ttlMs,
@@ -359,7 +359,7 @@ export class PageCache {
     const { key, keepAlive, lastGood } = request;
     this.memory.set(key.id, page);
     const { shared } = this;
-    if (shared && page.markup.cut.kind !== 'pending') keepAlive(this.layer(shared, (layer) => layer.put(key, page)));
+    if (shared && page.markup.kind !== 'pending') keepAlive(this.layer(shared, (layer) => layer.put(key, page)));
     if (request.spec.lastGood && lastGood) keepAlive(this.layer(lastGood, (layer) => layer.put(key, page)));
   }
 
@@ -375,4 +375,13 @@ export class PageCache {
       return undefined;
     }
   }
+}
+
+/**
+ * Chunks that hold much more memory than their bytes (an origin that
+ * trickled in, each read part-filling a buffer of its own): joined at once
+ * rather than held that way until the page's next view.
+ */
+function wasteful(chunks: readonly Uint8Array[]): boolean {
+  return heldBytes(chunks) > 2 * chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
 }

@@ -1,6 +1,7 @@
 import { OutOfOrderPage } from '../assemble/out-of-order-page';
 import type { CompiledRoute } from '../contract/types';
 import { placementDecision } from '../http/placement-decision';
+import { markupBytes } from '../markup/page-compiler';
 import { readsEsiArgs, upstreamUrl } from '../request/upstream-url';
 import type { VisitorRequest } from '../request/visitor-request';
 import { assembledCopy, keepAssembled } from './cached-origin';
@@ -39,15 +40,16 @@ export async function composePage(
   if (answer.kind === 'ended') return answer.response;
   const placement = placementDecision(route, visitor.request, answer.page.headers, visitor.switches.placement);
   const outOfOrder = placement.kind === 'out-of-order' ? new OutOfOrderPage(placement.nonce, started.esi.inBand) : undefined;
-  const cut = answer.source.from === 'cache' ? answer.source.page.markup.cut : undefined;
+  const markup = answer.source.from === 'cache' ? answer.source.page.markup : undefined;
+  const cut = markup?.kind === 'compiled' ? markup.cut : undefined;
   let assembly: PageAssembly;
-  if (answer.source.from === 'cache' && cut?.kind === 'markers' && (!outOfOrder || cut.outOfOrder)) {
+  if (answer.source.from === 'cache' && markup?.kind === 'compiled' && cut?.kind === 'markers' && (!outOfOrder || cut.outOfOrder)) {
     // What the look-ahead scan would report on its way through the page: every marker, in document order.
     for (const marker of cut.markers) {
       if (marker.kind === 'slot') started.session.discovery.slot(marker.id);
       else started.session.discovery.include(marker.include);
     }
-    const { bytes } = answer.source.page.markup;
+    const { bytes } = markup;
     const map = cut.outOfOrder;
     assembly = {
       kind: 'compiled',
@@ -60,14 +62,14 @@ export async function composePage(
   } else {
     // A cached page that is not rendered from its compiled form is replayed through the pump: the dev log says why.
     const replayed =
-      cut &&
-      (cut.kind === 'replay'
-        ? cut.why
-        : cut.kind === 'pending'
-          ? 'it could not be compiled'
+      markup &&
+      (markup.kind === 'pending'
+        ? 'it could not be compiled'
+        : cut?.kind === 'replay'
+          ? cut.why
           : 'an out-of-order view, and the page was compiled without its out-of-order map');
     // The origin's body, or a cached page's bytes replayed.
-    const body = answer.body ?? (answer.source.from === 'cache' ? new Response(answer.source.page.markup.bytes).body : null);
+    const body = answer.body ?? (markup ? new Response(markupBytes(markup)).body : null);
     if (!body) throw new Error('an origin page with no body reached assembly'); // early-ends.ts passes those through
     assembly = { kind: 'streamed', body: pumpPage(started, body, outOfOrder), outOfOrder, replayed };
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { copyWhileStreaming } from '../../../gateway/lib/body-copy';
-import type { ChunkReader } from '../../../gateway/lib/chunk-reader';
+import { type ChunkReader, keptWhole } from '../../../gateway/lib/chunk-reader';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -16,6 +16,9 @@ function origin() {
     fail: (error: Error) => writer.abort(error),
   };
 }
+
+/** The kept chunks, as text. */
+const kept = (chunks: Uint8Array[] | undefined) => (chunks ? decoder.decode(keptWhole(chunks)) : undefined);
 
 /** Everything `forward` hands out, as text. */
 async function readAll(reader: ChunkReader): Promise<string> {
@@ -36,7 +39,23 @@ describe('copyWhileStreaming', () => {
     await page.send('<p>two</p>');
     await page.end();
     expect(await forwarded).toBe('<p>one</p><p>two</p>');
-    expect(decoder.decode(await copy.whole)).toBe('<p>one</p><p>two</p>');
+    expect(kept(await copy.whole)).toBe('<p>one</p><p>two</p>');
+  });
+
+  it('keeps the very chunks it handed on, without copying them', async () => {
+    const page = origin();
+    const copy = copyWhileStreaming(page.body, 1024);
+    const handedOn: Uint8Array[] = [];
+    const forwarded = (async () => {
+      for (let read = await copy.forward.read(); !read.done; read = await copy.forward.read()) handedOn.push(read.value);
+    })();
+    await page.send('<p>one</p>');
+    await page.send('<p>two</p>');
+    await page.end();
+    await forwarded;
+    const chunks = await copy.whole;
+    expect(chunks).toHaveLength(handedOn.length);
+    for (const [i, chunk] of (chunks ?? []).entries()) expect(chunk).toBe(handedOn[i]);
   });
 
   it('keeps the whole body while the forwarded stream is not read: a slow visitor does not hold the copy back', async () => {
@@ -46,7 +65,7 @@ describe('copyWhileStreaming', () => {
     await page.send('a');
     await page.send('b');
     await page.end();
-    expect(decoder.decode(await copy.whole)).toBe('ab');
+    expect(kept(await copy.whole)).toBe('ab');
     expect(await readAll(copy.forward)).toBe('ab');
   });
 
@@ -60,7 +79,7 @@ describe('copyWhileStreaming', () => {
     await reader.cancel(new Error('the client went away'));
     await page.send('all the same');
     await page.end();
-    expect(decoder.decode(await copy.whole)).toBe('kept all the same');
+    expect(kept(await copy.whole)).toBe('kept all the same');
   });
 
   it('keeps nothing of a body over the cap, and still streams all of it on', async () => {

@@ -62,4 +62,47 @@ describe('page cache lookups', () => {
     expect((await second).from).toBe('cache');
     expect(originRequests).toBe(1);
   });
+
+  it("keeps a miss's body as read, and joins it at once only when its reads hold over twice its bytes", async () => {
+    const memory = new MemoryLru(16 * 1024 * 1024);
+    const cache = new PageCache({ memory: memory.space('page', sizeInMemory), assembled: memory.space('assembled', assembledSize) });
+    const kept: Promise<unknown>[] = [];
+    /** A page sent in `parts` writes of `size` bytes, each read on its own: a read of 16 KiB or more is a view of a 64 KiB buffer. */
+    const stored = async (id: string, size: number, parts: number) => {
+      const { readable, writable } = new IdentityTransformStream();
+      const request: PageRequest = {
+        spec: { ttl: { kind: 'fixed', ms: 60_000 }, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, vary: [], lastGood: false, tags: [], coalesce: 'isolate' },
+        key: { id, url: `https://cache.test/${id}` },
+        url: new URL(`https://origin.test/${id}`),
+        headers: () => new Headers(),
+        send: async () => new Response(readable, { headers: { 'content-type': 'text/html' } }),
+        esi: () => false,
+        outOfOrder: false,
+        originTimeoutMs: 5_000,
+        bodyTimeoutMs: 5_000,
+        lastGood: undefined,
+        keepAlive: (work) => kept.push(work),
+      };
+      const answered = await cache.answer(request);
+      const writer = writable.getWriter();
+      const streamed = answered.from === 'origin' && answered.body ? answered.body : undefined;
+      for (let part = 0; part < parts; part++) {
+        const write = writer.write(new Uint8Array(size).fill(97));
+        // The view reads each part before the next is sent, so that each is a read of its own.
+        await streamed?.read();
+        await write;
+      }
+      await writer.close();
+      await Promise.all(kept);
+      const page = await cache.servable(request.key);
+      if (page?.markup.kind !== 'pending') throw new Error('the miss was not stored pending');
+      return page.markup.chunks;
+    };
+    // Two reads filling most of their buffers: kept as read.
+    expect(await stored('full', 60 * 1024, 2)).toHaveLength(2);
+    // Five reads of 17 KB, each in a 64 KiB buffer: joined into one.
+    const joined = await stored('trickled', 17 * 1024, 5);
+    expect(joined).toHaveLength(1);
+    expect(joined[0].buffer.byteLength).toBe(5 * 17 * 1024);
+  });
 });
