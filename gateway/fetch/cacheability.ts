@@ -12,8 +12,8 @@ export type Cacheability = { storable: true } | { storable: false; why: string }
 export function cacheability(url: URL, requestHeaders: Headers, response: Response): Cacheability {
   if (response.headers.has('set-cookie')) return { storable: false, why: 'it sets a cookie' };
   const policy = new CachePolicy(
-    { method: 'GET', url: url.pathname + url.search, headers: plain(requestHeaders) },
-    { status: response.status, headers: plain(response.headers) },
+    { method: 'GET', url: url.pathname + url.search, headers: picked(requestHeaders, STORABLE_READS.request) },
+    { status: response.status, headers: picked(response.headers, STORABLE_READS.response) },
     { shared: true },
   );
   if (policy.storable()) return { storable: true };
@@ -24,6 +24,18 @@ export function cacheability(url: URL, requestHeaders: Headers, response: Respon
   return { storable: false, why: `an HTTP cache would not store a ${response.status}` };
 }
 
-function plain(headers: Headers): Record<string, string> {
-  return Object.fromEntries(headers);
+/**
+ * The headers `storable()` reads (http-cache-semantics 4.3, pinned). Only
+ * these are copied out of workerd's Headers: a copy of every header cost a
+ * page miss about 0.02 ms of CPU, with nothing of the rest ever read.
+ */
+const STORABLE_READS = { request: ['authorization', 'cache-control'], response: ['cache-control', 'pragma', 'expires'] } as const;
+
+function picked(headers: Headers, names: readonly string[]): Record<string, string> {
+  const plain: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers.get(name);
+    if (value !== null) plain[name] = value;
+  }
+  return plain;
 }

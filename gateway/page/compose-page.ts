@@ -29,11 +29,12 @@ export async function composePage(
   ctx: ExecutionContext,
 ): Promise<Response> {
   // A page the same for everyone, kept assembled: no fragment is resolved for it.
+  const pageUrl = upstreamUrl(origin, visitor.url, readsEsiArgs(route));
   if (route.page && services.pages) {
-    const copy = await assembledCopy(visitor, route, upstreamUrl(origin, visitor.url, readsEsiArgs(route)), services, (work) => ctx.waitUntil(work));
+    const copy = await assembledCopy(visitor, route, pageUrl, services, (work) => ctx.waitUntil(work));
     if (copy) return copy;
   }
-  const started = await startPage(visitor, route, origin, services, ctx);
+  const started = await startPage(visitor, route, origin, pageUrl, services, ctx);
   // The route's remembered assets for the Link header, read from KV once per isolate while the origin answers: never waited for.
   services.routeAssets.warm(route.name, (work) => ctx.waitUntil(work));
   const answer = await answerOrigin(started);

@@ -11,7 +11,6 @@ import { TraceContext } from '../observe/trace-context';
 import type { PageOrigin } from '../page-cache/page-cache';
 import { EsiBodyScan } from '../request/esi-injection';
 import { RequestVars } from '../request/request-vars';
-import { readsEsiArgs, upstreamUrl } from '../request/upstream-url';
 import type { VisitorRequest } from '../request/visitor-request';
 import { askPageCache, pageCacheFor, pageRequestHeaders } from './cached-origin';
 import type { GatewayServices } from './gateway-services';
@@ -53,6 +52,8 @@ export async function startPage(
   visitor: VisitorRequest,
   route: CompiledRoute,
   origin: URL,
+  /** The page at the origin (upstream-url.ts): what is fetched, and what relative includes resolve against. */
+  pageUrl: URL,
   services: GatewayServices,
   ctx: ExecutionContext,
 ): Promise<StartedPage> {
@@ -60,8 +61,6 @@ export async function startPage(
   const { request, url } = visitor;
   const lifetime = new PageLifetime(route.timeouts, url.pathname, request.signal);
   const slots = new ConnectionSlots(route.limits.concurrency);
-  /** The page at the origin: what is fetched, and what relative includes resolve against. */
-  const pageUrl = upstreamUrl(origin, url, readsEsiArgs(route));
   const timeline = new PageTimeline();
   const trace = TraceContext.from(request);
   const bodyScan = route.esi !== 'off' && visitor.request.body && !READS_NO_BODY.has(visitor.request.method) ? new EsiBodyScan() : undefined;
