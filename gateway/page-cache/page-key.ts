@@ -37,7 +37,7 @@ export function pageKeyParts(
  * reflected it would otherwise serve one visitor's input to every other.
  */
 export function keyedRequestHeaders(headers: Headers, spec: Pick<PageCacheSpec, 'vary'>, gatewaySet: ReadonlySet<string>): Headers {
-  const keyedHeaders = new Set(spec.vary.filter((v) => v.source === 'header').map((v) => v.name.toLowerCase()));
+  const keyedHeaders = varied(spec).headers;
   const kept = new Headers();
   for (const [name, value] of headers) {
     if (name === 'cookie') continue;
@@ -50,6 +50,22 @@ export function keyedRequestHeaders(headers: Headers, spec: Pick<PageCacheSpec, 
 
 /** The cookies `page.vary` names, with their raw values: what the origin receives, and so what the key must hold. */
 export function keyedCookies(header: string | null, spec: Pick<PageCacheSpec, 'vary'>): Array<[string, string]> {
-  const named = new Set(spec.vary.filter((v) => v.source === 'cookie').map((v) => v.name));
+  const named = varied(spec).cookies;
+  if (!named.size || !header) return [];
   return [...parseCookies(header)].filter(([name]) => named.has(name));
 }
+
+/** The header names (lower case) and cookie names a `page.vary` list names, worked out once per list: asked on every view of the route. */
+function varied(spec: Pick<PageCacheSpec, 'vary'>): { headers: ReadonlySet<string>; cookies: ReadonlySet<string> } {
+  let names = variedNames.get(spec.vary);
+  if (!names) {
+    names = {
+      headers: new Set(spec.vary.filter((v) => v.source === 'header').map((v) => v.name.toLowerCase())),
+      cookies: new Set(spec.vary.filter((v) => v.source === 'cookie').map((v) => v.name)),
+    };
+    variedNames.set(spec.vary, names);
+  }
+  return names;
+}
+
+const variedNames = new WeakMap<readonly TemplateVariable[], { headers: ReadonlySet<string>; cookies: ReadonlySet<string> }>();

@@ -58,11 +58,12 @@ function pageKey(
   return key;
 
   async function computePageKey(): Promise<CacheKey> {
-    const vars = new RequestVars(visitor, await visitor.segment());
+    // Only a `page.vary` of a header, geo or segment reads the request's variables (the segment may wait on KV).
+    const vars = spec.vary.some((v) => v.source !== 'cookie') ? new RequestVars(visitor, await visitor.segment()) : undefined;
     const version = await (services.cache?.versions ?? FIXED_VERSIONS).pageVersion(route.name, spec.tags, keepAlive);
     // A cookie as the origin receives it (raw): a decoded value would let `%45UR` fill the entry `EUR` reads.
     const cookies = new Map(keyedCookies(visitor.request.headers.get('cookie'), spec));
-    const value = (v: TemplateVariable) => (v.source === 'cookie' ? cookies.get(v.name) : vars.get(v));
+    const value = (v: TemplateVariable) => (v.source === 'cookie' ? cookies.get(v.name) : vars?.get(v));
     return cacheKey(pageKeyParts(route.name, pageUrl, spec.vary, value, version), 'tessera.page');
   }
 }
