@@ -309,6 +309,18 @@ describe('page cache: key and credentials', () => {
     expect(origin.served).toBe(3);
   });
 
+  it('keeps one page per value of a header it varies on, and sends the origin that header', async () => {
+    const origin = versionedPage();
+    const net = upstream({ '/p': origin.handler, '/f': () => html('f') });
+    const get = pageGateway(net, { ttl: '1h', vary: ['header.x-region'] });
+    const north = { headers: { 'x-region': 'north' } };
+    const south = { headers: { 'x-region': 'south', cookie: 'session=a' } };
+    const views = [await get('/p', north), await get('/p', south), await get('/p', north), await get('/p', south)];
+    expect(views.map((v) => v.state)).toEqual(['miss', 'miss', 'hit', 'hit']);
+    expect(net.requested('/p').map((call) => call.headers.get('x-region'))).toEqual(['north', 'south']);
+    expect(net.requested('/p').map((call) => call.headers.get('cookie'))).toEqual([null, null]);
+  });
+
   it('does not use the cache for a placement preview', async () => {
     const net = upstream({ '/p': () => html('<p>x</p>'), '/f': () => html('f') });
     const get = pageGateway(net, { ttl: '1h' }, {}, { env: { TESSERA_DEV: 'true' } });
