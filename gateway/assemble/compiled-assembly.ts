@@ -112,7 +112,7 @@ export class CompiledAssembly {
     }
     for (const piece of this.staticRun(at, bytes.length)) push(piece);
     if (end) chunks.push(encoder.encode(end));
-    return concatBytes(...chunks);
+    return concatBytes(chunks);
   }
 
   stream(ends: StreamEnds): ReadableStream<Uint8Array> {

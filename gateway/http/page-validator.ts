@@ -20,7 +20,7 @@ export async function pageEtag(routeVersion: string, pageDigest: string, parts: 
     // Each marker's length first, so that output moving from one marker to the next changes the hash.
     chunks.push(encoder.encode(`${encoded.reduce((sum, bytes) => sum + bytes.byteLength, 0)}:`), ...encoded);
   }
-  return `W/"${hex(new Uint8Array(await crypto.subtle.digest('SHA-256', concatBytes(...chunks)))).slice(0, 32)}"`;
+  return `W/"${hex(new Uint8Array(await crypto.subtle.digest('SHA-256', concatBytes(chunks)))).slice(0, 32)}"`;
 }
 
 /** `If-None-Match` against the page's ETag, by the weak comparison RFC 9110 §13.1.2 asks for. */

@@ -42,7 +42,7 @@ export async function readChunksWithin(body: ReadableStream<Uint8Array>, max: nu
 /** Chunks read by a `chunkReader`, joined to be kept. */
 export function keptWhole(chunks: readonly Uint8Array[]): Uint8Array {
   // A lone read is a view of a 64 KiB buffer: copied out, so that whoever keeps it holds only these bytes.
-  return chunks.length === 1 ? chunks[0].slice() : concatBytes(...chunks);
+  return chunks.length === 1 ? chunks[0].slice() : concatBytes(chunks);
 }
 
 /**

@@ -166,7 +166,7 @@ export class EsiStream {
     this.out = [];
     if (this.held) {
       // A try that never ended: its attempt renders.
-      const block = UTF8.decode(concatBytes(...this.held));
+      const block = UTF8.decode(concatBytes(this.held));
       this.held = undefined;
       this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, ''), this.tryContext));
     }
@@ -181,7 +181,7 @@ export class EsiStream {
   /** The ESI language applied to a whole piece of markup (a held branch, a fragment), read from where it stands in the page. */
   applyTo(html: string, context = new HtmlContext()): string {
     const nested = new EsiStream(this.options, context.clone(), this.refusals);
-    return UTF8.decode(concatBytes(...nested.transform(encoder.encode(html)), ...nested.flush()));
+    return UTF8.decode(concatBytes([...nested.transform(encoder.encode(html)), ...nested.flush()]));
   }
 
   private idle(): boolean {
@@ -333,7 +333,7 @@ export class EsiStream {
     const held = this.held ?? [];
     this.held = undefined;
     // What stands in the try's place is the page's in-band instruction for it (markup/in-band.ts).
-    this.text(this.options.onTry(splitTry(UTF8.decode(concatBytes(...held)), (html) => this.applyTo(html, this.tryContext))));
+    this.text(this.options.onTry(splitTry(UTF8.decode(concatBytes(held)), (html) => this.applyTo(html, this.tryContext))));
     return { next: tag.end, passes: false };
   }
 
@@ -345,7 +345,7 @@ export class EsiStream {
     }
     // Too large to hold: what was held is let through as an attempt, and the except is dropped.
     this.options.onError(`an <esi:try> larger than ${MAX_TRY} bytes is not held; its attempt renders, its except does not`);
-    const block = UTF8.decode(concatBytes(...(this.held ?? []), piece));
+    const block = UTF8.decode(concatBytes([...(this.held ?? []), piece]));
     this.held = undefined;
     this.tryDepth = 0;
     this.text(this.applyTo(block.replace(/<esi:attempt\b[^>]*>/i, '').replace(/<esi:except\b[\s\S]*$/i, ''), this.tryContext));

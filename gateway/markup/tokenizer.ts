@@ -79,7 +79,7 @@ export class Carry {
 
   /** The next chunk, after whatever was held (which is let go: hold it again to keep it). */
   join(chunk: Uint8Array): View {
-    const bytes = this.held.length ? concatBytes(this.held, chunk) : chunk;
+    const bytes = this.held.length ? concatBytes([this.held, chunk]) : chunk;
     this.held = EMPTY;
     return { bytes, text: SINGLE_BYTE.decode(bytes) };
   }

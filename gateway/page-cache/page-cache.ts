@@ -330,7 +330,7 @@ export class PageCache {
         statusText: response.statusText,
         headers: [...headers],
         // Joined and compiled when it is first served again (`compiled`).
-        markup: { kind: 'pending', chunks: wasteful(chunks) ? [keptWhole(chunks)] : chunks },
+        markup: { kind: 'pending', chunks: joinedAtOnce(chunks) ? [keptWhole(chunks)] : chunks },
         digest: '',
         storedAt: this.now(),
         ttlMs,
@@ -377,11 +377,15 @@ export class PageCache {
   }
 }
 
+/** More chunks than this are joined at once (see `joinedAtOnce`). */
+const MAX_KEPT_CHUNKS = 64;
+
 /**
- * Chunks that hold much more memory than their bytes (an origin that
- * trickled in, each read part-filling a buffer of its own): joined at once
- * rather than held that way until the page's next view.
+ * Whether a miss's chunks are joined now rather than held as read until the
+ * page's next view: when there are many (an origin that trickled in, each
+ * read a typed array and a buffer of its own), or when their buffers hold
+ * much more memory than their bytes (reads that part-filled their buffers).
  */
-function wasteful(chunks: readonly Uint8Array[]): boolean {
-  return heldBytes(chunks) > 2 * chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+function joinedAtOnce(chunks: readonly Uint8Array[]): boolean {
+  return chunks.length > MAX_KEPT_CHUNKS || heldBytes(chunks) > 2 * chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
 }

@@ -19,11 +19,11 @@ function page(markup: CachedPage['markup']): CachedPage {
 }
 
 describe('a cached page in memory and in the shared layers', () => {
-  it('counts a pending page by the read buffers its chunks hold, each buffer once', () => {
+  it("counts a pending page by the read buffers its chunks hold, each buffer once, and each chunk's own overhead", () => {
     const buffer = new ArrayBuffer(64 * 1024);
     const pending = page({ kind: 'pending', chunks: [new Uint8Array(buffer, 0, 30_000), new Uint8Array(buffer, 30_000, 30_000), new Uint8Array(100)] });
     const compiled = page({ kind: 'compiled', bytes: new Uint8Array(60_100), cut: { kind: 'replay', why: 'a test' } });
-    expect(sizeInMemory(pending) - sizeInMemory(compiled)).toBe(64 * 1024 + 100 - 60_100);
+    expect(sizeInMemory(pending) - sizeInMemory(compiled)).toBe(64 * 1024 + 100 + 3 * 200 - 60_100);
   });
 
   it('reads back a pending page as pending, its chunks joined, and a compiled one with its cut', async () => {

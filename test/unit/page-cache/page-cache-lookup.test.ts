@@ -63,7 +63,7 @@ describe('page cache lookups', () => {
     expect(originRequests).toBe(1);
   });
 
-  it("keeps a miss's body as read, and joins it at once only when its reads hold over twice its bytes", async () => {
+  it("keeps a miss's body as read, and joins it at once when its reads hold over twice its bytes or are many", async () => {
     const memory = new MemoryLru(16 * 1024 * 1024);
     const cache = new PageCache({ memory: memory.space('page', sizeInMemory), assembled: memory.space('assembled', assembledSize) });
     const kept: Promise<unknown>[] = [];
@@ -101,8 +101,12 @@ describe('page cache lookups', () => {
     // Two reads filling most of their buffers: kept as read.
     expect(await stored('full', 60 * 1024, 2)).toHaveLength(2);
     // Five reads of 17 KB, each in a 64 KiB buffer: joined into one.
-    const joined = await stored('trickled', 17 * 1024, 5);
+    const joined = await stored('part-filled', 17 * 1024, 5);
     expect(joined).toHaveLength(1);
     expect(joined[0].buffer.byteLength).toBe(5 * 17 * 1024);
+    // A hundred small reads, each copied out to its size: few bytes held beyond them, but a hundred chunks to hold.
+    const trickled = await stored('trickled', 1000, 100);
+    expect(trickled).toHaveLength(1);
+    expect(trickled[0].byteLength).toBe(100 * 1000);
   });
 });
