@@ -25,6 +25,10 @@
  *   - wide saturation rounds (latencies off, concurrency 32) for the
  *     pass-through Worker, the static floor and everything cached: requests
  *     per second and p99;
+ *   - miss pairs (latencies off, concurrency 16): the page cache's miss path
+ *     and the same page uncached, in alternating batches of 150, for the miss
+ *     goal (a ratio near 1, which the rounds above, with every other row
+ *     between two samples, resolve only to about ±0.05);
  *   - coalescing (latencies on): 200 concurrent cold views of one page key,
  *     and the origin requests they made for it.
  *
@@ -47,6 +51,13 @@ const CONCURRENCY = 16;
 const WIDE_CONCURRENCY = 32;
 const WIDE_REQUESTS = FULL ? 3000 : 1000;
 const COLD_VIEWS = 200;
+/**
+ * The miss goal compares two rows a few percent apart, finer than the
+ * saturation rounds resolve on this shared machine (where every other row
+ * runs between two samples of one): it gets alternating batches of its own.
+ */
+const MISS_PAIRS = FULL ? 80 : 40;
+const MISS_BATCH = 150;
 const ORIGIN_MS = 50;
 /** Ten fragments of 20–120 ms, placed in the page in this (fixed, shuffled) document order. */
 const FRAGMENT_MS = [64, 20, 120, 42, 98, 31, 109, 53, 87, 76];
@@ -188,6 +199,7 @@ async function saturate(
   return { seconds: (performance.now() - started) / 1000, cpu: system.cpuMs() - cpu, p99: percentile(latencies, 0.99) };
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * p) - 1];
 const missingFragments = (body: string) => FRAGMENT_MS.map((_, i) => i).filter((i) => !body.includes(`<span>fragment ${i}</span>`));
@@ -266,6 +278,14 @@ try {
     return { rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)) };
   };
   const pageRequestsMeasured = origin.pageRequests(everythingPath) - pageRequestsWarm;
+
+  // The miss path against the same page uncached: alternating batches, nothing else running between them.
+  const uncachedForMiss = systemNamed('Tessera, data-slot only');
+  const missPairs: Array<{ miss: number; uncached: number }> = [];
+  for (let pair = 0; pair < MISS_PAIRS; pair++) {
+    const uncached = (await saturate(uncachedForMiss, CONCURRENCY, MISS_BATCH)).cpu;
+    missPairs.push({ uncached, miss: (await saturate(misses, CONCURRENCY, MISS_BATCH)).cpu });
+  }
 
   const rows = systems.map((system) => {
     const runs = samples.get(system) ?? [];
@@ -369,8 +389,17 @@ try {
   }
   const hitTtfb = everythingRow.ttfb - staticRow.ttfb;
   console.log(`  TTFB page hit − static floor (origin ${ORIGIN_MS} ms): ${hitTtfb.toFixed(2)} ms (goal ≤ 1 ms) ${verdict(hitTtfb <= 1)}`);
-  const missRatio = missRow.saturatedCpu / uncachedSlot.saturatedCpu;
-  console.log(`  CPU/page page miss ÷ uncached data-slot only: ${missRatio.toFixed(2)} (goal ≤ 1.10) ${verdict(missRatio <= 1.1)}`);
+  // The median pair: one batch that a stall on this shared machine lands in does not decide it.
+  const pairRatios = missPairs.map((p) => p.miss / p.uncached).sort((a, b) => a - b);
+  const missRatio = median(pairRatios);
+  const perPage = (cpu: number[]) => (median(cpu) / MISS_BATCH).toFixed(2);
+  console.log(
+    `  CPU/page page miss ÷ uncached data-slot only: ${missRatio.toFixed(2)} (goal ≤ 1.10) ${verdict(missRatio <= 1.1)}; ` +
+      `median of ${MISS_PAIRS} alternating pairs of batches of ${MISS_BATCH} at concurrency ${CONCURRENCY} ` +
+      `(quartiles ${percentile(pairRatios, 0.25).toFixed(2)}–${percentile(pairRatios, 0.75).toFixed(2)}, all pairs pooled ${(sum(missPairs.map((p) => p.miss)) / sum(missPairs.map((p) => p.uncached))).toFixed(2)}; ` +
+      `${perPage(missPairs.map((p) => p.miss))} ms against ${perPage(missPairs.map((p) => p.uncached))} ms; ` +
+      `the table's rounds: ${(missRow.saturatedCpu / uncachedSlot.saturatedCpu).toFixed(2)})`,
+  );
   console.log(
     `  ${COLD_VIEWS} concurrent cold views of one page: ${coldOriginRequests} origin request(s) (goal 1) ${verdict(coldOriginRequests === 1 && coldFailed === 0)}` +
       (coldFailed ? `; ${coldFailed} view(s) failed or lacked fragments` : ''),
