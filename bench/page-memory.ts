@@ -10,8 +10,10 @@
  * assembled output too: both are in L1). The isolate's memory is read through the V8 inspector
  * after a heap snapshot, which V8 takes after a full garbage collection
  * (workerd does not answer HeapProfiler.collectGarbage): the JS heap in use
- * plus the ArrayBuffer backing stores, where a page's bytes live. Measured after a warm-up, after FILL more pages, and after
- * FLOOD pages in all, far more than the default 16 MiB bound holds.
+ * plus the ArrayBuffer backing stores, where a page's bytes live. Measured after a warm-up, after FILL more pages, after
+ * PENDING more pages viewed once (a miss keeps its bytes as read, joined and
+ * compiled at the next view), and after FLOOD pages in all, far more than the
+ * default 16 MiB bound holds.
  * Bounded in count; 127.0.0.1 only.
  */
 import { Agent, request } from 'node:http';
@@ -21,6 +23,7 @@ import { serveWorker } from './workerd-serve';
 
 const WARM = 5;
 const FILL = Number(process.env.FILL ?? 50);
+const PENDING = Number(process.env.PENDING ?? 20);
 const FLOOD = Number(process.env.FLOOD ?? 400);
 const FRAGMENTS = 10;
 const INSPECTOR_PORT = Number(process.env.INSPECTOR_PORT ?? 9303);
@@ -67,10 +70,10 @@ function view(path: string): Promise<{ state: string; complete: boolean }> {
  * page, and the second a hit.
  */
 let keys = 0;
-async function fillTo(total: number): Promise<void> {
+async function fillTo(total: number, views: readonly string[] = ['miss', 'hit']): Promise<void> {
   while (keys < total) {
     const path = `${ROUTE}?key=${++keys}`;
-    for (const expected of ['miss', 'hit']) {
+    for (const expected of views) {
       const { state, complete } = await view(path);
       if (!complete) throw new Error(`${path} left out a fragment`);
       if (state !== expected) throw new Error(`${path}: Server-Timing says ${state}, expected ${expected}`);
@@ -99,12 +102,15 @@ try {
   const warm = await isolateBytes();
   await fillTo(WARM + FILL);
   const filled = await isolateBytes();
+  await fillTo(WARM + FILL + PENDING, ['miss']);
+  const pendingFilled = await isolateBytes();
   await fillTo(FLOOD);
   const flooded = await isolateBytes();
   const firstAgain = await view(`${ROUTE}?key=1`);
 
   const pageBytes = Buffer.byteLength(origin.page);
   const perPage = (filled - warm) / FILL;
+  const perPending = (pendingFilled - filled) / PENDING;
   // What the pages take at the end: the isolate less what it holds with no page at all (each key's own bookkeeping, such as its memoised digest, included).
   const held = flooded - (warm - WARM * perPage);
   // L1's own accounting (cached-page.ts) of this page: its bytes, its headers as the origin sends them, its markers.
@@ -116,6 +122,14 @@ try {
     headers: [...response.headers],
     markup: { kind: 'compiled', bytes: new Uint8Array(pageBytes), cut: { kind: 'markers', markers: Array(FRAGMENTS).fill({}) } },
   });
+  // A page viewed once, as two 64 KiB reads kept (the usual split of this page; a third small read, when there is one, adds its size).
+  const firstRead = new Uint8Array(new ArrayBuffer(64 * 1024));
+  const pending = sizeInMemory({
+    status: 200,
+    statusText: 'OK',
+    headers: [...response.headers],
+    markup: { kind: 'pending', chunks: [firstRead, new Uint8Array(new ArrayBuffer(64 * 1024), 0, pageBytes - firstRead.byteLength)] },
+  });
   // Its assembled copy: the page's bytes with the fragments in them (about as long), and about as many headers.
   const assembled = assembledSize({ body: new Uint8Array(pageBytes), headers: [...response.headers] });
   const accounted = compiled + assembled;
@@ -126,10 +140,15 @@ try {
   console.log('isolate memory after a forced GC (heap snapshot): JS heap in use + ArrayBuffer backing stores\n');
   console.log(`  after ${WARM} pages (warm-up)          ${mib(warm).padStart(9)}`);
   console.log(`  after ${FILL} more distinct pages      ${mib(filled).padStart(9)}`);
+  console.log(`  ${`after ${PENDING} more viewed once`.padEnd(34)}${mib(pendingFilled).padStart(9)}`);
   console.log(`  after ${FLOOD} distinct pages in all   ${mib(flooded).padStart(9)}`);
   console.log(
     `\none compiled ${kb(pageBytes)} page and its assembled copy: ${kb(perPage)} measured (${(perPage / pageBytes).toFixed(2)}× its bytes); ` +
       `L1 accounts them as ${kb(accounted)} (the compiled page ${kb(compiled)}, the assembled copy ${kb(assembled)})`,
+  );
+  console.log(
+    `one ${kb(pageBytes)} page viewed once (kept as read, not yet compiled): ${kb(perPending)} measured; L1 accounts it as ${kb(pending)} (two 64 KiB reads) ` +
+      `(accounting ÷ measured ${(pending / perPending).toFixed(3)})`,
   );
   console.log(
     `L1 bound: ${mib(DEFAULT_MEMORY_BYTES)} by default, shared by fragments and compiled pages (LRU by bytes): about ${Math.floor(DEFAULT_MEMORY_BYTES / accounted)} such pages; ` +
