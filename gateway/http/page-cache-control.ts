@@ -43,7 +43,7 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   } else {
     for (const name of ['max-age', 's-maxage']) {
       const value = directives.get(name);
-      if (value !== undefined) directives.set(name, String(Math.min(Number(value) || 0, fragmentSeconds)));
+      if (value !== undefined) directives.set(name, String(Math.min(Number(value.replace(/^"|"$/g, '')) || 0, fragmentSeconds)));
     }
     directives.delete('immutable');
   }
@@ -73,11 +73,17 @@ function serialise(directives: Map<string, string | undefined>): string {
   return [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ');
 }
 
+/**
+ * Directive name (lower case) → its value as written (quotes kept, so that a
+ * field list such as `no-cache="Set-Cookie, X-Id"` goes out as it came).
+ * Commas inside a quoted value do not split it.
+ */
 function parse(header: string | null): Map<string, string | undefined> {
   const directives = new Map<string, string | undefined>();
-  for (const part of (header ?? '').split(',')) {
-    const [name, value] = part.split('=').map((s) => s.trim());
-    if (name) directives.set(name.toLowerCase(), value?.replace(/^"|"$/g, ''));
+  for (const part of (header ?? '').match(/(?:[^,"]|"(?:[^"\\]|\\.)*"?)+/g) ?? []) {
+    const equals = part.indexOf('=');
+    const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
+    if (name) directives.set(name, equals === -1 ? undefined : part.slice(equals + 1).trim());
   }
   return directives;
 }

@@ -36,6 +36,13 @@ describe('Cache-Control of an assembled page', () => {
     expect(pageCacheControl('max-age=600', route({ defaults: { ttl: '2m' }, esiVariables: URL_ONLY }), true)).toBe('max-age=120');
   });
 
+  it('keeps a quoted field list whole: a comma inside quotes is not a new directive', () => {
+    expect(pageCacheControl('public, no-cache="Set-Cookie, X-Id", max-age=600', route({ fragments: shared }), false)).toBe(
+      'public, no-cache="Set-Cookie, X-Id", max-age=60',
+    );
+    expect(pageCacheControl('max-age="600"', route({ fragments: shared }), false)).toBe('max-age=60');
+  });
+
   it('never loosens the origin: no-store stays, and no freshness is invented', () => {
     expect(pageCacheControl('no-store', route({ fragments: shared }), false)).toBe('no-store');
     expect(pageCacheControl(null, route({ fragments: shared }), false)).toBeNull();
