@@ -12,6 +12,23 @@ function latch() {
   return { opened, open };
 }
 
+/** A view's request for the page `id`, whose origin answers with `send`; work kept alive goes to `kept`. */
+function pageRequest(id: string, send: PageRequest['send'], kept: Promise<unknown>[]): PageRequest {
+  return {
+    spec: { ttl: { kind: 'fixed', ms: 60_000 }, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, vary: [], lastGood: false, tags: [], coalesce: 'isolate' },
+    key: { id, url: `https://cache.test/${id}` },
+    url: new URL(`https://origin.test/${id}`),
+    headers: () => new Headers(),
+    send,
+    esi: () => false,
+    outOfOrder: false,
+    originTimeoutMs: 5_000,
+    bodyTimeoutMs: 5_000,
+    lastGood: undefined,
+    keepAlive: (work) => kept.push(work),
+  };
+}
+
 describe('page cache lookups', () => {
   it('makes one origin request when a view finds L2 empty only after another view stored the page', async () => {
     // L2 is a subrequest: each lookup answers "nothing" when the test opens its latch.
@@ -30,22 +47,14 @@ describe('page cache lookups', () => {
     const cache = new PageCache({ memory: memory.space('page', sizeInMemory), assembled: memory.space('assembled', assembledSize), shared: slowL2 });
     let originRequests = 0;
     const kept: Promise<unknown>[] = [];
-    const request: PageRequest = {
-      spec: { ttl: { kind: 'fixed', ms: 60_000 }, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, vary: [], lastGood: false, tags: [], coalesce: 'isolate' },
-      key: { id: 'page-key', url: 'https://cache.test/page-key' },
-      url: new URL('https://origin.test/p'),
-      headers: () => new Headers(),
-      send: async () => {
+    const request = pageRequest(
+      'page-key',
+      async () => {
         originRequests++;
         return new Response('<main>the page</main>', { headers: { 'content-type': 'text/html' } });
       },
-      esi: () => false,
-      outOfOrder: false,
-      originTimeoutMs: 5_000,
-      bodyTimeoutMs: 5_000,
-      lastGood: undefined,
-      keepAlive: (work) => kept.push(work),
-    };
+      kept,
+    );
     // Two views miss L1 at once; both ask L2.
     const first = cache.answer(request);
     const second = cache.answer(request);
@@ -70,19 +79,7 @@ describe('page cache lookups', () => {
     /** A page sent in `parts` writes of `size` bytes, each read on its own: a read of 16 KiB or more is a view of a 64 KiB buffer. */
     const stored = async (id: string, size: number, parts: number) => {
       const { readable, writable } = new IdentityTransformStream();
-      const request: PageRequest = {
-        spec: { ttl: { kind: 'fixed', ms: 60_000 }, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, vary: [], lastGood: false, tags: [], coalesce: 'isolate' },
-        key: { id, url: `https://cache.test/${id}` },
-        url: new URL(`https://origin.test/${id}`),
-        headers: () => new Headers(),
-        send: async () => new Response(readable, { headers: { 'content-type': 'text/html' } }),
-        esi: () => false,
-        outOfOrder: false,
-        originTimeoutMs: 5_000,
-        bodyTimeoutMs: 5_000,
-        lastGood: undefined,
-        keepAlive: (work) => kept.push(work),
-      };
+      const request = pageRequest(id, async () => new Response(readable, { headers: { 'content-type': 'text/html' } }), kept);
       const answered = await cache.answer(request);
       const writer = writable.getWriter();
       const streamed = answered.from === 'origin' && answered.body ? answered.body : undefined;
