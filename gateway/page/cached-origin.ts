@@ -1,5 +1,5 @@
 import type { CompiledRoute, FragmentResult, PageCacheSpec, TemplateVariable } from '../contract/types';
-import { type CacheKey, cacheKey } from '../fragments/cache/cache-key';
+import { type CacheKey, CacheKeys } from '../fragments/cache/cache-key';
 import { fetchPageThroughCoalescer } from '../fragments/cache/global-coalescer';
 import type { KeepAlive } from '../fragments/cache/shared-flights';
 import { FIXED_VERSIONS } from '../fragments/cache/versions';
@@ -39,6 +39,9 @@ export function pageCacheFor(visitor: VisitorRequest, route: CompiledRoute, serv
   return { spec: route.page, cache: pages };
 }
 
+/** Page keys computed in this isolate (a memo apart from the fragments'). */
+const pageKeys = new CacheKeys();
+
 /** Each view's page key, computed once (the assembled copy is looked up, and kept, by it too). */
 const viewKeys = new WeakMap<VisitorRequest, Promise<CacheKey>>();
 
@@ -64,7 +67,7 @@ function pageKey(
     // A cookie as the origin receives it (raw): a decoded value would let `%45UR` fill the entry `EUR` reads.
     const cookies = new Map(keyedCookies(visitor.request.headers.get('cookie'), spec));
     const value = (v: TemplateVariable) => (v.source === 'cookie' ? cookies.get(v.name) : vars?.get(v));
-    return cacheKey(pageKeyParts(route.name, pageUrl, spec.vary, value, version), 'tessera.page');
+    return pageKeys.key(pageKeyParts(route.name, pageUrl, spec.vary, value, version), 'tessera.page');
   }
 }
 

@@ -22,22 +22,34 @@ export interface CacheKey {
 }
 
 /**
- * Keys already computed in this isolate. The same few fragments are looked up
- * on every page, and a digest costs more CPU than the memory hit it leads to.
+ * Keys already computed in this isolate, up to `max` (then forgotten all at
+ * once). The same few fragments are looked up on every page, and a digest
+ * costs more CPU than the memory hit it leads to. Pages keep a memo of their
+ * own: a stream of distinct page URLs must not keep clearing the fragments'.
  */
-const computed = new Map<string, Promise<CacheKey>>();
-const MAX_COMPUTED = 4096;
+export class CacheKeys {
+  private readonly computed = new Map<string, Promise<CacheKey>>();
 
-export function cacheKey(parts: CacheKeyParts, host: string): Promise<CacheKey> {
-  const text = [parts.url, ...parts.varies, `version=${parts.version}`].join('\n');
-  const memo = `${host}\n${text}`;
-  let key = computed.get(memo);
-  if (!key) {
-    if (computed.size >= MAX_COMPUTED) computed.clear();
-    key = digestKey(text, host);
-    computed.set(memo, key);
+  constructor(private readonly max = 4096) {}
+
+  key(parts: CacheKeyParts, host: string): Promise<CacheKey> {
+    const text = [parts.url, ...parts.varies, `version=${parts.version}`].join('\n');
+    const memo = `${host}\n${text}`;
+    let key = this.computed.get(memo);
+    if (!key) {
+      if (this.computed.size >= this.max) this.computed.clear();
+      key = digestKey(text, host);
+      this.computed.set(memo, key);
+    }
+    return key;
   }
-  return key;
+}
+
+const fragmentKeys = new CacheKeys();
+
+/** A fragment's key (through the isolate's memo of fragment keys). */
+export function cacheKey(parts: CacheKeyParts, host: string): Promise<CacheKey> {
+  return fragmentKeys.key(parts, host);
 }
 
 async function digestKey(text: string, host: string): Promise<CacheKey> {
