@@ -160,7 +160,7 @@ try {
   );
   console.log(
     `held for pages after ${FLOOD} (isolate less its size with none): ${mib(held)}, ${(held / DEFAULT_MEMORY_BYTES).toFixed(2)}× the L1 bound, ` +
-      `with what is kept per key outside L1 (the cache-key digest memo, at most 4096 keys); the first page, viewed again: ${firstAgain.state}${firstAgain.state === 'miss' ? ' (evicted)' : ''}`,
+      `with what is kept per key outside L1 (the page-key digest memo, at most 4096 page keys); the first page, viewed again: ${firstAgain.state}${firstAgain.state === 'miss' ? ' (evicted)' : ''}`,
   );
 } finally {
   agent.destroy();
