@@ -76,11 +76,13 @@ function serialise(directives: Map<string, string | undefined>): string {
 /**
  * Directive name (lower case) → its value as written (quotes kept, so that a
  * field list such as `no-cache="Set-Cookie, X-Id"` goes out as it came).
- * Commas inside a quoted value do not split it.
+ * Commas inside a quoted value do not split it; a quote left open does not
+ * hide what follows it (`no-cache="a, max-age=600` still has its max-age
+ * capped, as a cache that splits at every comma would read it).
  */
 function parse(header: string | null): Map<string, string | undefined> {
   const directives = new Map<string, string | undefined>();
-  for (const part of (header ?? '').match(/(?:[^,"]|"(?:[^"\\]|\\.)*"?)+/g) ?? []) {
+  for (const part of (header ?? '').match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
     const equals = part.indexOf('=');
     const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
     if (name) directives.set(name, equals === -1 ? undefined : part.slice(equals + 1).trim());

@@ -41,6 +41,8 @@ describe('Cache-Control of an assembled page', () => {
       'public, no-cache="Set-Cookie, X-Id", max-age=60',
     );
     expect(pageCacheControl('max-age="600"', route({ fragments: shared }), false)).toBe('max-age=60');
+    // A quote left open hides nothing: the max-age after it is still capped.
+    expect(pageCacheControl('no-cache="a, max-age=600', route({ fragments: shared }), false)).toBe('no-cache=, a, max-age=60');
   });
 
   it('never loosens the origin: no-store stays, and no freshness is invented', () => {
