@@ -1,5 +1,6 @@
 import type { CompiledRoute } from '../contract/types';
 import { routeVisitorInputs } from '../request/visitor-inputs';
+import { type Directives, parseDirectives, serialiseDirectives } from './cache-control-directives';
 
 /**
  * Cache headers for an assembled page: it is as cacheable as its least
@@ -25,9 +26,10 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   if (fragments.length === 0 && !esiActive && !route.page?.vary.length) return { cacheControl, vary: originVary };
 
   const inputs = routeVisitorInputs(route, esiActive);
-  const directives = parse(cacheControl);
+  const directives = parseDirectives(cacheControl);
   const vary = mergeVary(originVary, inputs.vary);
-  if (directives.has('no-store')) return { cacheControl, vary };
+  // Written back as read (cache-control-directives.ts), so that nothing another cache would read in the origin's header is lost.
+  if (directives.has('no-store')) return { cacheControl: serialiseDirectives(directives), vary };
 
   const ttls = fragments.flatMap((f) => [f.ttlMs, ...(f.experiment?.variants.map((v) => v.fields.ttlMs) ?? [])]); // every arm's
   if (esiActive) ttls.push(route.defaults.ttlMs); // undeclared includes get the defaults
@@ -43,11 +45,14 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   } else {
     for (const name of ['max-age', 's-maxage']) {
       const value = directives.get(name);
-      if (value !== undefined) directives.set(name, String(Math.min(Number(value.replace(/^"|"$/g, '')) || 0, fragmentSeconds)));
+      if (value !== undefined) directives.set(name, String(Math.min(Number(value), fragmentSeconds)));
     }
+    // An Expires with no max-age would still grant its own freshness: a max-age, which caches read before it, caps it.
+    const expires = origin.get('expires');
+    if (expires !== null && !directives.has('max-age')) directives.set('max-age', String(Math.min(secondsUntil(expires), fragmentSeconds)));
     directives.delete('immutable');
   }
-  return { cacheControl: directives.size ? serialise(directives) : null, vary };
+  return { cacheControl: directives.size ? serialiseDirectives(directives) : null, vary };
 }
 
 /**
@@ -57,37 +62,22 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
  * every part was read, can still get it.
  */
 export function madePrivate(cacheControl: string | null): string {
-  const directives = parse(cacheControl);
+  const directives = parseDirectives(cacheControl);
   makePrivate(directives);
-  return serialise(directives);
+  return serialiseDirectives(directives);
 }
 
 /** `private`, with nothing a shared cache would act on. */
-function makePrivate(directives: Map<string, string | undefined>): void {
+function makePrivate(directives: Directives): void {
   directives.delete('public');
   directives.delete('s-maxage');
   directives.set('private', undefined);
 }
 
-function serialise(directives: Map<string, string | undefined>): string {
-  return [...directives].map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(', ');
-}
-
-/**
- * Directive name (lower case) → its value as written (quotes kept, so that a
- * field list such as `no-cache="Set-Cookie, X-Id"` goes out as it came).
- * Commas inside a quoted value do not split it; a quote left open does not
- * hide what follows it (`no-cache="a, max-age=600` still has its max-age
- * capped, as a cache that splits at every comma would read it).
- */
-function parse(header: string | null): Map<string, string | undefined> {
-  const directives = new Map<string, string | undefined>();
-  for (const part of (header ?? '').match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
-    const equals = part.indexOf('=');
-    const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
-    if (name) directives.set(name, equals === -1 ? undefined : part.slice(equals + 1).trim());
-  }
-  return directives;
+/** Seconds until an Expires date; 0 for one past or not a date (RFC 9111 §5.3: already expired). */
+function secondsUntil(expires: string): number {
+  const at = Date.parse(expires);
+  return Number.isNaN(at) ? 0 : Math.max(0, Math.floor((at - Date.now()) / 1000));
 }
 
 /** The origin's Vary plus `inputs` (lower-case header names), each header once; `*` already covers everything. */

@@ -41,8 +41,14 @@ describe('Cache-Control of an assembled page', () => {
       'public, no-cache="Set-Cookie, X-Id", max-age=60',
     );
     expect(pageCacheControl('max-age="600"', route({ fragments: shared }), false)).toBe('max-age=60');
-    // A quote left open hides nothing: the max-age after it is still capped.
-    expect(pageCacheControl('no-cache="a, max-age=600', route({ fragments: shared }), false)).toBe('no-cache=, a, max-age=60');
+    // A header with a quote left open is read by caches in different ways: it goes out as no-store.
+    expect(pageCacheControl('public, max-age=86400, x="no-store', route({ fragments: shared }), false)).toBe('no-store');
+  });
+
+  it('caps the freshness an Expires grants with no max-age', () => {
+    const expires = (ms: number) => new Headers({ 'cache-control': 'public', expires: new Date(Date.now() + ms).toUTCString() });
+    expect(pageCacheHeaders(expires(86_400_000), route({ fragments: shared }), false).cacheControl).toBe('public, max-age=60');
+    expect(pageCacheHeaders(expires(-60_000), route({ fragments: shared }), false).cacheControl).toBe('public, max-age=0');
   });
 
   it('never loosens the origin: no-store stays, and no freshness is invented', () => {
