@@ -1,68 +1,64 @@
 /**
- * Cache-Control directives as the page's headers rewrite them: read so that
- * whatever goes out is never looser than how any downstream cache would have
+ * The origin's Cache-Control as the page's headers start from it, read so
+ * that what goes out is never looser than any downstream cache could have
  * read the origin's header. Caches disagree on odd input: some split at every
- * comma (http-cache-semantics), some honour quotes (RFC 9111, browsers), some
- * take the last of two values and some the first. So:
+ * comma and match names case-sensitively (http-cache-semantics), some honour
+ * quotes and escapes (RFC 9111, browsers), some take the first of two values
+ * and some the last. So only a header they all read alike is taken as it is:
  *
- * - a header that is not well formed (a quote left open, a directive name or
- *   value that is not a token or a quoted string) reads as `no-store`;
- * - of two `max-age` or `s-maxage`, the smaller counts; a bare `no-cache` or
- *   `private` wins over a field-list one; of other repeats, the first;
- * - a field list (`no-cache="Set-Cookie, X-Id"`) is kept only when every item
- *   is a plain header name and none is a directive a cache would act on;
- *   otherwise the directive goes bare, which is stricter;
- * - any other quoted value holding a comma, `=` or a quote (a directive
- *   tucked inside, for a cache that splits at commas) drops its directive.
+ * - lower-case directive names, each once;
+ * - values that are plain tokens (ages in digits), except a field list of
+ *   plain header names in `no-cache="…"` or `private="…"`, which every reader
+ *   takes as at least that directive;
  *
- * A value is kept as it is to be written back (a field list quoted); `undefined`
- * is a bare directive.
+ * and any other header (uppercase, repeated, quoted or escaped values, a
+ * quote left open, stray characters) reads as `private, no-cache`, plus
+ * `no-store` when those letters appear anywhere in it: stricter than any
+ * reading of it. `must-understand` is dropped, since a cache that knows it may
+ * then ignore `no-store`. Without Cache-Control, `Pragma: no-cache` counts as
+ * `no-cache`, as caches read it.
+ *
+ * A value is kept as it is to be written back (a field list quoted);
+ * `undefined` is a bare directive.
  */
 export type Directives = Map<string, string | undefined>;
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
-const QUOTED = /^"((?:[^"\\]|\\.)*)"$/;
-/** Directives a cache acts on: never accepted as a field name inside a list. */
-const ACTED_ON = new Set([
-  'max-age',
-  's-maxage',
-  'no-cache',
-  'no-store',
-  'private',
-  'public',
-  'must-revalidate',
-  'proxy-revalidate',
-  'no-transform',
-  'immutable',
-  'stale-while-revalidate',
-  'stale-if-error',
-  'must-understand',
-]);
+const NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const FIELD_LIST = /^"([^"\\]*)"$/;
+const AGES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error']);
+/** Directives that take no value: one written with a value is read differently by different caches. */
+const BARE = new Set(['public', 'no-store', 'must-revalidate', 'proxy-revalidate', 'no-transform', 'immutable', 'must-understand']);
 
-export function parseDirectives(header: string | null): Directives {
+export function originDirectives(origin: Headers): Directives {
+  const header = origin.get('cache-control');
+  if (header === null) return /no-cache/i.test(origin.get('pragma') ?? '') ? new Map([['no-cache', undefined]]) : new Map();
+  return parseDirectives(header);
+}
+
+export function parseDirectives(header: string): Directives {
+  const items = splitItems(header);
+  if (!items) return strictest(header);
   const directives: Directives = new Map();
-  if (!header) return directives;
-  const parts = splitOutsideQuotes(header);
-  if (!parts) return malformed();
-  for (const part of parts) {
-    const item = trimWhitespace(part);
-    if (!item) continue;
+  for (const item of items) {
     const equals = item.indexOf('=');
-    const name = (equals === -1 ? item : trimWhitespace(item.slice(0, equals))).toLowerCase();
-    if (!TOKEN.test(name)) return malformed();
-    if (equals === -1) {
-      add(directives, name, undefined);
-      continue;
-    }
-    const raw = trimWhitespace(item.slice(equals + 1));
-    const quoted = QUOTED.exec(raw);
-    if (!quoted && !TOKEN.test(raw)) return malformed();
-    const value = quoted ? quoted[1].replace(/\\(.)/g, '$1') : raw;
-    if (name === 'max-age' || name === 's-maxage') add(directives, name, /^\d+$/.test(value) ? String(Number(value)) : '0');
-    else if (name === 'no-cache' || name === 'private') add(directives, name, fieldList(value));
-    else if (!quoted) add(directives, name, raw);
-    else if (!/[,="]/.test(value)) add(directives, name, `"${value}"`);
+    const name = equals === -1 ? item : item.slice(0, equals);
+    const value = equals === -1 ? undefined : item.slice(equals + 1);
+    if (!NAME.test(name) || directives.has(name)) return strictest(header);
+    if (value === undefined) {
+      if (!AGES.has(name)) directives.set(name, undefined);
+      else return strictest(header);
+    } else if (AGES.has(name)) {
+      if (!/^\d+$/.test(value)) return strictest(header);
+      directives.set(name, String(Number(value)));
+    } else if (name === 'no-cache' || name === 'private') {
+      const list = fieldList(value);
+      if (list === undefined) return strictest(header);
+      directives.set(name, list);
+    } else if (BARE.has(name) || !TOKEN.test(value)) return strictest(header);
+    else directives.set(name, value);
   }
+  directives.delete('must-understand');
   return directives;
 }
 
@@ -70,49 +66,56 @@ export function serialiseDirectives(directives: Directives): string {
   return [...directives].map(([name, value]) => (value === undefined ? name : `${name}=${value}`)).join(', ');
 }
 
-/** The header's comma-separated items, commas inside a quoted string left alone; `undefined` when a quote is left open. */
-function splitOutsideQuotes(header: string): string[] | undefined {
-  const parts: string[] = [];
+/**
+ * The header's items, trimmed of spaces and tabs, empty ones left out; a
+ * comma splits only outside a double-quoted string. `undefined` when a quote
+ * is left open. One pass over the header.
+ */
+function splitItems(header: string): string[] | undefined {
+  const items: string[] = [];
   let start = 0;
   let quoted = false;
-  for (let at = 0; at < header.length; at++) {
+  for (let at = 0; at <= header.length; at++) {
     const char = header[at];
     if (quoted) {
-      if (char === '\\') at++;
-      else if (char === '"') quoted = false;
+      if (char === '"') quoted = false;
+      else if (char === undefined) return undefined;
     } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      parts.push(header.slice(start, at));
+    else if (char === ',' || char === undefined) {
+      const item = trimmed(header, start, at);
+      if (item) items.push(item);
       start = at + 1;
     }
   }
-  if (quoted) return undefined;
-  parts.push(header.slice(start));
-  return parts;
+  return items;
 }
 
-/** HTTP's optional whitespace is spaces and tabs only (String.prototype.trim would also take a no-break space). */
-function trimWhitespace(text: string): string {
-  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+/** `header` from `start` to `end` without the spaces and tabs at either end (HTTP's whitespace; not String.trim's, which takes a no-break space too). */
+function trimmed(header: string, start: number, end: number): string {
+  let from = start;
+  let to = end;
+  while (from < to && (header[from] === ' ' || header[from] === '\t')) from++;
+  while (to > from && (header[to - 1] === ' ' || header[to - 1] === '\t')) to--;
+  return header.slice(from, to);
 }
 
-/** A field list written back quoted, or `undefined` (bare, stricter) when an item is not a plain header name or names a directive. */
+/** `"Set-Cookie, X-Id"` as it is to be written back, or `undefined` unless it is a quoted list of plain header names, none a directive a cache acts on. */
 function fieldList(value: string): string | undefined {
-  const names = value.split(',').map(trimWhitespace);
-  if (names.some((name) => !TOKEN.test(name) || ACTED_ON.has(name.toLowerCase()))) return undefined;
+  const quoted = FIELD_LIST.exec(value);
+  if (!quoted) return undefined;
+  const names = quoted[1].split(',').map((name) => trimmed(name, 0, name.length));
+  if (names.some((name) => !TOKEN.test(name) || AGES.has(name.toLowerCase()) || BARE.has(name.toLowerCase()) || /^(no-cache|private)$/i.test(name))) {
+    return undefined;
+  }
   return `"${names.join(', ')}"`;
 }
 
-function add(directives: Directives, name: string, value: string | undefined): void {
-  if (!directives.has(name)) {
-    directives.set(name, value);
-    return;
-  }
-  const known = directives.get(name);
-  if (name === 'max-age' || name === 's-maxage') directives.set(name, String(Math.min(Number(known), Number(value))));
-  else if (name === 'no-cache' || name === 'private') directives.set(name, known === undefined || value === undefined || known !== value ? undefined : known);
-}
-
-function malformed(): Directives {
-  return new Map([['no-store', undefined]]);
+/** What a header caches do not all read alike reads as: stricter than any of their readings. */
+function strictest(header: string): Directives {
+  const directives: Directives = new Map([
+    ['private', undefined],
+    ['no-cache', undefined],
+  ]);
+  if (/no-store/i.test(header)) directives.set('no-store', undefined);
+  return directives;
 }

@@ -1,6 +1,7 @@
 import type { CompiledRoute } from '../contract/types';
 import { routeVisitorInputs } from '../request/visitor-inputs';
-import { type Directives, parseDirectives, serialiseDirectives } from './cache-control-directives';
+import { type Directives, originDirectives, parseDirectives, serialiseDirectives } from './cache-control-directives';
+import { httpDateMs } from './http-date';
 
 /**
  * Cache headers for an assembled page: it is as cacheable as its least
@@ -26,10 +27,10 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   if (fragments.length === 0 && !esiActive && !route.page?.vary.length) return { cacheControl, vary: originVary };
 
   const inputs = routeVisitorInputs(route, esiActive);
-  const directives = parseDirectives(cacheControl);
+  const directives = originDirectives(origin);
   const vary = mergeVary(originVary, inputs.vary);
-  // Written back as read (cache-control-directives.ts), so that nothing another cache would read in the origin's header is lost.
-  if (directives.has('no-store')) return { cacheControl: serialiseDirectives(directives), vary };
+  // Nothing else matters beside no-store, and a page that read its visitor says private as well.
+  if (directives.has('no-store')) return { cacheControl: inputs.private || directives.has('private') ? 'no-store, private' : 'no-store', vary };
 
   const ttls = fragments.flatMap((f) => [f.ttlMs, ...(f.experiment?.variants.map((v) => v.fields.ttlMs) ?? [])]); // every arm's
   if (esiActive) ttls.push(route.defaults.ttlMs); // undeclared includes get the defaults
@@ -49,7 +50,8 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
     }
     // An Expires with no max-age would still grant its own freshness: a max-age, which caches read before it, caps it.
     const expires = origin.get('expires');
-    if (expires !== null && !directives.has('max-age')) directives.set('max-age', String(Math.min(secondsUntil(expires), fragmentSeconds)));
+    if (expires !== null && !directives.has('max-age'))
+      directives.set('max-age', String(Math.min(expiresInSeconds(expires, origin.get('date')), fragmentSeconds)));
     directives.delete('immutable');
   }
   return { cacheControl: directives.size ? serialiseDirectives(directives) : null, vary };
@@ -62,7 +64,7 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
  * every part was read, can still get it.
  */
 export function madePrivate(cacheControl: string | null): string {
-  const directives = parseDirectives(cacheControl);
+  const directives = cacheControl === null ? new Map<string, string | undefined>() : parseDirectives(cacheControl);
   makePrivate(directives);
   return serialiseDirectives(directives);
 }
@@ -74,10 +76,17 @@ function makePrivate(directives: Directives): void {
   directives.set('private', undefined);
 }
 
-/** Seconds until an Expires date; 0 for one past or not a date (RFC 9111 §5.3: already expired). */
-function secondsUntil(expires: string): number {
-  const at = Date.parse(expires);
-  return Number.isNaN(at) ? 0 : Math.max(0, Math.floor((at - Date.now()) / 1000));
+/**
+ * The freshness an Expires grants, in seconds: from the origin's own Date
+ * when it sent one (RFC 9111 §4.2.1, so that a skewed clock on either side
+ * grants nothing more), else from now. 0 for a date past or not an HTTP-date
+ * (§5.3: already expired).
+ */
+function expiresInSeconds(expires: string, date: string | null): number {
+  const at = httpDateMs(expires);
+  if (at === undefined) return 0;
+  const from = (date === null ? undefined : httpDateMs(date)) ?? Date.now();
+  return Math.max(0, Math.floor((at - from) / 1000));
 }
 
 /** The origin's Vary plus `inputs` (lower-case header names), each header once; `*` already covers everything. */

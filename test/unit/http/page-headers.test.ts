@@ -36,19 +36,35 @@ describe('Cache-Control of an assembled page', () => {
     expect(pageCacheControl('max-age=600', route({ defaults: { ttl: '2m' }, esiVariables: URL_ONLY }), true)).toBe('max-age=120');
   });
 
-  it('keeps a quoted field list whole: a comma inside quotes is not a new directive', () => {
+  it('keeps a field list whole, and reads a header caches would read differently at its strictest', () => {
     expect(pageCacheControl('public, no-cache="Set-Cookie, X-Id", max-age=600', route({ fragments: shared }), false)).toBe(
       'public, no-cache="Set-Cookie, X-Id", max-age=60',
     );
-    expect(pageCacheControl('max-age="600"', route({ fragments: shared }), false)).toBe('max-age=60');
-    // A header with a quote left open is read by caches in different ways: it goes out as no-store.
-    expect(pageCacheControl('public, max-age=86400, x="no-store', route({ fragments: shared }), false)).toBe('no-store');
+    expect(pageCacheControl('max-age="600"', route({ fragments: shared }), false)).toBe('private, no-cache');
+    expect(pageCacheControl('public, max-age=86400, x="no-store', route({ fragments: shared }), false)).toBe('no-store, private');
   });
 
-  it('caps the freshness an Expires grants with no max-age', () => {
+  it('sends no-store alone beside what made it private, whatever else the origin said', () => {
+    const perUser = { ...shared, cart: { src: '/cart', ttl: '1h', forwardHeaders: ['Cookie'], vary: ['cookie.sid'] } };
+    expect(pageCacheControl('public, s-maxage=86400, no-store, must-understand', route({ fragments: perUser }), false)).toBe('no-store, private');
+    expect(pageCacheControl('public, s-maxage=86400, no-store', route({ fragments: shared }), false)).toBe('no-store');
+  });
+
+  it('caps the freshness an Expires grants with no max-age, counted from the origin’s own Date', () => {
     const expires = (ms: number) => new Headers({ 'cache-control': 'public', expires: new Date(Date.now() + ms).toUTCString() });
     expect(pageCacheHeaders(expires(86_400_000), route({ fragments: shared }), false).cacheControl).toBe('public, max-age=60');
     expect(pageCacheHeaders(expires(-60_000), route({ fragments: shared }), false).cacheControl).toBe('public, max-age=0');
+    // The origin's clock runs 5 minutes fast: its Expires is 30 s after its Date, whatever the gateway's clock says.
+    const skewed = new Headers({ 'cache-control': 'public', date: 'Thu, 03 Dec 2026 12:05:00 GMT', expires: 'Thu, 03 Dec 2026 12:05:30 GMT' });
+    expect(pageCacheHeaders(skewed, route({ fragments: { a: { src: '/a', ttl: '5m' } } }), false).cacheControl).toBe('public, max-age=30');
+    // Not an HTTP-date: already expired.
+    const lenient = new Headers({ 'cache-control': 'public', expires: '2099' });
+    expect(pageCacheHeaders(lenient, route({ fragments: shared }), false).cacheControl).toBe('public, max-age=0');
+  });
+
+  it('keeps Pragma: no-cache in force when it adds a Cache-Control of its own', () => {
+    const pragma = new Headers({ pragma: 'no-cache', expires: new Date(Date.now() + 86_400_000).toUTCString() });
+    expect(pageCacheHeaders(pragma, route({ fragments: shared }), false).cacheControl).toBe('no-cache, max-age=60');
   });
 
   it('never loosens the origin: no-store stays, and no freshness is invented', () => {
