@@ -14,9 +14,9 @@
  * and any other header (uppercase, repeated, quoted or escaped values, a
  * quote left open, stray characters) reads as `private, no-cache`, plus
  * `no-store` when those letters appear anywhere in it: stricter than any
- * reading of it. `must-understand` is dropped, since a cache that knows it may
- * then ignore `no-store`. Without Cache-Control, `Pragma: no-cache` counts as
- * `no-cache`, as caches read it.
+ * reading of it. Extension directives are left out (one named like a known
+ * directive, `x-s-maxage`, reads at its strictest). Without Cache-Control,
+ * `Pragma: no-cache` counts as `no-cache`, as caches read it.
  *
  * A value is kept as it is to be written back (a field list quoted);
  * `undefined` is a bare directive.
@@ -29,6 +29,8 @@ const FIELD_LIST = /^"([^"\\]*)"$/;
 const AGES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error']);
 /** Directives that take no value: one written with a value is read differently by different caches. */
 const BARE = new Set(['public', 'no-store', 'must-revalidate', 'proxy-revalidate', 'no-transform', 'immutable', 'must-understand']);
+const KNOWN = new Set([...AGES, ...BARE, 'no-cache', 'private']);
+const LOOKS_KNOWN = /max-?age|stale|store|cache|private|public|immutable|revalidate|understand/;
 
 export function originDirectives(origin: Headers): Directives {
   const header = origin.get('cache-control');
@@ -58,7 +60,12 @@ export function parseDirectives(header: string): Directives {
     } else if (BARE.has(name) || !TOKEN.test(value)) return strictest(header);
     else directives.set(name, value);
   }
-  directives.delete('must-understand');
+  // An extension some cache may mistake for a directive it knows (nginx finds `max-age=` anywhere in the header) reads at its strictest; any other is left out.
+  for (const name of directives.keys()) {
+    if (KNOWN.has(name)) continue;
+    if (LOOKS_KNOWN.test(name)) return strictest(header);
+    directives.delete(name);
+  }
   return directives;
 }
 

@@ -22,9 +22,7 @@ export interface PageCacheHeaders {
 export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActive: boolean): PageCacheHeaders {
   const cacheControl = origin.get('cache-control');
   const originVary = origin.get('vary');
-  const fragments = Object.values(route.fragments);
-  // A page cached per visitor input (`page.vary`) tells downstream caches so even with no fragments.
-  if (fragments.length === 0 && !esiActive && !route.page?.vary.length) return { cacheControl, vary: originVary };
+  if (!rewritesCacheHeaders(route, esiActive)) return { cacheControl, vary: originVary };
 
   const inputs = routeVisitorInputs(route, esiActive);
   const directives = originDirectives(origin);
@@ -32,9 +30,7 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
   // Nothing else matters beside no-store, and a page that read its visitor says private as well.
   if (directives.has('no-store')) return { cacheControl: inputs.private || directives.has('private') ? 'no-store, private' : 'no-store', vary };
 
-  const ttls = fragments.flatMap((f) => [f.ttlMs, ...(f.experiment?.variants.map((v) => v.fields.ttlMs) ?? [])]); // every arm's
-  if (esiActive) ttls.push(route.defaults.ttlMs); // undeclared includes get the defaults
-  const fragmentSeconds = Math.floor(Math.min(...ttls) / 1000);
+  const fragmentSeconds = fragmentWindowSeconds(route, esiActive, 'ttlMs');
 
   if (inputs.private || directives.has('private')) makePrivate(directives);
   if (fragmentSeconds === 0) {
@@ -42,6 +38,8 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
     directives.delete('s-maxage');
     directives.delete('public');
     directives.delete('immutable');
+    directives.delete('stale-while-revalidate');
+    directives.delete('stale-if-error');
     directives.set('no-cache', undefined);
   } else {
     for (const name of ['max-age', 's-maxage']) {
@@ -53,8 +51,60 @@ export function pageCacheHeaders(origin: Headers, route: CompiledRoute, esiActiv
     if (expires !== null && !directives.has('max-age'))
       directives.set('max-age', String(Math.min(expiresInSeconds(expires, origin.get('date')), fragmentSeconds)));
     directives.delete('immutable');
+    // Served stale downstream no longer than a fragment may be served stale here.
+    for (const [name, field] of STALE_WINDOWS) {
+      const value = directives.get(name);
+      if (value === undefined) continue;
+      const capped = Math.min(Number(value), fragmentWindowSeconds(route, esiActive, field));
+      if (capped > 0) directives.set(name, String(capped));
+      else directives.delete(name);
+    }
   }
   return { cacheControl: directives.size ? serialiseDirectives(directives) : null, vary };
+}
+
+/**
+ * Cache headers addressed to one kind of cache, which such a cache reads
+ * instead of Cache-Control: CDN-Cache-Control (RFC 9213) and Cloudflare's own
+ * get the treatment Cache-Control gets; Surrogate-Control (when it was not
+ * addressed to Tessera's ESI) and nginx's X-Accel-Expires go, leaving
+ * Cache-Control to decide, unless they say not to store (then they say only
+ * that). `null`: the header goes.
+ */
+export function targetedCacheHeaders(origin: Headers, route: CompiledRoute, esiActive: boolean): Array<[string, string | null]> {
+  if (!rewritesCacheHeaders(route, esiActive)) return [];
+  const rewritten: Array<[string, string | null]> = [];
+  for (const name of ['cdn-cache-control', 'cloudflare-cdn-cache-control']) {
+    const value = origin.get(name);
+    if (value !== null) rewritten.push([name, pageCacheHeaders(new Headers({ 'cache-control': value }), route, esiActive).cacheControl]);
+  }
+  const surrogate = origin.get('surrogate-control');
+  if (surrogate !== null && !esiActive) rewritten.push(['surrogate-control', /no-store/i.test(surrogate) ? 'no-store' : null]);
+  const accel = origin.get('x-accel-expires');
+  if (accel !== null) rewritten.push(['x-accel-expires', accel.trim() === '0' ? '0' : null]);
+  return rewritten;
+}
+
+/** Whether the page's cache headers are Tessera's to write: a page with no fragment, no ESI and no `page.vary` is the origin's as it sent it. */
+function rewritesCacheHeaders(route: CompiledRoute, esiActive: boolean): boolean {
+  // A page cached per visitor input (`page.vary`) tells downstream caches so even with no fragments.
+  return Object.keys(route.fragments).length > 0 || esiActive || (route.page?.vary.length ?? 0) > 0;
+}
+
+const STALE_WINDOWS = [
+  ['stale-while-revalidate', 'staleWhileRevalidateMs'],
+  ['stale-if-error', 'staleIfErrorMs'],
+] as const;
+
+/**
+ * The shortest of a window over every fragment and every arm of it; with ESI
+ * on, undeclared includes count with the route's defaults (their ttl; they
+ * are never served stale).
+ */
+function fragmentWindowSeconds(route: CompiledRoute, esiActive: boolean, field: 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs'): number {
+  const windows = Object.values(route.fragments).flatMap((f) => [f[field], ...(f.experiment?.variants.map((v) => v.fields[field]) ?? [])]);
+  if (esiActive) windows.push(field === 'ttlMs' ? route.defaults.ttlMs : 0);
+  return Math.floor(Math.min(...windows) / 1000);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CompiledRoute } from '../../../gateway/contract/types';
-import { pageCacheHeaders } from '../../../gateway/http/page-cache-control';
+import { madePrivate, pageCacheHeaders } from '../../../gateway/http/page-cache-control';
+import { assembledPageHeaders } from '../../../gateway/http/page-headers';
 import type { RouteManifest } from '../../../gateway/manifest/schema';
 import { compile, gatewayFor, html, upstream } from '../harness';
 
@@ -57,14 +58,58 @@ describe('Cache-Control of an assembled page', () => {
     // The origin's clock runs 5 minutes fast: its Expires is 30 s after its Date, whatever the gateway's clock says.
     const skewed = new Headers({ 'cache-control': 'public', date: 'Thu, 03 Dec 2026 12:05:00 GMT', expires: 'Thu, 03 Dec 2026 12:05:30 GMT' });
     expect(pageCacheHeaders(skewed, route({ fragments: { a: { src: '/a', ttl: '5m' } } }), false).cacheControl).toBe('public, max-age=30');
-    // Not an HTTP-date: already expired.
-    const lenient = new Headers({ 'cache-control': 'public', expires: '2099' });
-    expect(pageCacheHeaders(lenient, route({ fragments: shared }), false).cacheControl).toBe('public, max-age=0');
+    // Not an HTTP-date, or not a real day: already expired.
+    for (const expires of ['2099', 'Mon, 31 Feb 2099 00:00:00 GMT', 'Fri, 01 Jan 0049 00:00:00 GMT', 'Thu, 03 Dec 2099 24:00:00 GMT']) {
+      expect(pageCacheHeaders(new Headers({ 'cache-control': 'public', expires }), route({ fragments: shared }), false).cacheControl).toBe('public, max-age=0');
+    }
+    // The two obsolete forms are HTTP-dates too.
+    for (const expires of ['Thursday, 03-Dec-26 12:05:30 GMT', 'Thu Dec  3 12:05:30 2026']) {
+      const dated = new Headers({ 'cache-control': 'public', date: 'Thu, 03 Dec 2026 12:05:00 GMT', expires });
+      expect(pageCacheHeaders(dated, route({ fragments: { a: { src: '/a', ttl: '5m' } } }), false).cacheControl).toBe('public, max-age=30');
+    }
   });
 
   it('keeps Pragma: no-cache in force when it adds a Cache-Control of its own', () => {
     const pragma = new Headers({ pragma: 'no-cache', expires: new Date(Date.now() + 86_400_000).toUTCString() });
     expect(pageCacheHeaders(pragma, route({ fragments: shared }), false).cacheControl).toBe('no-cache, max-age=60');
+  });
+
+  it('serves it stale downstream no longer than a fragment may be served stale, and never when a fragment is never cached', () => {
+    const windows = { a: { src: '/a', ttl: '5m', staleWhileRevalidate: '30s', staleIfError: '1h' }, b: { src: '/b', ttl: '60s', staleIfError: '10m' } };
+    const origin = 'public, max-age=600, stale-while-revalidate=86400, stale-if-error=86400';
+    expect(pageCacheControl(origin, route({ fragments: windows }), false)).toBe('public, max-age=60, stale-if-error=600');
+    expect(pageCacheControl(origin, route({ fragments: { ...windows, live: { src: '/live', ttl: 0 } } }), false)).toBe('no-cache');
+  });
+
+  it('gives the headers addressed to one kind of cache the same treatment, or drops them', () => {
+    const perUser = route({ fragments: { ...shared, cart: { src: '/cart', ttl: '1h', forwardHeaders: ['Cookie'], vary: ['cookie.sid'] } } });
+    const origin = (extra: Record<string, string>) => new Headers({ 'content-type': 'text/html', 'cache-control': 'public, max-age=600', ...extra });
+    const sent = assembledPageHeaders(
+      origin({
+        'cdn-cache-control': 'max-age=86400',
+        'cloudflare-cdn-cache-control': 'public, s-maxage=86400',
+        'surrogate-control': 'max-age=86400',
+        'x-accel-expires': '86400',
+      }),
+      perUser,
+      false,
+    );
+    expect(sent.get('cdn-cache-control')).toBe('max-age=60, private');
+    expect(sent.get('cloudflare-cdn-cache-control')).toBe('private');
+    expect(sent.get('surrogate-control')).toBeNull();
+    expect(sent.get('x-accel-expires')).toBeNull();
+    const refused = assembledPageHeaders(origin({ 'surrogate-control': 'no-store', 'x-accel-expires': '0' }), perUser, false);
+    expect([refused.get('surrogate-control'), refused.get('x-accel-expires')]).toEqual(['no-store', '0']);
+  });
+
+  it('leaves extension directives out, and reads one named like a known directive at its strictest', () => {
+    expect(pageCacheControl('public, max-age=600, x-ext=token', route({ fragments: shared }), false)).toBe('public, max-age=60');
+    expect(pageCacheControl('public, max-age=600, x-s-maxage=86400', route({ fragments: shared }), false)).toBe('private, no-cache');
+  });
+
+  it('makes a page private after the fact with nothing a shared cache acts on', () => {
+    expect(madePrivate(null)).toBe('private');
+    expect(madePrivate('public, no-cache="Set-Cookie", s-maxage=60, max-age=60')).toBe('no-cache="Set-Cookie", max-age=60, private');
   });
 
   it('never loosens the origin: no-store stays, and no freshness is invented', () => {
