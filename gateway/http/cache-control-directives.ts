@@ -111,9 +111,7 @@ function fieldList(value: string): string | undefined {
   const quoted = FIELD_LIST.exec(value);
   if (!quoted) return undefined;
   const names = quoted[1].split(',').map((name) => trimmed(name, 0, name.length));
-  if (names.some((name) => !TOKEN.test(name) || AGES.has(name.toLowerCase()) || BARE.has(name.toLowerCase()) || /^(no-cache|private)$/i.test(name))) {
-    return undefined;
-  }
+  if (names.some((name) => !TOKEN.test(name) || KNOWN.has(name.toLowerCase()))) return undefined;
   return `"${names.join(', ')}"`;
 }
 
