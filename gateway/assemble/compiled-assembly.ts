@@ -60,6 +60,8 @@ export class CompiledAssembly {
   private ownTold = 0;
   /** What goes before `</head>`, decided once, in its place in the page's order. */
   private headMarkup: string | undefined;
+  /** Whether the head's markup has gone out in a static run. */
+  private headPlaced = false;
 
   constructor(private readonly page: CompiledPage) {
     const { markers, outOfOrder } = page;
@@ -227,8 +229,6 @@ export class CompiledAssembly {
     this.headPlaced = true;
     return [bytes.subarray(from, headEnd), this.head(), bytes.subarray(headEnd, to)];
   }
-
-  private headPlaced = false;
 
   /** Tells the ledger the page's own asset elements that start before `position`, outside the markers. */
   private ownUpTo(position: number): void {
